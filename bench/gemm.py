@@ -1,0 +1,396 @@
+"""GEMM benchmark: marlin_bazel.gemm (4-bit weights) against torch's fp16/bf16 linear on the same shapes.
+
+Timing: CUDA events around many calls after a warm-up; by default the calls are captured once in a CUDA graph
+and the graph is replayed, so that the numbers are GPU time, not Python launch overhead (``--no-graph`` times
+plain eager calls instead). Each call uses the next of several distinct copies of the weights (and scales), so
+that the working set exceeds the L2 cache and every call reads its weights from DRAM.
+
+Reported per (shape, M, b_type): time per call in µs, achieved DRAM bandwidth (bytes of weights + scales
+[+ zero points] + A + C, divided by the time), that bandwidth as a share of the device-to-device copy bandwidth
+(measured once, a 1 GiB torch copy, read + write bytes), and the speedup over torch.
+
+Usage (see bench/README.md):
+    MARLIN_LIB=/path/to/libmarlin.so PYTHONPATH=python python bench/gemm.py --out docs/bench_gemm.md
+    ... python bench/gemm.py --quick
+    ... python bench/gemm.py --shapes 4096x4096,8192x28672 --m 1,16,64 --b-types u4b8
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import math
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+_PY = str(Path(__file__).resolve().parents[1] / "python")
+if _PY not in sys.path:
+    sys.path.insert(0, _PY)
+
+import torch
+from marlin_bazel import _lib, ops
+from marlin_bazel import reference as ref
+
+SHAPES = [(4096, 4096), (4096, 14336), (14336, 4096), (8192, 8192), (8192, 28672), (28672, 8192)]
+MS = [1, 2, 4, 8, 16, 32, 64, 128, 256]
+B_TYPES = ["u4b8", "u4"]
+QUICK_SHAPES = [(8192, 8192)]
+QUICK_MS = [1, 16]
+DTYPES = {"f16": torch.float16, "bf16": torch.bfloat16}
+MB = 1 << 20
+
+
+@dataclass
+class Row:
+    k: int
+    n: int
+    m: int
+    b_type: str
+    marlin_us: float | None
+    marlin_gbps: float | None
+    marlin_bytes: int
+    torch_us: float | None
+    torch_gbps: float | None
+    torch_bytes: int
+    check: str  # max |marlin - torch| / mean |torch| at this M, "" when not compared
+    error: str = ""
+
+    @property
+    def speedup(self) -> float | None:
+        if self.marlin_us and self.torch_us:
+            return self.torch_us / self.marlin_us
+        return None
+
+
+# ------------------------------------------------------------------------------------------------ timing
+
+
+class Timer:
+    def __init__(self, *, use_graph: bool, warmup: int, target_ms: float) -> None:
+        self.use_graph = use_graph
+        self.warmup = warmup
+        self.target_ms = target_ms
+
+    def __call__(self, calls: list[Callable[[], object]]) -> float:
+        """Microseconds per call, cycling through ``calls`` (one per weight copy)."""
+        for _ in range(max(1, self.warmup // len(calls))):
+            for fn in calls:
+                fn()
+        torch.cuda.synchronize()
+        if self.use_graph:
+            try:
+                return self._graph(calls)
+            except RuntimeError as exc:
+                if isinstance(exc, _lib.MarlinError):
+                    raise
+                print(f"  CUDA graph capture failed ({exc}); timing eager calls", file=sys.stderr)
+                self.use_graph = False
+                torch.cuda.synchronize()
+        return self._eager(calls)
+
+    def _calls_per_round(self, calls: list[Callable[[], object]]) -> int:
+        return len(calls) * max(1, math.ceil(64 / len(calls)))
+
+    def _graph(self, calls: list[Callable[[], object]]) -> float:
+        per_round = self._calls_per_round(calls)
+        graph = torch.cuda.CUDAGraph()
+        with torch.cuda.graph(graph):
+            for i in range(per_round):
+                calls[i % len(calls)]()
+        graph.replay()  # warm the graph itself
+        torch.cuda.synchronize()
+        once = self._events(graph.replay, 1)
+        rounds = max(3, min(1000, math.ceil(self.target_ms / max(once, 1e-3))))
+        return self._events(graph.replay, rounds) * 1e3 / (rounds * per_round)
+
+    def _eager(self, calls: list[Callable[[], object]]) -> float:
+        per_round = self._calls_per_round(calls)
+
+        def one_round() -> None:
+            for i in range(per_round):
+                calls[i % len(calls)]()
+
+        once = self._events(one_round, 1)
+        rounds = max(3, min(1000, math.ceil(self.target_ms / max(once, 1e-3))))
+        return self._events(one_round, rounds) * 1e3 / (rounds * per_round)
+
+    @staticmethod
+    def _events(fn: Callable[[], object], reps: int) -> float:
+        """Milliseconds for ``reps`` calls of ``fn``."""
+        start = torch.cuda.Event(enable_timing=True)
+        end = torch.cuda.Event(enable_timing=True)
+        start.record()
+        for _ in range(reps):
+            fn()
+        end.record()
+        end.synchronize()
+        return start.elapsed_time(end)
+
+
+def copy_bandwidth(size: int = 1 << 30, reps: int = 20) -> float:
+    """Device-to-device copy bandwidth in GB/s (1e9), counting bytes read plus bytes written."""
+    src = torch.empty(size, dtype=torch.uint8, device="cuda").random_(0, 256)
+    dst = torch.empty_like(src)
+    for _ in range(3):
+        dst.copy_(src)
+    torch.cuda.synchronize()
+    ms = Timer._events(lambda: dst.copy_(src), reps)
+    return 2 * size * reps / (ms * 1e-3) / 1e9
+
+
+# ---------------------------------------------------------------------------------------------- workloads
+
+
+def copies_for(bytes_per_copy: int, min_copies: int, min_working_set: int) -> int:
+    return max(min_copies, math.ceil(min_working_set / max(bytes_per_copy, 1)))
+
+
+class Shape:
+    """Weights of one (K, N): a marlin set per b_type and torch's dense weights, each in several copies."""
+
+    def __init__(self, k: int, n: int, args: argparse.Namespace) -> None:
+        self.k, self.n = k, n
+        self.args = args
+        self.dtype = DTYPES[args.dtype]
+        self.gs = args.group_size
+        self.groups = 1 if self.gs == -1 else k // self.gs
+        self.gen = torch.Generator(device="cuda").manual_seed(k * 100003 + n)
+
+    def marlin(self, b_type: str) -> tuple[list[dict[str, torch.Tensor | None]], torch.Tensor, int]:
+        """(per-copy operands, the dense weight [N, K] of the same values, bytes of one copy)."""
+        k, n, dtype = self.k, self.n, self.dtype
+        q = torch.randint(0, 16, (k, n), device="cuda", dtype=torch.int32, generator=self.gen)
+        scales = (0.01 + 0.09 * torch.rand(self.groups, n, device="cuda", generator=self.gen)).to(dtype)
+        z = None
+        if b_type == "u4b8":
+            b_q = ops.repack_gptq(ref.pack_gptq(q), k, n)
+        else:
+            b_q = ops.repack_awq(ref.pack_awq(q), k, n)
+            z = torch.randint(0, 16, (self.groups, n), device="cuda", dtype=torch.int32, generator=self.gen)
+        base = {
+            "b_q": b_q,
+            "scales": ops.permute_scales(scales),
+            "zeros": ops.awq_zeros(ref.pack_awq_zeros(z), n, dtype) if z is not None else None,
+        }
+        dense = ref.dequant(q, scales, z, self.gs, b_type).to(dtype).t().contiguous()  # [N, K], as nn.Linear
+        del q
+        one = sum(t.numel() * t.element_size() for t in base.values() if t is not None)
+        count = copies_for(one, self.args.min_copies, self.args.min_working_set_mb * MB)
+        sets = [base] + [
+            {key: t.clone() if t is not None else None for key, t in base.items()} for _ in range(count - 1)
+        ]
+        return sets, dense, one
+
+    def dense_copies(self, dense: torch.Tensor) -> list[torch.Tensor]:
+        one = dense.numel() * dense.element_size()
+        count = copies_for(one, self.args.min_copies, self.args.min_working_set_mb * MB)
+        return [dense] + [dense.clone() for _ in range(count - 1)]
+
+
+def bench_shape(k: int, n: int, args: argparse.Namespace, timer: Timer) -> list[Row]:
+    shape = Shape(k, n, args)
+    dtype = shape.dtype
+    elem = torch.tensor([], dtype=dtype).element_size()
+    rows: list[Row] = []
+    torch_us: dict[int, float | None] = {}
+    dense_list: list[torch.Tensor] | None = None
+    for b_type in args.b_types:
+        sets, dense, one_copy = shape.marlin(b_type)
+        if dense_list is None and not args.no_torch:
+            dense_list = shape.dense_copies(dense)
+        print(f"{k}x{n} {b_type}: {len(sets)} weight copies, {len(sets) * one_copy / MB:.0f} MiB", flush=True)
+        for m in args.m:
+            a = torch.randn(m, k, device="cuda", generator=shape.gen).to(dtype)
+            out = torch.empty(m, n, device="cuda", dtype=dtype)
+            io_bytes = (m * k + m * n) * elem
+            marlin_us = marlin_gbps = None
+            error = check = ""
+
+            def call(
+                s: dict[str, torch.Tensor | None],
+                a: torch.Tensor = a,
+                out: torch.Tensor = out,
+                b_type: str = b_type,
+            ) -> Callable[[], object]:
+                return lambda: ops.gemm(
+                    a,
+                    s["b_q"],
+                    s["scales"],
+                    b_type=b_type,
+                    zeros=s["zeros"],
+                    group_size=args.group_size,
+                    out=out,
+                )
+
+            try:
+                marlin_us = timer([call(s) for s in sets])
+                marlin_gbps = (one_copy + io_bytes) / (marlin_us * 1e-6) / 1e9
+                want = torch.nn.functional.linear(a, dense)
+                got = ops.gemm(
+                    a,
+                    sets[0]["b_q"],
+                    sets[0]["scales"],
+                    b_type=b_type,
+                    zeros=sets[0]["zeros"],
+                    group_size=args.group_size,
+                )
+                rel = ((got.float() - want.float()).abs().max() / want.float().abs().mean().clamp_min(1e-30)).item()
+                check = f"{rel:.1e}" + ("" if rel < args.check_tol else " MISMATCH")
+            except _lib.MarlinError as exc:
+                error = str(exc)
+                print(f"  M={m}: marlin failed: {exc}", file=sys.stderr)
+            if m not in torch_us:
+                if dense_list is None:
+                    torch_us[m] = None
+                else:
+                    torch_us[m] = timer([(lambda w=w, a=a: torch.nn.functional.linear(a, w)) for w in dense_list])
+            t_us = torch_us[m]
+            t_bytes = k * n * elem + io_bytes
+            row = Row(
+                k=k,
+                n=n,
+                m=m,
+                b_type=b_type,
+                marlin_us=marlin_us,
+                marlin_gbps=marlin_gbps,
+                marlin_bytes=one_copy + io_bytes,
+                torch_us=t_us,
+                torch_gbps=t_bytes / (t_us * 1e-6) / 1e9 if t_us else None,
+                torch_bytes=t_bytes,
+                check=check,
+                error=error,
+            )
+            rows.append(row)
+            print("  " + format_row(row, args.copy_gbps), flush=True)
+        del sets, dense
+    del dense_list
+    torch.cuda.empty_cache()
+    return rows
+
+
+# ----------------------------------------------------------------------------------------------- output
+
+HEADER = (
+    "| K x N | M | b_type | marlin µs | marlin GB/s | % of copy BW | torch µs | torch GB/s | speedup | check |\n"
+    "| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |"
+)
+
+
+def _num(x: float | None, fmt: str) -> str:
+    return "-" if x is None else format(x, fmt)
+
+
+def format_row(r: Row, copy_gbps: float) -> str:
+    share = r.marlin_gbps / copy_gbps * 100 if r.marlin_gbps else None
+    marlin = _num(r.marlin_us, ".1f") if not r.error else f"error: {r.error}"
+    speedup = _num(r.speedup, ".2f") + ("x" if r.speedup else "")
+    return (
+        f"| {r.k} x {r.n} | {r.m} | {r.b_type} | {marlin} | {_num(r.marlin_gbps, '.0f')} | {_num(share, '.0f')} | "
+        f"{_num(r.torch_us, '.1f')} | {_num(r.torch_gbps, '.0f')} | {speedup} | {r.check} |"
+    )
+
+
+def report(rows: list[Row], args: argparse.Namespace, env: dict[str, object]) -> str:
+    timing = "CUDA graph replay" if env["graph"] else "eager calls"
+    lines = [
+        f"GEMM benchmark: {env['device']} ({env['sm_count']} SMs), torch {env['torch']}, CUDA {env['cuda']}",
+        f"({env['date']}).",
+        "",
+        f"- a/c/scales dtype {args.dtype}, group size {args.group_size}; {env['built_kernel_count']} kernels built",
+        f"- device-to-device copy bandwidth (1 GiB torch copy, read + write): **{args.copy_gbps:.0f} GB/s**",
+        f"- timing: {timing}, CUDA events; each call reads the next of >= {args.min_copies} weight copies",
+        f"  (>= {args.min_working_set_mb} MiB in all, beyond the L2 cache), so weights come from DRAM",
+        "- GB/s = bytes of weights + scales (+ zero points) + A + C per call / time; torch: fp weights + A + C",
+        "- check: max |marlin - torch| / mean |torch| at that M (same dequantized weights)",
+        "",
+        HEADER,
+    ]
+    lines += [format_row(r, args.copy_gbps) for r in rows]
+    return "\n".join(lines) + "\n"
+
+
+# ------------------------------------------------------------------------------------------------- main
+
+
+def parse_shape(text: str) -> tuple[int, int]:
+    try:
+        k, n = (int(x) for x in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"bad shape {text!r}: expected KxN, e.g. 4096x14336") from None
+    return k, n
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument("--quick", action="store_true", help="M in {1, 16}, shape 8192x8192 only (unless given)")
+    p.add_argument("--shapes", type=lambda s: [parse_shape(x) for x in s.split(",")], help="KxN,KxN,...")
+    p.add_argument("--m", type=lambda s: [int(x) for x in s.split(",")], help="M values, e.g. 1,16,64")
+    p.add_argument("--b-types", type=lambda s: s.split(","), default=B_TYPES, help="u4b8,u4")
+    p.add_argument("--dtype", choices=sorted(DTYPES), default="f16")
+    p.add_argument("--group-size", type=int, default=128, choices=ops.GROUP_SIZES)
+    p.add_argument("--min-copies", type=int, default=4, help="weight copies to rotate over (default 4)")
+    p.add_argument("--min-working-set-mb", type=int, default=256, help="MiB of weights rotated over (default 256)")
+    p.add_argument("--warmup", type=int, default=20, help="warm-up calls")
+    p.add_argument("--target-ms", type=float, default=50.0, help="timed milliseconds per measurement")
+    p.add_argument("--no-graph", action="store_true", help="time eager calls instead of a CUDA graph")
+    p.add_argument("--no-torch", action="store_true", help="skip the torch baseline")
+    p.add_argument("--check-tol", type=float, default=0.02, help="flag a mismatch against torch above this")
+    p.add_argument("--out", type=Path, help="write the markdown table here")
+    p.add_argument("--json", type=Path, help="write the rows as JSON here")
+    args = p.parse_args(argv)
+    args.shapes = args.shapes or (QUICK_SHAPES if args.quick else SHAPES)
+    args.m = args.m or (QUICK_MS if args.quick else MS)
+    for b in args.b_types:
+        if b not in ops.B_TYPES:
+            p.error(f"--b-types: {b!r} is not one of {sorted(ops.B_TYPES)}")
+    for k, n in args.shapes:
+        if k % 64 or n % 64 or (args.group_size != -1 and k % args.group_size):
+            p.error(f"--shapes: {k}x{n} needs K and N multiples of 64 and K a multiple of the group size")
+    if min(args.m) < 1:
+        p.error("--m: every M must be >= 1")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if not torch.cuda.is_available():
+        print("bench/gemm.py needs a CUDA device", file=sys.stderr)
+        return 2
+    props = torch.cuda.get_device_properties(0)
+    env: dict[str, object] = {
+        "device": props.name,
+        "sm_count": props.multi_processor_count,
+        "torch": torch.__version__,
+        "cuda": torch.version.cuda,
+        "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "library": str(_lib.library_path()),
+        "built_kernel_count": ops.built_kernel_count(),
+    }
+    start = time.perf_counter()
+    args.copy_gbps = copy_bandwidth()
+    print(f"{env['device']}: copy bandwidth {args.copy_gbps:.0f} GB/s (read + write)", flush=True)
+    timer = Timer(use_graph=not args.no_graph, warmup=args.warmup, target_ms=args.target_ms)
+    rows: list[Row] = []
+    for k, n in args.shapes:
+        rows += bench_shape(k, n, args, timer)
+    env["graph"] = timer.use_graph
+    text = report(rows, args, env)
+    print()
+    print(text)
+    print(f"({time.perf_counter() - start:.0f} s)")
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(text)
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        payload = {"environment": env, "copy_gbps": args.copy_gbps, "rows": [asdict(r) for r in rows]}
+        args.json.write_text(json.dumps(payload, indent=1) + "\n")
+    return 1 if any(r.error or "MISMATCH" in r.check for r in rows) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,76 @@
+// Public C API of marlin-bazel: mixed-precision GEMM with quantized weights, and the weight repacking it needs.
+// Every call validates its arguments and returns a status; on error a message naming the bad argument is written
+// into `err` (when err_len > 0). No call aborts the process.
+#ifndef MARLIN_MARLIN_H_
+#define MARLIN_MARLIN_H_
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum {
+  MARLIN_OK = 0,
+  MARLIN_ERR_INVALID_ARGUMENT = 1,  // a shape, pointer, alignment or type that the API never accepts
+  MARLIN_ERR_NOT_BUILT = 2,         // valid, but this library holds no kernel for it (quant config or arch)
+  MARLIN_ERR_CUDA = 3,              // the CUDA runtime reported an error
+} marlin_status;
+
+// Scalar types, numbered as marlin::ScalarTypeId.
+typedef enum {
+  MARLIN_TYPE_FLOAT16 = 0,
+  MARLIN_TYPE_BFLOAT16 = 1,
+  MARLIN_TYPE_S8 = 2,
+  MARLIN_TYPE_FE4M3FN = 3,
+  MARLIN_TYPE_U4 = 4,        // AWQ-INT4: (q - zero) * scale
+  MARLIN_TYPE_U4B8 = 5,      // GPTQ-INT4: (q - 8) * scale
+  MARLIN_TYPE_U8B128 = 6,    // GPTQ-INT8: (q - 128) * scale
+  MARLIN_TYPE_FE2M1F = 7,
+  MARLIN_TYPE_FE8M0FNU = 8,
+} marlin_scalar_type;
+
+typedef struct {
+  const void* a;          // [m, k] activations, row stride lda elements, a_type
+  const void* b_q;        // [k/16, 2n] int32 weights in the Marlin layout (marlin_repack_*)
+  const void* scales;     // [k/group_size (or 1), n] s_type, permuted (marlin_permute_scales)
+  const void* zeros;      // [k/group_size, n] s_type, permuted (marlin_awq_zeros); U4 only, else NULL
+  void* c;                // [m, n] output, row stride ldc elements, c_type
+  void* workspace;        // marlin_workspace_bytes(sm_count) bytes, zeroed once; kernels leave it zeroed
+  size_t workspace_bytes;
+  int64_t m, n, k;
+  int64_t lda, ldc;       // row strides in elements; 0 means k (lda) and n (ldc)
+  int64_t group_size;     // -1 for channelwise scales, else 32, 64 or 128
+  marlin_scalar_type a_type, b_type, c_type, s_type;
+  int sm_count;           // multiprocessors to spread over; 0 = all of the current device
+  void* stream;           // cudaStream_t; NULL = default stream
+} marlin_gemm_args;
+
+// C = A @ dequant(B). Asynchronous on args->stream.
+marlin_status marlin_gemm(const marlin_gemm_args* args, char* err, size_t err_len);
+
+// Workspace bytes marlin_gemm needs when spread over sm_count multiprocessors (0 = current device).
+size_t marlin_workspace_bytes(int sm_count);
+
+// GPTQ int32 [k/8, n] (packed along K) -> Marlin layout [k/16, 2n]. num_bits must be 4.
+marlin_status marlin_repack_gptq(const int32_t* in, int32_t* out, int64_t k, int64_t n, int num_bits,
+                                 void* stream, char* err, size_t err_len);
+// AWQ int32 [k, n/8] (packed along N, AWQ nibble order) -> Marlin layout [k/16, 2n]. num_bits must be 4.
+marlin_status marlin_repack_awq(const int32_t* in, int32_t* out, int64_t k, int64_t n, int num_bits,
+                                void* stream, char* err, size_t err_len);
+// Scales [groups, n] of elem_bytes (2) each -> the kernel's column order.
+marlin_status marlin_permute_scales(const void* in, void* out, int64_t groups, int64_t n, int elem_bytes,
+                                    void* stream, char* err, size_t err_len);
+// AWQ zero points int32 [groups, n/8] -> [groups, n] values of s_type (f16 or bf16) in the kernel's order.
+marlin_status marlin_awq_zeros(const int32_t* in, void* out, int64_t groups, int64_t n,
+                               marlin_scalar_type s_type, void* stream, char* err, size_t err_len);
+
+// Number of kernel instantiations built into this library.
+int marlin_built_kernel_count(void);
+
+#ifdef __cplusplus
+}  // extern "C"
+#endif
+
+#endif  // MARLIN_MARLIN_H_

@@ -1,0 +1,144 @@
+// marlin_gemm: validates, plans and launches one GEMM through the generated kernel selector. Compiled once per
+// marlin_library, next to that library's kernel_selector.h.
+#include <cuda_runtime.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <mutex>
+#include <map>
+#include <set>
+#include <string>
+#include <utility>
+
+#include "kernel_selector.h"
+#include "launcher/heuristics.h"
+#include "marlin/marlin.h"
+
+namespace marlin {
+namespace {
+
+marlin_status fail(marlin_status code, const std::string& msg, char* err, size_t err_len) {
+  if (err != nullptr && err_len > 0) std::snprintf(err, err_len, "%s", msg.c_str());
+  return code;
+}
+
+marlin_status cuda_fail(const char* what, cudaError_t e, char* err, size_t err_len) {
+  return fail(MARLIN_ERR_CUDA, std::string(what) + ": " + cudaGetErrorString(e), err, err_len);
+}
+
+// Multiprocessor count and shared-memory limit per device, queried once.
+cudaError_t device_limits(int device, DeviceLimits* out) {
+  static std::mutex mu;
+  static std::set<std::pair<int, std::pair<int, int>>> cache;
+  std::lock_guard<std::mutex> lock(mu);
+  for (const auto& e : cache)
+    if (e.first == device) {
+      *out = {e.second.first, e.second.second};
+      return cudaSuccess;
+    }
+  int sms = 0, smem = 0;
+  cudaError_t e = cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device);
+  if (e == cudaSuccess) e = cudaDeviceGetAttribute(&smem, cudaDevAttrMaxSharedMemoryPerBlockOptin, device);
+  if (e != cudaSuccess) return e;
+  cache.insert({device, {sms, smem}});
+  *out = {sms, smem};
+  return cudaSuccess;
+}
+
+// Raises a kernel's dynamic shared-memory limit, once per device, and returns how many of its blocks fit on
+// one multiprocessor (at most kMaxBlocksPerSm).
+cudaError_t prepare_kernel(KernelFn fn, int device, int threads, int smem, int* blocks_per_sm) {
+  static std::mutex mu;
+  static std::map<std::pair<const void*, int>, int> done;
+  std::lock_guard<std::mutex> lock(mu);
+  const void* f = reinterpret_cast<const void*>(fn);
+  const auto it = done.find({f, device});
+  if (it != done.end()) {
+    *blocks_per_sm = it->second;
+    return cudaSuccess;
+  }
+  cudaError_t e = cudaFuncSetAttribute(f, cudaFuncAttributeMaxDynamicSharedMemorySize, smem);
+  int occupancy = 0;
+  if (e == cudaSuccess) e = cudaOccupancyMaxActiveBlocksPerMultiprocessor(&occupancy, f, threads, smem);
+  if (e != cudaSuccess) return e;
+  *blocks_per_sm = std::max(1, std::min(occupancy, kMaxBlocksPerSm));
+  done[{f, device}] = *blocks_per_sm;
+  return cudaSuccess;
+}
+
+}  // namespace
+}  // namespace marlin
+
+extern "C" marlin_status marlin_gemm(const marlin_gemm_args* args, char* err, size_t err_len) {
+  using namespace marlin;
+  if (args == nullptr) return fail(MARLIN_ERR_INVALID_ARGUMENT, "args must not be NULL", err, err_len);
+  const std::string bad = validate_gemm_args(*args);
+  if (!bad.empty()) return fail(MARLIN_ERR_INVALID_ARGUMENT, bad, err, err_len);
+
+  int device = 0;
+  cudaError_t e = cudaGetDevice(&device);
+  if (e != cudaSuccess) return cuda_fail("cudaGetDevice", e, err, err_len);
+  DeviceLimits limits{};
+  e = device_limits(device, &limits);
+  if (e != cudaSuccess) return cuda_fail("cudaDeviceGetAttribute", e, err, err_len);
+  if (args->sm_count > 0) limits.sm_count = std::min(limits.sm_count, args->sm_count);
+
+  LaunchPlan plan{};
+  std::string msg;
+  const marlin_status st = plan_gemm(
+      *args, limits, [](const KernelKey& k) { return select_kernel(k) != nullptr; }, &plan, &msg);
+  if (st != MARLIN_OK) return fail(st, msg, err, err_len);
+
+  const KernelFn fn = select_kernel(plan.key);
+  int blocks_per_sm = 1;
+  e = prepare_kernel(fn, device, plan.key.threads, plan.smem_bytes, &blocks_per_sm);
+  if (e == cudaErrorInvalidDeviceFunction || e == cudaErrorNoKernelImageForDevice) {
+    cudaGetLastError();  // clear the sticky-free launch error
+    int major = 0, minor = 0;
+    cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device);
+    cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, device);
+    return fail(MARLIN_ERR_NOT_BUILT,
+                "this library holds no kernel image for the current GPU (compute capability " +
+                    std::to_string(major) + "." + std::to_string(minor) + "); rebuild with that arch in archs",
+                err, err_len);
+  }
+  if (e != cudaSuccess) return cuda_fail("cudaFuncSetAttribute", e, err, err_len);
+  split_work(limits.sm_count * blocks_per_sm, &plan);
+
+  GemmParams p{};
+  p.a = args->a;
+  p.b = args->b_q;
+  p.scales = args->scales;
+  p.zeros = args->zeros;
+  p.c = args->c;
+  p.partials = static_cast<float*>(args->workspace);
+  p.tile_counters = reinterpret_cast<int*>(static_cast<char*>(args->workspace) +
+                                           static_cast<size_t>(limits.sm_count) * kMaxBlocksPerSm * kSlotFloats * sizeof(float));
+  p.m = static_cast<int>(args->m);
+  p.n = static_cast<int>(args->n);
+  p.k = static_cast<int>(args->k);
+  p.lda = static_cast<int>(args->lda != 0 ? args->lda : args->k);
+  p.ldc = static_cast<int>(args->ldc != 0 ? args->ldc : args->n);
+  p.m_chunks = plan.m_chunks;
+  p.n_tiles = plan.n_tiles;
+  p.k_iters = plan.k_iters;
+  p.iters_per_block = plan.iters_per_block;
+
+  void* kernel_args[] = {&p};
+  e = cudaLaunchKernel(reinterpret_cast<const void*>(fn), dim3(plan.grid), dim3(plan.key.threads), kernel_args,
+                       plan.smem_bytes, static_cast<cudaStream_t>(args->stream));
+  if (e != cudaSuccess) return cuda_fail("kernel launch", e, err, err_len);
+  return MARLIN_OK;
+}
+
+extern "C" size_t marlin_workspace_bytes(int sm_count) {
+  if (sm_count <= 0) {
+    int device = 0;
+    marlin::DeviceLimits limits{};
+    if (cudaGetDevice(&device) != cudaSuccess || marlin::device_limits(device, &limits) != cudaSuccess) return 0;
+    sm_count = limits.sm_count;
+  }
+  return marlin::workspace_bytes_for(sm_count);
+}
+
+extern "C" int marlin_built_kernel_count(void) { return marlin::kBuiltInstantiations; }

@@ -1,0 +1,173 @@
+#include "launcher/heuristics.h"
+
+#include <cstdint>
+#include <limits>
+#include <sstream>
+
+#include "marlin/tile_config.h"
+
+namespace marlin {
+namespace {
+
+struct ThreadConfig {
+  int thread_k, thread_n, threads;
+};
+
+// Tried in order; small batches prefer a wide K step, larger ones a wide N tile (more reuse of A).
+constexpr ThreadConfig kSmallBatchConfigs[] = {{128, 128, 256}, {64, 128, 128}, {128, 64, 128}};
+constexpr ThreadConfig kLargeBatchConfigs[] = {{64, 256, 256}, {64, 128, 128}, {128, 64, 128}};
+
+constexpr int64_t kIntMax = std::numeric_limits<int32_t>::max();
+
+bool is_16bit_float(marlin_scalar_type t) { return t == MARLIN_TYPE_FLOAT16 || t == MARLIN_TYPE_BFLOAT16; }
+
+bool aligned(const void* p, uintptr_t bytes) { return reinterpret_cast<uintptr_t>(p) % bytes == 0; }
+
+std::string key_text(const KernelKey& k) {
+  std::ostringstream os;
+  os << "a=" << type_name(k.a_type) << " b=" << type_name(k.b_type) << " c=" << type_name(k.c_type)
+     << " s=" << type_name(k.s_type) << " threads=" << k.threads << " thread_m_blocks=" << k.thread_m_blocks
+     << (k.m_block_size_8 ? " (8-row)" : "") << " thread_n_blocks=" << k.thread_n_blocks
+     << " thread_k_blocks=" << k.thread_k_blocks << " group_blocks=" << k.group_blocks;
+  return os.str();
+}
+
+}  // namespace
+
+void split_work(int blocks, LaunchPlan* plan) {
+  const int total = plan->m_chunks * plan->n_tiles * plan->k_iters;
+  const int used = total < blocks ? total : blocks;
+  plan->iters_per_block = (total + used - 1) / used;
+  plan->grid = (total + plan->iters_per_block - 1) / plan->iters_per_block;
+}
+
+const char* type_name(ScalarTypeId t) {
+  switch (t) {
+    case ScalarTypeId::kFloat16: return "float16";
+    case ScalarTypeId::kBFloat16: return "bfloat16";
+    case ScalarTypeId::kS8: return "s8";
+    case ScalarTypeId::kFE4M3fn: return "fe4m3fn";
+    case ScalarTypeId::kU4: return "u4";
+    case ScalarTypeId::kU4B8: return "u4b8";
+    case ScalarTypeId::kU8B128: return "u8b128";
+    case ScalarTypeId::kFE2M1f: return "fe2m1f";
+    case ScalarTypeId::kFE8M0fnu: return "fe8m0fnu";
+  }
+  return "unknown";
+}
+
+size_t workspace_bytes_for(int sm_count) {
+  const size_t slots = sm_count > 0 ? static_cast<size_t>(sm_count) * kMaxBlocksPerSm : 0;
+  return slots * kSlotFloats * sizeof(float) + ((slots * sizeof(int) + 15) / 16) * 16;
+}
+
+std::string validate_gemm_args(const marlin_gemm_args& a) {
+  std::ostringstream e;
+  if (a.b_type != MARLIN_TYPE_U4 && a.b_type != MARLIN_TYPE_U4B8) {
+    e << "b_type " << a.b_type << " is not supported by this library; allowed: MARLIN_TYPE_U4 (AWQ-INT4), "
+      << "MARLIN_TYPE_U4B8 (GPTQ-INT4)";
+  } else if (!is_16bit_float(a.a_type)) {
+    e << "a_type " << a.a_type << " is not supported; allowed: MARLIN_TYPE_FLOAT16, MARLIN_TYPE_BFLOAT16";
+  } else if (a.c_type != a.a_type) {
+    e << "c_type " << a.c_type << " must equal a_type " << a.a_type;
+  } else if (a.s_type != a.a_type) {
+    e << "s_type " << a.s_type << " must equal a_type " << a.a_type;
+  } else if (a.m < 1) {
+    e << "m must be >= 1, got " << a.m;
+  } else if (a.n < 1 || a.k < 1) {
+    e << "n and k must be >= 1, got n=" << a.n << " k=" << a.k;
+  } else if (a.m > kIntMax || a.n > kIntMax || a.k > kIntMax) {
+    e << "m, n and k must be < 2^31, got m=" << a.m << " n=" << a.n << " k=" << a.k;
+  } else if (a.k % 64 != 0) {
+    e << "k must be a multiple of 64, got " << a.k;
+  } else if (a.n % 64 != 0) {
+    e << "n must be a multiple of 64, got " << a.n;
+  } else if (a.k % 128 != 0 && a.n % 128 != 0) {
+    e << "k or n must be a multiple of 128 (no thread config tiles k=" << a.k << ", n=" << a.n << ")";
+  } else if (a.group_size != -1 && a.group_size != 32 && a.group_size != 64 && a.group_size != 128) {
+    e << "group_size must be -1 (channelwise), 32, 64 or 128, got " << a.group_size;
+  } else if (a.group_size > 0 && a.k % a.group_size != 0) {
+    e << "group_size " << a.group_size << " must divide k=" << a.k;
+  } else if (a.lda != 0 && (a.lda < a.k || a.lda % 8 != 0 || a.lda > kIntMax)) {
+    e << "lda must be >= k and a multiple of 8 (16-byte rows), got " << a.lda;
+  } else if (a.ldc != 0 && (a.ldc < a.n || a.ldc % 2 != 0 || a.ldc > kIntMax)) {
+    e << "ldc must be >= n and even, got " << a.ldc;
+  } else if (a.a == nullptr || !aligned(a.a, 16)) {
+    e << "a must be a non-null, 16-byte aligned device pointer";
+  } else if (a.b_q == nullptr || !aligned(a.b_q, 16)) {
+    e << "b_q must be a non-null, 16-byte aligned device pointer";
+  } else if (a.scales == nullptr || !aligned(a.scales, 16)) {
+    e << "scales must be a non-null, 16-byte aligned device pointer";
+  } else if (a.b_type == MARLIN_TYPE_U4 && (a.zeros == nullptr || !aligned(a.zeros, 16))) {
+    e << "zeros must be a non-null, 16-byte aligned device pointer for b_type MARLIN_TYPE_U4 (AWQ)";
+  } else if (a.b_type != MARLIN_TYPE_U4 && a.zeros != nullptr) {
+    e << "zeros must be NULL for b_type " << a.b_type << " (only MARLIN_TYPE_U4 has zero points)";
+  } else if (a.c == nullptr || !aligned(a.c, 4)) {
+    e << "c must be a non-null, 4-byte aligned device pointer";
+  } else if (a.workspace == nullptr || !aligned(a.workspace, 16)) {
+    e << "workspace must be a non-null, 16-byte aligned device pointer";
+  } else if (a.sm_count < 0) {
+    e << "sm_count must be >= 0 (0 = all multiprocessors), got " << a.sm_count;
+  }
+  return e.str();
+}
+
+marlin_status plan_gemm(const marlin_gemm_args& a, const DeviceLimits& limits,
+                        const std::function<bool(const KernelKey&)>& is_built, LaunchPlan* plan, std::string* err) {
+  const auto act = static_cast<ScalarTypeId>(a.a_type);
+  const auto wt = static_cast<ScalarTypeId>(a.b_type);
+  const bool m8 = a.m <= 8;
+  const int tmb = m8 ? 1 : static_cast<int>(a.m >= 64 ? 4 : (a.m + 15) / 16);
+  const int rows = m8 ? 8 : 16 * tmb;
+  const int group_blocks = a.group_size > 0 ? static_cast<int>(a.group_size / 16) : -1;
+
+  const size_t needed = workspace_bytes_for(limits.sm_count);
+  if (a.workspace_bytes < needed) {
+    std::ostringstream e;
+    e << "workspace_bytes " << a.workspace_bytes << " is too small: " << limits.sm_count
+      << " multiprocessors need " << needed << " (marlin_workspace_bytes)";
+    *err = e.str();
+    return MARLIN_ERR_INVALID_ARGUMENT;
+  }
+
+  bool shape_fits = false;
+  KernelKey missing{};
+  for (const ThreadConfig& tc : tmb <= 1 ? kSmallBatchConfigs : kLargeBatchConfigs) {
+    if (a.k % tc.thread_k != 0 || a.n % tc.thread_n != 0) continue;
+    const KernelKey key{act, wt, act, act, tc.threads, tmb, tc.thread_n / 16, tc.thread_k / 16, m8,
+                        kStages, group_blocks, false};
+    const TileShape shape{key.threads, tmb, key.thread_n_blocks, key.thread_k_blocks, m8, kStages, group_blocks,
+                          wt == ScalarTypeId::kU4, 4};
+    if (smem_bytes(shape) > limits.max_smem_per_block) continue;
+    if (!shape_fits) missing = key;
+    shape_fits = true;
+    if (!is_built(key)) continue;
+
+    plan->key = key;
+    plan->smem_bytes = smem_bytes(shape);
+    plan->m_chunks = static_cast<int>((a.m + rows - 1) / rows);
+    plan->n_tiles = static_cast<int>(a.n / tc.thread_n);
+    plan->k_iters = static_cast<int>(a.k / tc.thread_k);
+    const int64_t total = static_cast<int64_t>(plan->m_chunks) * plan->n_tiles * plan->k_iters;
+    if (total > kIntMax) {
+      *err = "the problem is too large: m_chunks * n_tiles * k_iters must be < 2^31";
+      return MARLIN_ERR_INVALID_ARGUMENT;
+    }
+    split_work(limits.sm_count, plan);
+    return MARLIN_OK;
+  }
+
+  std::ostringstream e;
+  if (!shape_fits) {
+    e << "no thread config fits m=" << a.m << " n=" << a.n << " k=" << a.k << " in "
+      << limits.max_smem_per_block << " bytes of shared memory";
+    *err = e.str();
+    return MARLIN_ERR_INVALID_ARGUMENT;
+  }
+  e << "no kernel for " << key_text(missing) << " is built into this library; add its quant config to "
+    << "the marlin_library's quant_configs";
+  *err = e.str();
+  return MARLIN_ERR_NOT_BUILT;
+}
+
+}  // namespace marlin

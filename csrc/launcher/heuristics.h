@@ -1,0 +1,48 @@
+// Host-side decisions of the launcher, free of CUDA so that they are unit-tested on any machine:
+// argument validation, the choice of kernel instantiation, and the stream-K work split.
+#pragma once
+
+#include <cstddef>
+#include <functional>
+#include <string>
+
+#include "marlin/launch_types.h"
+#include "marlin/marlin.h"
+
+namespace marlin {
+
+struct DeviceLimits {
+  int sm_count;          // multiprocessors to spread the work over
+  int max_smem_per_block;  // opt-in dynamic shared memory limit
+};
+
+struct LaunchPlan {
+  KernelKey key;
+  int smem_bytes;
+  int grid;  // blocks
+  int m_chunks, n_tiles, k_iters, iters_per_block;
+};
+
+constexpr int kStages = 4;
+
+// Workspace bytes for a launch spread over sm_count multiprocessors: one fp32 partial-sum slot and one
+// arrival counter per block (kMaxBlocksPerSm per multiprocessor); split tiles are fewer than the blocks.
+size_t workspace_bytes_for(int sm_count);
+
+// Empty when the arguments are acceptable, else one sentence naming the bad argument and what is allowed.
+// Checks everything that does not depend on the device or on what was built.
+std::string validate_gemm_args(const marlin_gemm_args& args);
+
+// Chooses the instantiation: the first candidate thread config that fits the shape and shared memory and is
+// built, as `is_built` says. Fills plan's key, smem_bytes and tile counts. Expects validated arguments.
+marlin_status plan_gemm(const marlin_gemm_args& args, const DeviceLimits& limits,
+                        const std::function<bool(const KernelKey&)>& is_built, LaunchPlan* plan, std::string* err);
+
+// Stream-K split of the plan's m_chunks * n_tiles * k_iters steps over at most `blocks` blocks, each taking an
+// equal contiguous share.
+void split_work(int blocks, LaunchPlan* plan);
+
+// Lower-case spelling of a type id, as in the generated file names ("float16", "u4b8", ...).
+const char* type_name(ScalarTypeId t);
+
+}  // namespace marlin

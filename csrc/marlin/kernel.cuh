@@ -1,0 +1,354 @@
+// The Marlin-style mixed-precision GEMM kernel template: C[m, n] = A[m, k] @ dequant(B[k, n]).
+//
+// Work split. The output is cut into tiles of (rows of one M chunk) x (16 * thread_n_blocks) columns; each tile
+// needs k_iters steps of 16 * thread_k_blocks along K. The launcher gives every block a contiguous run of
+// iters_per_block steps of the flattened (tile, k step) space ("stream-K"), so every SM gets the same work
+// whatever the number of tiles, and a small-M problem with few tiles still keeps every SM busy. A block that covers a whole tile writes C directly; partial runs add fp32 partial
+// sums into a per-tile workspace slot, and the block that completes a tile converts the slot into C and zeroes
+// it again for the next launch.
+//
+// Inside a block. A multi-stage cp.async pipeline brings A (swizzled rows), the packed weights and the group
+// scales into shared memory. Warps are arranged as warps_n columns of 64 outputs times warps_k slices of K;
+// each warp dequantizes its 16 x 64 weight tiles with lop3 tricks straight into mma B fragments and runs
+// m16n8k16 tensor-core mma against ldmatrix-loaded A fragments. The K slices are summed through shared memory
+// at the end of each run.
+#pragma once
+
+#include <cstdint>
+
+#include "marlin/dequant.cuh"
+#include "marlin/kernel_decl.cuh"
+#include "marlin/mma.cuh"
+#include "marlin/tile_config.h"
+#include "marlin/types.cuh"
+
+namespace marlin {
+
+template <ScalarTypeId a_type, ScalarTypeId b_type, ScalarTypeId c_type, ScalarTypeId s_type, int threads,
+          int thread_m_blocks, int thread_n_blocks, int thread_k_blocks, bool m_block_size_8, int stages,
+          int group_blocks, bool is_zp_float>
+__global__ void __launch_bounds__(threads) marlin_gemm_kernel(const GemmParams p) {
+  static_assert(a_type == c_type && c_type == s_type, "16-bit activations, outputs and scales of one type");
+  static_assert(b_type == ScalarTypeId::kU4 || b_type == ScalarTypeId::kU4B8, "4-bit integer weights");
+  static_assert(!is_zp_float, "float zero points are not implemented");
+  static_assert(!m_block_size_8 || thread_m_blocks == 1, "8-row blocks have one M block");
+  static_assert(group_blocks == -1 || group_blocks > 0, "act-order (group_blocks 0) is not implemented");
+
+  using Traits = HalfType<a_type>;
+  using scalar_t = typename Traits::scalar;
+  using pair_t = typename Traits::pair;
+  using Dq = Dequant4<a_type>;
+
+  constexpr bool kHasZp = b_type == ScalarTypeId::kU4;
+  constexpr TileShape kShape{threads,      thread_m_blocks, thread_n_blocks, thread_k_blocks, m_block_size_8,
+                             stages,       group_blocks,    kHasZp,          4};
+  constexpr int kWarpsN = warps_n(kShape);
+  constexpr int kWarpsK = warps_k(kShape);
+  constexpr int kSubK = thread_k_blocks / kWarpsK;  // 16-deep K slices per warp per stage
+  static_assert(kWarpsN * kWarpsK * 32 == threads && kSubK * kWarpsK == thread_k_blocks, "bad thread config");
+  static_assert((kWarpsK & (kWarpsK - 1)) == 0, "K-split warps reduce pairwise");
+
+  constexpr int kRows = a_rows(kShape);  // rows of one M chunk
+  constexpr int kKStep = 16 * thread_k_blocks;
+  constexpr int kTileN = 16 * thread_n_blocks;
+  constexpr int kAChunks = kKStep / 8;  // 16-byte chunks per A row in one stage
+  constexpr int kAStage = a_stage_bytes(kShape) / 2;
+  constexpr int kBStage = b_stage_bytes(kShape);
+  constexpr int kBRowBytes = thread_n_blocks / 4 * 512;  // one 16-deep row of the block's weight tiles
+  constexpr bool kGrouped = group_blocks > 0;
+  constexpr int kGroupSize = 16 * group_blocks;
+  constexpr int kSRows = scale_rows(kShape);
+  constexpr int kSStage = kSRows * kTileN;
+
+  extern __shared__ int4 smem[];
+  scalar_t* const sA = reinterpret_cast<scalar_t*>(smem);
+  uint8_t* const sB = reinterpret_cast<uint8_t*>(sA + stages * kAStage);
+  scalar_t* const sS = reinterpret_cast<scalar_t*>(sB + stages * kBStage);
+  scalar_t* const sZ = sS + stages * kSStage;
+  float4* const sRed = reinterpret_cast<float4*>(sB);  // reused once a run's main loop has drained
+  __shared__ int s_last;
+
+  const int tid = threadIdx.x;
+  const int lane = tid % 32;
+  const int warp = tid / 32;
+  const int wn = warp % kWarpsN;
+  const int wk = warp / kWarpsN;
+  const int g = lane / 4;  // row (A, C) / column (B) inside an mma fragment
+  const int t = lane % 4;
+
+  const scalar_t* const A = static_cast<const scalar_t*>(p.a);
+  const uint8_t* const B = static_cast<const uint8_t*>(p.b);
+  const scalar_t* const S = static_cast<const scalar_t*>(p.scales);
+  const scalar_t* const Z = static_cast<const scalar_t*>(p.zeros);
+  scalar_t* const C = static_cast<scalar_t*>(p.c);
+  const size_t b_row_bytes = static_cast<size_t>(p.n) * 8;  // 16 rows of 4-bit weights
+
+  const int total = p.m_chunks * p.n_tiles * p.k_iters;
+  int it = blockIdx.x * p.iters_per_block;
+  const int end = min(it + p.iters_per_block, total);
+
+  while (it < end) {
+    const int tile = it / p.k_iters;
+    const int k_begin = it % p.k_iters;
+    const int k_end = min(p.k_iters, k_begin + (end - it));
+    it += k_end - k_begin;
+    const int row0 = (tile / p.n_tiles) * kRows;
+    const int col0 = (tile % p.n_tiles) * kTileN;
+
+    // Each thread copies fixed 16-byte chunks of every stage; their addresses are set up once per run and
+    // advance by one K step per stage.
+    constexpr int kAIters = (kRows * kAChunks + threads - 1) / threads;
+    constexpr int kBIters = kBStage / 16 / threads;
+    static_assert(kBStage / 16 % threads == 0, "whole B chunks per thread");
+    const scalar_t* a_src[kAIters];
+    int a_dst[kAIters];
+    bool a_valid[kAIters];
+#pragma unroll
+    for (int j = 0; j < kAIters; ++j) {
+      const int i = tid + j * threads;
+      const int r = i / kAChunks, c = i % kAChunks;
+      a_valid[j] = i < kRows * kAChunks && row0 + r < p.m;
+      a_src[j] = a_valid[j] ? A + static_cast<size_t>(row0 + r) * p.lda + c * 8 : A;
+      a_dst[j] = r * kKStep + ((c ^ (r & 7)) * 8);
+    }
+    static_assert(kSStage / 8 <= threads, "one scale chunk per thread at most");
+    const uint8_t* b_src = B + col0 / 64 * 512 + (tid / (kBRowBytes / 16)) * b_row_bytes + (tid % (kBRowBytes / 16)) * 16;
+    constexpr int kBRowsPerIter = threads / (kBRowBytes / 16);  // B rows one pass of all threads covers
+    static_assert(threads % (kBRowBytes / 16) == 0, "B rows split evenly over threads");
+
+    auto load_stage = [&](int stage, int kk) {
+      const int kg = kk * kKStep;
+      scalar_t* dA = sA + stage * kAStage;
+#pragma unroll
+      for (int j = 0; j < kAIters; ++j) {
+        if (j * threads + threads <= kRows * kAChunks || tid + j * threads < kRows * kAChunks)
+          cp_async16(dA + a_dst[j], a_valid[j] ? a_src[j] + kg : A, a_valid[j]);
+      }
+      const uint8_t* srcB = b_src + static_cast<size_t>(kk * thread_k_blocks) * b_row_bytes;
+      uint8_t* dB = sB + stage * kBStage + tid * 16;
+#pragma unroll
+      for (int j = 0; j < kBIters; ++j)
+        cp_async16_stream(dB + j * threads * 16, srcB + static_cast<size_t>(j * kBRowsPerIter) * b_row_bytes);
+      if constexpr (kGrouped) {
+        if (tid < kSStage / 8) {
+          const int r = tid / (kTileN / 8), c = tid % (kTileN / 8);
+          const size_t src = static_cast<size_t>(kg / kGroupSize + r) * p.n + col0 + c * 8;
+          cp_async16(sS + stage * kSStage + tid * 8, S + src);
+          if constexpr (kHasZp) cp_async16(sZ + stage * kSStage + tid * 8, Z + src);
+        }
+      }
+    };
+
+    // Channelwise zero points do not change along K: load this thread's eight once per run.
+    typename Dq::Offset cw_off[8];
+    if constexpr (kHasZp && !kGrouped) {
+      const int4 zv = *reinterpret_cast<const int4*>(Z + col0 + wn * 64 + g * 8);
+      const scalar_t* z = reinterpret_cast<const scalar_t*>(&zv);
+#pragma unroll
+      for (int j = 0; j < 8; ++j) cw_off[j] = Dq::from_zero(z[j]);
+    }
+
+    // acc[mb][j][e]: normally the m16n8 tile (mb, j), element e at row mb*16 + g + 8(e/2), column 8j + 2t + e%2;
+    // with m_block_size_8 (operands swapped) tiles j < 4 hold row 2t + e%2, column 16j + g + 8(e/2).
+    constexpr int kAccTiles = m_block_size_8 ? 4 : 8;
+    float acc[thread_m_blocks][8][4];
+#pragma unroll
+    for (int mb = 0; mb < thread_m_blocks; ++mb)
+#pragma unroll
+      for (int j = 0; j < 8; ++j)
+#pragma unroll
+        for (int e = 0; e < 4; ++e) acc[mb][j][e] = 0.f;
+
+    auto compute_stage = [&](int stage) {
+      const scalar_t* cA = sA + stage * kAStage;
+      const uint8_t* cB = sB + stage * kBStage;
+#pragma unroll
+      for (int s = 0; s < kSubK; ++s) {
+        const int kb = wk * kSubK + s;
+        const int4 bq = *reinterpret_cast<const int4*>(cB + (kb * kWarpsN + wn) * 512 + lane * 16);
+
+        uint32_t a[thread_m_blocks][4];
+        if constexpr (m_block_size_8) {
+          const int r = lane % 8, c = kb * 2 + (lane / 8) % 2;
+          ldmatrix_x2(a[0][0], a[0][2], cA + r * kKStep + ((c ^ r) * 8));
+          a[0][1] = a[0][3] = 0;
+        } else {
+#pragma unroll
+          for (int mb = 0; mb < thread_m_blocks; ++mb) {
+            const int r = mb * 16 + lane % 16, c = kb * 2 + lane / 16;
+            ldmatrix_x4(a[mb], cA + r * kKStep + ((c ^ (r & 7)) * 8));
+          }
+        }
+
+        // Per n8 column tile j: the zero-point offset and (grouped) the scale of column 8j + g.
+        typename Dq::Offset off[8];
+        scalar_t sc[8];
+        if constexpr (kGrouped) {
+          const int srow = kGroupSize >= kKStep ? 0 : kb * 16 / kGroupSize;
+          const int idx = stage * kSStage + srow * kTileN + wn * 64 + g * 8;
+          const int4 sv = *reinterpret_cast<const int4*>(sS + idx);
+#pragma unroll
+          for (int j = 0; j < 8; ++j) sc[j] = reinterpret_cast<const scalar_t*>(&sv)[j];
+          if constexpr (kHasZp) {
+            const int4 zv = *reinterpret_cast<const int4*>(sZ + idx);
+#pragma unroll
+            for (int j = 0; j < 8; ++j) off[j] = Dq::from_zero(reinterpret_cast<const scalar_t*>(&zv)[j]);
+          }
+        }
+#pragma unroll
+        for (int j = 0; j < 8; ++j) {
+          if constexpr (!kHasZp) {
+            off[j] = Dq::bias8();
+          } else if constexpr (!kGrouped) {
+            off[j] = cw_off[j];
+          }
+        }
+
+        const uint32_t* q = reinterpret_cast<const uint32_t*>(&bq);
+#pragma unroll
+        for (int i = 0; i < 4; ++i) {
+          pair_t w[4];
+          Dq::run(q[i], off[2 * i], off[2 * i + 1], w);
+          if constexpr (kGrouped) {
+            const pair_t s0 = Traits::splat(sc[2 * i]), s1 = Traits::splat(sc[2 * i + 1]);
+            w[0] = __hmul2(w[0], s0);
+            w[1] = __hmul2(w[1], s0);
+            w[2] = __hmul2(w[2], s1);
+            w[3] = __hmul2(w[3], s1);
+          }
+          const uint32_t b0[2] = {as_u32(w[0]), as_u32(w[1])};
+          const uint32_t b1[2] = {as_u32(w[2]), as_u32(w[3])};
+          if constexpr (m_block_size_8) {
+            // Operands swapped: the 16 weight columns of word i are the mma's rows and the 8 activation rows
+            // its columns, so one mma covers what two would with 8 of 16 A rows wasted.
+            const uint32_t wa[4] = {b0[0], b1[0], b0[1], b1[1]};
+            const uint32_t xb[2] = {a[0][0], a[0][2]};
+            mma_m16n8k16<a_type>(wa, xb, acc[0][i]);
+          } else {
+#pragma unroll
+            for (int mb = 0; mb < thread_m_blocks; ++mb) {
+              mma_m16n8k16<a_type>(a[mb], b0, acc[mb][2 * i]);
+              mma_m16n8k16<a_type>(a[mb], b1, acc[mb][2 * i + 1]);
+            }
+          }
+        }
+      }
+    };
+
+    // Pipeline: stages - 1 loads in flight ahead of the stage being computed.
+#pragma unroll
+    for (int s = 0; s < stages - 1; ++s) {
+      if (k_begin + s < k_end) load_stage(s, k_begin + s);
+      cp_async_commit();
+    }
+    // Unrolled over the stages so that every shared-memory offset is a compile-time constant.
+    for (int kk = k_begin; kk < k_end; kk += stages) {
+#pragma unroll
+      for (int s = 0; s < stages; ++s) {
+        if (kk + s < k_end) {
+          cp_async_wait<stages - 2>();
+          __syncthreads();
+          if (kk + s + stages - 1 < k_end) load_stage((s + stages - 1) % stages, kk + s + stages - 1);
+          cp_async_commit();
+          compute_stage(s);
+        }
+      }
+    }
+    cp_async_wait<0>();
+    __syncthreads();
+
+    // Sum the K-slice warps of each column pairwise through shared memory; warps with wk == 0 keep the result.
+#pragma unroll
+    for (int half = kWarpsK / 2; half > 0; half /= 2) {
+      if (wk >= half && wk < 2 * half) {
+        float4* dst = sRed + (((wk - half) * kWarpsN + wn) * thread_m_blocks * 8) * 32 + lane;
+#pragma unroll
+        for (int mb = 0; mb < thread_m_blocks; ++mb)
+#pragma unroll
+          for (int j = 0; j < kAccTiles; ++j)
+            dst[(mb * 8 + j) * 32] = make_float4(acc[mb][j][0], acc[mb][j][1], acc[mb][j][2], acc[mb][j][3]);
+      }
+      __syncthreads();
+      if (wk < half) {
+        const float4* src = sRed + ((wk * kWarpsN + wn) * thread_m_blocks * 8) * 32 + lane;
+#pragma unroll
+        for (int mb = 0; mb < thread_m_blocks; ++mb)
+#pragma unroll
+          for (int j = 0; j < kAccTiles; ++j) {
+            const float4 v = src[(mb * 8 + j) * 32];
+            acc[mb][j][0] += v.x;
+            acc[mb][j][1] += v.y;
+            acc[mb][j][2] += v.z;
+            acc[mb][j][3] += v.w;
+          }
+      }
+      __syncthreads();
+    }
+
+    const bool whole_tile = k_begin == 0 && k_end == p.k_iters;
+    // A split tile's slot is that of the first block starting inside it: unique per tile and < gridDim.x.
+    const int slot_id = tile * p.k_iters / p.iters_per_block + 1;
+    float* const slot = p.partials + static_cast<size_t>(slot_id) * kSlotFloats;
+    if (wk == 0) {
+#pragma unroll
+      for (int mb = 0; mb < thread_m_blocks; ++mb)
+#pragma unroll
+        for (int j = 0; j < kAccTiles; ++j)
+#pragma unroll
+          for (int e = 0; e < 4; e += 2) {
+            // Elements e and e + 1: two columns of one row, or (swapped) one column of two rows.
+            const int r = m_block_size_8 ? 2 * t : mb * 16 + g + 8 * (e / 2);
+            const int c = m_block_size_8 ? 16 * j + g + 8 * (e / 2) : 8 * j + 2 * t;
+            float v0 = acc[mb][j][e], v1 = acc[mb][j][e + 1];
+            if constexpr (!kGrouped) {  // channelwise scales multiply the fp32 sums (stored column order)
+              const int c1 = m_block_size_8 ? c : c + 1;
+              v0 *= Traits::to_float(S[col0 + wn * 64 + 8 * (c % 8) + c / 8]);
+              v1 *= Traits::to_float(S[col0 + wn * 64 + 8 * (c1 % 8) + c1 / 8]);
+            }
+            const int r1 = m_block_size_8 ? r + 1 : r;
+            const int c1 = m_block_size_8 ? c : c + 1;
+            const size_t out = static_cast<size_t>(row0 + r) * p.ldc + col0 + wn * 64 + c;
+            if (whole_tile) {
+              if constexpr (m_block_size_8) {
+                if (row0 + r < p.m) C[out] = Traits::from_float2(make_float2(v0, v0)).x;
+                if (row0 + r1 < p.m) C[out + p.ldc] = Traits::from_float2(make_float2(v1, v1)).x;
+              } else if (r < kRows && row0 + r < p.m) {
+                *reinterpret_cast<pair_t*>(C + out) = Traits::from_float2(make_float2(v0, v1));
+              }
+            } else {
+              if (r < kRows && row0 + r < p.m) atomicAdd(slot + r * kTileN + wn * 64 + c, v0);
+              if (r1 < kRows && row0 + r1 < p.m) atomicAdd(slot + r1 * kTileN + wn * 64 + c1, v1);
+            }
+          }
+    }
+
+    if (!whole_tile) {
+      // Publish this block's partial sums, then count the K steps it covered; the block that completes the
+      // tile's count finishes it.
+      __syncthreads();
+      if (tid == 0) {
+        __threadfence();  // after the barrier, cumulative over every thread's partial sums
+        const int covered = k_end - k_begin;
+        s_last = atomicAdd(p.tile_counters + slot_id, covered) + covered == p.k_iters;
+        if (s_last) __threadfence();  // acquire the other blocks' sums for the whole block (barrier below)
+      }
+      __syncthreads();
+      if (s_last) {
+        const int rows = min(kRows, p.m - row0);
+        float4* const slot4 = reinterpret_cast<float4*>(slot);
+        for (int i = tid; i < rows * kTileN / 4; i += threads) {
+          const int r = i / (kTileN / 4), c = (i % (kTileN / 4)) * 4;
+          const float4 v = __ldcg(slot4 + i);
+          __stcg(slot4 + i, make_float4(0.f, 0.f, 0.f, 0.f));
+          pair_t* out = reinterpret_cast<pair_t*>(C + static_cast<size_t>(row0 + r) * p.ldc + col0 + c);
+          out[0] = Traits::from_float2(make_float2(v.x, v.y));
+          out[1] = Traits::from_float2(make_float2(v.z, v.w));
+        }
+        if (tid == 0) p.tile_counters[slot_id] = 0;
+      }
+      __syncthreads();  // the next run reuses shared memory
+    }
+  }
+}
+
+}  // namespace marlin

@@ -1,0 +1,463 @@
+"""The kernel library: every scalar type, arch, family, thread config and quant config the generator knows.
+
+This module is pure data plus small lookups. `plan.py` expands it into instantiations, `render.py` turns those
+into text, and `starlark.py` exports the parts Bazel needs to `rules/private/catalog.bzl`. Change what gets
+built here and nowhere else.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+# ------------------------------------------------------------------------------------
+# Scalar types
+
+
+@dataclass(frozen=True, order=True)
+class ScalarType:
+    """A value of `marlin::ScalarTypeId` (csrc/marlin/scalar_type.cuh)."""
+
+    value: int  # the enum's numeric value, also `marlin_scalar_type` in the C API
+    cpp: str  # enumerator name, e.g. "kFloat16"
+    file_name: str  # spelling in generated file names, e.g. "float16"
+
+    @property
+    def qualified(self) -> str:
+        return f"ScalarTypeId::{self.cpp}"
+
+    def __str__(self) -> str:
+        return self.file_name
+
+
+kFloat16 = ScalarType(0, "kFloat16", "float16")
+kBFloat16 = ScalarType(1, "kBFloat16", "bfloat16")
+kS8 = ScalarType(2, "kS8", "s8")
+kFE4M3fn = ScalarType(3, "kFE4M3fn", "fe4m3fn")
+kU4 = ScalarType(4, "kU4", "u4")
+kU4B8 = ScalarType(5, "kU4B8", "u4b8")
+kU8B128 = ScalarType(6, "kU8B128", "u8b128")
+kFE2M1f = ScalarType(7, "kFE2M1f", "fe2m1f")
+# Scale type only; never in a file name.
+kFE8M0fnu = ScalarType(8, "kFE8M0fnu", "fe8m0fnu")
+
+SCALAR_TYPES: tuple[ScalarType, ...] = (
+    kFloat16,
+    kBFloat16,
+    kS8,
+    kFE4M3fn,
+    kU4,
+    kU4B8,
+    kU8B128,
+    kFE2M1f,
+    kFE8M0fnu,
+)
+
+# 16-bit floating-point activation/output types.
+HALF_TYPES: tuple[ScalarType, ...] = (kFloat16, kBFloat16)
+
+# ------------------------------------------------------------------------------------
+# Archs
+
+
+@dataclass(frozen=True)
+class ArchSpec:
+    """A compute capability the generator accepts, e.g. "9.0", and the -gencode suffixes nvcc knows for it."""
+
+    name: str  # "MAJOR.MINOR"
+    # Allowed single-letter suffixes: "a" (arch-specific), "f" (family-specific).
+    suffixes: str = ""
+
+    @property
+    def major(self) -> int:
+        return int(self.name.split(".")[0])
+
+    @property
+    def minor(self) -> int:
+        return int(self.name.split(".")[1])
+
+    @property
+    def number(self) -> int:
+        """`8.9` -> 89, `12.0` -> 120."""
+        return self.major * 10 + self.minor
+
+
+ARCHS: tuple[ArchSpec, ...] = (
+    ArchSpec("7.5"),
+    ArchSpec("8.0"),
+    ArchSpec("8.6"),
+    ArchSpec("8.7"),
+    ArchSpec("8.9"),
+    ArchSpec("9.0", suffixes="a"),
+    ArchSpec("10.0", suffixes="af"),
+    ArchSpec("12.0", suffixes="af"),
+    ArchSpec("12.1", suffixes="af"),
+)
+
+SUPPORTED_ARCHS: tuple[str, ...] = tuple(a.name for a in ARCHS)
+_ARCHS_BY_NAME: dict[str, ArchSpec] = {a.name: a for a in ARCHS}
+
+_ARCH_RE = re.compile(r"^(?P<base>[0-9]+\.[0-9]+)(?P<suffix>[a-z]?)$")
+_SM_RE = re.compile(r"^(?:sm|compute)_?(?P<major>[0-9]+)(?P<minor>[0-9])(?P<suffix>[a-z]?)$")
+
+
+class CatalogError(ValueError):
+    """A name or value that the catalog does not know; the message names it and the allowed ones."""
+
+
+@dataclass(frozen=True)
+class Arch:
+    """One parsed entry of an arch list: its spec plus the suffix the user wrote (kept for -gencode)."""
+
+    spec: ArchSpec
+    suffix: str = ""
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    def __str__(self) -> str:
+        return self.spec.name + self.suffix
+
+
+def allowed_archs_text() -> str:
+    return ", ".join(SUPPORTED_ARCHS) + " (suffix 'a' allowed for 9.0+, 'f' for 10.0+)"
+
+
+def parse_arch(text: str, arch_list: str | None = None) -> Arch:
+    """Parse one arch such as "8.0" or "9.0a"; raise CatalogError naming it and the allowed ones."""
+    where = f" in '{arch_list}'" if arch_list is not None and arch_list != text else ""
+    m = _ARCH_RE.match(text)
+    if m is None:
+        sm = _SM_RE.match(text)
+        hint = ""
+        if sm is not None:
+            hint = f" (write {sm['major']}.{sm['minor']}{sm['suffix']})"
+        raise CatalogError(f"bad arch '{text}'{where}{hint}: expected MAJOR.MINOR, one of {allowed_archs_text()}")
+    spec = _ARCHS_BY_NAME.get(m["base"])
+    if spec is None:
+        raise CatalogError(f"unsupported arch '{text}'{where}; supported: {allowed_archs_text()}")
+    suffix = m["suffix"]
+    if suffix and suffix not in spec.suffixes:
+        allowed = " or ".join(f"'{s}'" for s in spec.suffixes)
+        allowed = f"allowed: {allowed}" if allowed else f"{spec.name} takes no suffix"
+        raise CatalogError(f"bad arch '{text}'{where}: suffix '{suffix}' does not exist for {spec.name} ({allowed})")
+    return Arch(spec, suffix)
+
+
+def parse_arch_list(text: str) -> tuple[Arch, ...]:
+    """Parse a comma-separated arch list ("8.0,8.9,9.0a").
+
+    Duplicates collapse; the result is ordered by arch number.
+    """
+    if not text.strip():
+        raise CatalogError("empty arch list; expected comma-separated archs from " + allowed_archs_text())
+    seen: dict[str, Arch] = {}
+    for entry in text.split(","):
+        entry = entry.strip()
+        if not entry:
+            raise CatalogError(
+                f"bad arch list '{text}': empty entry; expected e.g. '8.0,8.9' from {allowed_archs_text()}"
+            )
+        arch = parse_arch(entry, text)
+        seen.setdefault(str(arch), arch)
+    return tuple(sorted(seen.values(), key=lambda a: (a.spec.number, a.suffix)))
+
+
+# ------------------------------------------------------------------------------------
+# Families: groups of generated files compiled for the same set of archs
+
+
+@dataclass(frozen=True)
+class Family:
+    name: str  # file-name prefix, e.g. "sm80"
+    # The archs whose lists bring this family in (and that its files are compiled for).
+    archs: tuple[str, ...]
+    stages: int  # pipeline depth of its kernels
+    a_types: tuple[ScalarType, ...]  # activation types of its kernels
+    c_types: tuple[ScalarType, ...]  # output types it can produce
+    enabled: bool
+    note: str = ""
+
+    def accepts(self, a: ScalarType, c: ScalarType) -> bool:
+        return a in self.a_types and c in self.c_types
+
+
+_AT_LEAST_80 = tuple(a.name for a in ARCHS if a.number >= 80)
+
+FAMILIES: tuple[Family, ...] = (
+    Family(
+        "sm75",
+        archs=("7.5",),
+        stages=2,
+        a_types=(kFloat16, kS8),
+        c_types=(kFloat16,),
+        enabled=False,
+        note="Turing: no bf16, two-stage pipeline (later issue)",
+    ),
+    Family(
+        "sm80",
+        archs=_AT_LEAST_80,
+        stages=4,
+        a_types=(kFloat16, kBFloat16, kS8),
+        c_types=HALF_TYPES,
+        enabled=True,
+    ),
+    Family(
+        "sm89",
+        archs=("8.9", "12.0", "12.1"),
+        stages=4,
+        a_types=(kFE4M3fn,),
+        c_types=HALF_TYPES,
+        enabled=False,
+        note="FP8 activations: only 8.9 and 12.x have a native e4m3 mma (later issue)",
+    ),
+)
+
+_FAMILIES_BY_NAME: dict[str, Family] = {f.name: f for f in FAMILIES}
+
+
+def family(name: str) -> Family:
+    return _FAMILIES_BY_NAME[name]
+
+
+def families_for_arch(arch: str, *, enabled_only: bool = True) -> tuple[Family, ...]:
+    """The families an arch (without suffix) brings in, in catalog order."""
+    return tuple(f for f in FAMILIES if arch in f.archs and (f.enabled or not enabled_only))
+
+
+# ------------------------------------------------------------------------------------
+# Thread configs and M blocks
+
+
+@dataclass(frozen=True)
+class ThreadConfig:
+    thread_k: int
+    thread_n: int
+    threads: int
+    # Which batch sizes get this config: "small" only for m_blocks <= 1, "large" only for m_blocks > 1.
+    batch: Literal["any", "small", "large"] = "any"
+
+    def used_for(self, m_blocks: float) -> bool:
+        if self.batch == "small":
+            return m_blocks <= 1
+        if self.batch == "large":
+            return m_blocks > 1
+        return True
+
+
+THREAD_CONFIGS: tuple[ThreadConfig, ...] = (
+    ThreadConfig(128, 128, 256, batch="small"),
+    ThreadConfig(64, 256, 256, batch="large"),
+    ThreadConfig(64, 128, 128),
+    ThreadConfig(128, 64, 128),
+)
+
+# Blocks of 16 rows of A per thread block; 0.5 is one block of 8 rows (thread_m_blocks=1, m_block_size_8).
+THREAD_M_BLOCKS: tuple[float, ...] = (0.5, 1, 2, 3, 4)
+THREAD_M_BLOCKS_NO_HALF: tuple[float, ...] = (1, 2, 3, 4)
+
+# ------------------------------------------------------------------------------------
+# Quant configs
+
+
+@dataclass(frozen=True)
+class TypeCombo:
+    """Activation, output and scale type of one kernel variant (the weight type is the config's)."""
+
+    a: ScalarType
+    c: ScalarType
+    s: ScalarType
+
+
+def _combos(
+    a_types: tuple[ScalarType, ...] = HALF_TYPES,
+    c_types: tuple[ScalarType, ...] = HALF_TYPES,
+    s_type: ScalarType | None = None,
+) -> tuple[TypeCombo, ...]:
+    """Every (a, c) pair except mixed f16/bf16 ones; the scale type defaults to the output type."""
+    out = []
+    for a in a_types:
+        for c in c_types:
+            if a in HALF_TYPES and c in HALF_TYPES and a != c:
+                continue
+            out.append(TypeCombo(a, c, s_type if s_type is not None else c))
+    return tuple(out)
+
+
+@dataclass(frozen=True)
+class QuantConfig:
+    name: str  # user-facing: `quant_configs` in the Bazel rule, `--configs` in the CLI
+    description: str
+    b_type: ScalarType
+    combos: tuple[TypeCombo, ...]
+    # -1 channelwise, 0 act-order, n > 0 groups of 16 * n rows.
+    group_blocks: tuple[int, ...]
+    thread_m_blocks: tuple[float, ...] = THREAD_M_BLOCKS
+    thread_configs: tuple[ThreadConfig, ...] = THREAD_CONFIGS
+    has_zp: bool = False
+    is_zp_float: bool = False
+    enabled: bool = False
+
+
+QUANT_CONFIGS: tuple[QuantConfig, ...] = (
+    QuantConfig(
+        "awq_int4",
+        "AWQ 4-bit weights with zero points",
+        b_type=kU4,
+        combos=_combos(),
+        group_blocks=(-1, 2, 4, 8),
+        has_zp=True,
+        enabled=True,
+    ),
+    QuantConfig(
+        "gptq_int4",
+        "GPTQ 4-bit weights, symmetric (bias 8); act-order (group_blocks 0) comes later",
+        b_type=kU4B8,
+        combos=_combos(),
+        group_blocks=(-1, 2, 4, 8),
+        enabled=True,
+    ),
+    QuantConfig(
+        "gptq_int8",
+        "GPTQ 8-bit weights, symmetric (bias 128)",
+        b_type=kU8B128,
+        combos=_combos(),
+        group_blocks=(-1, 0, 2, 4, 8),
+    ),
+    QuantConfig(
+        "fp8",
+        "FP8 e4m3 weights",
+        b_type=kFE4M3fn,
+        combos=_combos(),
+        group_blocks=(-1, 8),
+    ),
+    QuantConfig(
+        "nvfp4",
+        "NVFP4: FP4 e2m1 weights, e4m3 scales per 16 rows",
+        b_type=kFE2M1f,
+        combos=_combos(s_type=kFE4M3fn),
+        group_blocks=(1,),
+    ),
+    QuantConfig(
+        "mxfp4",
+        "MXFP4: FP4 e2m1 weights, e8m0 scales per 32 rows, bf16 activations",
+        b_type=kFE2M1f,
+        combos=_combos(a_types=(kBFloat16,), s_type=kFE8M0fnu),
+        group_blocks=(2,),
+    ),
+    QuantConfig(
+        "awq_int4_int8_act",
+        "AWQ 4-bit weights with INT8 activations",
+        b_type=kU4,
+        combos=_combos(a_types=(kS8,)),
+        group_blocks=(-1, 2, 4, 8),
+        thread_m_blocks=THREAD_M_BLOCKS_NO_HALF,
+        has_zp=True,
+    ),
+    QuantConfig(
+        "gptq_int4_int8_act",
+        "GPTQ 4-bit weights with INT8 activations",
+        b_type=kU4B8,
+        combos=_combos(a_types=(kS8,)),
+        group_blocks=(-1, 2, 4, 8),
+        thread_m_blocks=THREAD_M_BLOCKS_NO_HALF,
+    ),
+    QuantConfig(
+        "awq_int4_fp8_act",
+        "AWQ 4-bit weights with FP8 e4m3 activations",
+        b_type=kU4,
+        combos=_combos(a_types=(kFE4M3fn,)),
+        group_blocks=(-1, 2, 4, 8),
+        thread_m_blocks=THREAD_M_BLOCKS_NO_HALF,
+        has_zp=True,
+    ),
+    QuantConfig(
+        "gptq_int4_fp8_act",
+        "GPTQ 4-bit weights with FP8 e4m3 activations",
+        b_type=kU4B8,
+        combos=_combos(a_types=(kFE4M3fn,)),
+        group_blocks=(-1, 2, 4, 8),
+        thread_m_blocks=THREAD_M_BLOCKS_NO_HALF,
+    ),
+    QuantConfig(
+        "mxfp4_fp8_act",
+        "MXFP4 weights with FP8 e4m3 activations, bf16 output",
+        b_type=kFE2M1f,
+        combos=_combos(a_types=(kFE4M3fn,), c_types=(kBFloat16,), s_type=kFE8M0fnu),
+        group_blocks=(2,),
+        thread_m_blocks=THREAD_M_BLOCKS_NO_HALF,
+    ),
+)
+
+_CONFIGS_BY_NAME: dict[str, QuantConfig] = {q.name: q for q in QUANT_CONFIGS}
+
+KNOWN_QUANT_CONFIGS: tuple[str, ...] = tuple(q.name for q in QUANT_CONFIGS)
+ENABLED_QUANT_CONFIGS: tuple[str, ...] = tuple(q.name for q in QUANT_CONFIGS if q.enabled)
+
+
+def quant_config(name: str) -> QuantConfig:
+    """The enabled config called `name`; raise CatalogError for unknown or not-yet-enabled names."""
+    available = ", ".join(ENABLED_QUANT_CONFIGS)
+    q = _CONFIGS_BY_NAME.get(name)
+    if q is None:
+        raise CatalogError(f"unknown quant config '{name}'; available: {available}")
+    if not q.enabled:
+        raise CatalogError(f"quant config '{name}' is not implemented yet; available: {available}")
+    return q
+
+
+def parse_config_list(text: str) -> tuple[QuantConfig, ...]:
+    """Parse "awq_int4,gptq_int4" into enabled configs in catalog order (duplicates collapse)."""
+    if not text.strip():
+        raise CatalogError(f"empty quant config list; available: {', '.join(ENABLED_QUANT_CONFIGS)}")
+    chosen: set[str] = set()
+    for entry in text.split(","):
+        entry = entry.strip()
+        if not entry:
+            raise CatalogError(
+                f"bad quant config list '{text}': empty entry; available: {', '.join(ENABLED_QUANT_CONFIGS)}"
+            )
+        chosen.add(quant_config(entry).name)
+    return tuple(q for q in QUANT_CONFIGS if q.name in chosen)
+
+
+# ------------------------------------------------------------------------------------
+# Consistency of the data above
+
+
+def check_catalog() -> list[str]:
+    """Return the inconsistencies of the catalog (empty when all is well)."""
+    problems: list[str] = []
+
+    def unique(what: str, values: list[object]) -> None:
+        if len(set(values)) != len(values):
+            problems.append(f"duplicate {what}: {values}")
+
+    unique("scalar type values", [t.value for t in SCALAR_TYPES])
+    unique("scalar type names", [t.cpp for t in SCALAR_TYPES])
+    unique("scalar type file names", [t.file_name for t in SCALAR_TYPES])
+    unique("archs", list(SUPPORTED_ARCHS))
+    unique("families", [f.name for f in FAMILIES])
+    unique("quant configs", list(KNOWN_QUANT_CONFIGS))
+    for f in FAMILIES:
+        for a in f.archs:
+            if a not in _ARCHS_BY_NAME:
+                problems.append(f"family {f.name}: unknown arch {a}")
+    for q in QUANT_CONFIGS:
+        if not q.combos or not q.group_blocks or not q.thread_m_blocks:
+            problems.append(f"quant config {q.name}: empty expansion axis")
+        for mb in q.thread_m_blocks:
+            if mb not in THREAD_M_BLOCKS:
+                problems.append(f"quant config {q.name}: bad m_blocks {mb}")
+        for gb in q.group_blocks:
+            if gb < -1:
+                problems.append(f"quant config {q.name}: bad group_blocks {gb}")
+        for combo in q.combos:
+            homes = [f for f in FAMILIES if f.accepts(combo.a, combo.c)]
+            if not homes:
+                problems.append(f"quant config {q.name}: no family takes a={combo.a} c={combo.c}")
+            if q.enabled and not any(f.enabled for f in homes):
+                problems.append(f"quant config {q.name} is enabled but a={combo.a} c={combo.c} has no enabled family")
+    return problems

@@ -1,0 +1,204 @@
+"""ctypes binding of the marlin-bazel C API (``csrc/include/marlin/marlin.h``).
+
+This module needs no torch: pointers are plain ``int`` addresses and streams are ``cudaStream_t`` handles as
+``int`` (0 or ``None`` for the default stream). :mod:`marlin_bazel.ops` builds the torch-facing API on top.
+
+The library is found, in order, at the path in the environment variable ``MARLIN_LIB``, else as
+``libmarlin.so`` next to this package. It is loaded on first use, once per process.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import enum
+import os
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+__all__ = [
+    "ENV_VAR",
+    "LIB_NAME",
+    "Library",
+    "LibraryNotFoundError",
+    "MarlinError",
+    "MarlinGemmArgs",
+    "ScalarType",
+    "Status",
+    "get",
+    "library_path",
+]
+
+ENV_VAR = "MARLIN_LIB"
+LIB_NAME = "libmarlin.so"
+_ERR_LEN = 1024
+
+
+class Status(enum.IntEnum):
+    """``marlin_status``."""
+
+    OK = 0
+    INVALID_ARGUMENT = 1  # a shape, pointer, alignment or type that the API never accepts
+    NOT_BUILT = 2  # valid, but this library holds no kernel for it (quant config or arch)
+    CUDA = 3  # the CUDA runtime reported an error
+
+
+class ScalarType(enum.IntEnum):
+    """``marlin_scalar_type`` (numbered as ``marlin::ScalarTypeId``)."""
+
+    FLOAT16 = 0
+    BFLOAT16 = 1
+    S8 = 2
+    FE4M3FN = 3
+    U4 = 4  # AWQ-INT4: (q - zero) * scale
+    U4B8 = 5  # GPTQ-INT4: (q - 8) * scale
+    U8B128 = 6  # GPTQ-INT8: (q - 128) * scale
+    FE2M1F = 7
+    FE8M0FNU = 8
+
+
+class MarlinError(RuntimeError):
+    """A C API call returned a status other than ``MARLIN_OK``.
+
+    ``code`` is the raw status (compare with :class:`Status`), ``message`` the text the library wrote, which
+    names the bad argument.
+    """
+
+    def __init__(self, code: int, message: str) -> None:
+        self.code = int(code)
+        self.message = message
+        try:
+            label = f"MARLIN_ERR_{Status(self.code).name}"
+        except ValueError:
+            label = f"status {self.code}"
+        super().__init__(f"{message} ({label})" if message else label)
+
+    def __reduce__(self) -> tuple[type[MarlinError], tuple[int, str]]:
+        return (MarlinError, (self.code, self.message))
+
+
+class LibraryNotFoundError(OSError):
+    """``libmarlin.so`` is not where ``MARLIN_LIB`` or the package directory says."""
+
+
+# Mirrors marlin_gemm_args field by field; tests/gpu/test_abi_cpu.py compares offsets and size with the
+# header via gcc. Enums are int-sized (all values are small and non-negative).
+class MarlinGemmArgs(ctypes.Structure):
+    """``marlin_gemm_args``; pointers are integer device addresses (``None`` for NULL)."""
+
+    _fields_ = [
+        ("a", ctypes.c_void_p),  # [m, k] activations, row stride lda elements, a_type
+        ("b_q", ctypes.c_void_p),  # [k/16, 2n] int32, Marlin layout
+        ("scales", ctypes.c_void_p),  # [k/group_size (or 1), n] s_type, permuted
+        ("zeros", ctypes.c_void_p),  # [k/group_size, n] s_type, permuted; U4 only, else NULL
+        ("c", ctypes.c_void_p),  # [m, n] output, row stride ldc elements, c_type
+        ("workspace", ctypes.c_void_p),  # marlin_workspace_bytes(sm_count) bytes, zeroed once
+        ("workspace_bytes", ctypes.c_size_t),
+        ("m", ctypes.c_int64),
+        ("n", ctypes.c_int64),
+        ("k", ctypes.c_int64),
+        ("lda", ctypes.c_int64),  # 0 means k
+        ("ldc", ctypes.c_int64),  # 0 means n
+        ("group_size", ctypes.c_int64),  # -1 channelwise, else 32, 64 or 128
+        ("a_type", ctypes.c_int),
+        ("b_type", ctypes.c_int),
+        ("c_type", ctypes.c_int),
+        ("s_type", ctypes.c_int),
+        ("sm_count", ctypes.c_int),  # 0 = all of the current device
+        ("stream", ctypes.c_void_p),  # cudaStream_t; NULL = default stream
+    ]
+
+
+_ERR_BUF = ctypes.POINTER(ctypes.c_char)
+
+
+def library_path() -> Path:
+    """Where the library is looked for: ``$MARLIN_LIB``, else ``libmarlin.so`` next to this package."""
+    env = os.environ.get(ENV_VAR)
+    if env:
+        return Path(env).expanduser()
+    return Path(__file__).resolve().parent / LIB_NAME
+
+
+class Library:
+    """One loaded copy of the C library, with typed wrappers that raise :class:`MarlinError`."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+        if not self.path.is_file():
+            raise LibraryNotFoundError(
+                f"marlin library not found at {self.path}: set {ENV_VAR} to the shared library built from "
+                f"//csrc:marlin, or put {LIB_NAME} next to the marlin_bazel package"
+            )
+        dll = ctypes.CDLL(str(self.path))
+        self._dll = dll
+        status = ctypes.c_int
+        i64 = ctypes.c_int64
+        vp = ctypes.c_void_p
+        sz = ctypes.c_size_t
+        dll.marlin_gemm.argtypes = [ctypes.POINTER(MarlinGemmArgs), _ERR_BUF, sz]
+        dll.marlin_gemm.restype = status
+        dll.marlin_workspace_bytes.argtypes = [ctypes.c_int]
+        dll.marlin_workspace_bytes.restype = sz
+        for name in ("marlin_repack_gptq", "marlin_repack_awq"):
+            fn = getattr(dll, name)
+            fn.argtypes = [vp, vp, i64, i64, ctypes.c_int, vp, _ERR_BUF, sz]
+            fn.restype = status
+        dll.marlin_permute_scales.argtypes = [vp, vp, i64, i64, ctypes.c_int, vp, _ERR_BUF, sz]
+        dll.marlin_permute_scales.restype = status
+        dll.marlin_awq_zeros.argtypes = [vp, vp, i64, i64, ctypes.c_int, vp, _ERR_BUF, sz]
+        dll.marlin_awq_zeros.restype = status
+        dll.marlin_built_kernel_count.argtypes = []
+        dll.marlin_built_kernel_count.restype = ctypes.c_int
+
+    def __repr__(self) -> str:
+        return f"Library({str(self.path)!r})"
+
+    @staticmethod
+    def _call(fn: Callable[..., int], *args: object) -> None:
+        err = ctypes.create_string_buffer(_ERR_LEN)
+        code = fn(*args, err, _ERR_LEN)
+        if code != Status.OK:
+            raise MarlinError(code, err.value.decode("utf-8", errors="replace"))
+
+    def gemm(self, args: MarlinGemmArgs) -> None:
+        """``marlin_gemm``: C = A @ dequant(B), asynchronous on ``args.stream``."""
+        self._call(self._dll.marlin_gemm, ctypes.byref(args))
+
+    def workspace_bytes(self, sm_count: int) -> int:
+        """``marlin_workspace_bytes``: workspace size for ``sm_count`` multiprocessors (0 = current device)."""
+        return int(self._dll.marlin_workspace_bytes(int(sm_count)))
+
+    def repack_gptq(self, src: int, dst: int, k: int, n: int, num_bits: int, stream: int | None) -> None:
+        """``marlin_repack_gptq``: int32 [k/8, n] at ``src`` -> Marlin layout [k/16, 2n] at ``dst``."""
+        self._call(self._dll.marlin_repack_gptq, src, dst, k, n, num_bits, stream or None)
+
+    def repack_awq(self, src: int, dst: int, k: int, n: int, num_bits: int, stream: int | None) -> None:
+        """``marlin_repack_awq``: int32 [k, n/8] (AWQ order) at ``src`` -> Marlin layout [k/16, 2n]."""
+        self._call(self._dll.marlin_repack_awq, src, dst, k, n, num_bits, stream or None)
+
+    def permute_scales(self, src: int, dst: int, groups: int, n: int, elem_bytes: int, stream: int | None) -> None:
+        """``marlin_permute_scales``: [groups, n] values of ``elem_bytes`` -> the kernel's column order."""
+        self._call(self._dll.marlin_permute_scales, src, dst, groups, n, elem_bytes, stream or None)
+
+    def awq_zeros(self, src: int, dst: int, groups: int, n: int, s_type: int, stream: int | None) -> None:
+        """``marlin_awq_zeros``: int32 [groups, n/8] -> [groups, n] of ``s_type`` in the kernel's order."""
+        self._call(self._dll.marlin_awq_zeros, src, dst, groups, n, int(s_type), stream or None)
+
+    def built_kernel_count(self) -> int:
+        """``marlin_built_kernel_count``: kernel instantiations built into this library."""
+        return int(self._dll.marlin_built_kernel_count())
+
+
+_lock = threading.Lock()
+_default: Library | None = None
+
+
+def get() -> Library:
+    """The process-wide library at :func:`library_path`, loaded on first call."""
+    global _default
+    if _default is None:
+        with _lock:
+            if _default is None:
+                _default = Library(library_path())
+    return _default

@@ -1,0 +1,210 @@
+"""cuda_library: compiles .cu files with nvcc and links the objects through Bazel's C++ rules."""
+
+load("@bazel_tools//tools/cpp:toolchain_utils.bzl", "find_cpp_toolchain")
+load(":archs.bzl", "MarlinArchsInfo")
+load(":plan.bzl", "family_archs", "gencode_flags", "resolve_archs", "sm_names")
+
+_COMPILED_EXTENSIONS = ["cu"]
+_HEADER_EXTENSIONS = [".cuh", ".h", ".hh", ".hpp", ".hxx", ".inc", ".inl"]
+
+# nvcc understands -static-global-template-stub from CUDA 12.8 on; CUDA >= 12.8 needs it set to false because
+# the generated selector references template kernels of other translation units.
+_TEMPLATE_STUB_FLAG_SINCE = (12, 8)
+
+def _version_tuple(version):
+    parts = version.split(".")
+    return (int(parts[0]), int(parts[1]) if len(parts) > 1 else 0)
+
+def _unique(items):
+    seen = {}
+    for item in items:
+        seen[item] = True
+    return seen.keys()
+
+def _join(*parts):
+    return "/".join([p for p in parts if p])
+
+def _include_dirs(ctx, includes):
+    """`includes` entries (relative to the package) as exec paths, in the source and in the output trees."""
+    dirs = []
+    for include in includes:
+        if include.startswith("/") or include.startswith("../") or include == "..":
+            fail("marlin-bazel: includes entry %s of %s must be a folder inside its package" % (
+                json.encode(include),
+                ctx.label,
+            ))
+        path = _join(ctx.label.workspace_root, ctx.label.package, include if include != "." else "")
+        path = path or "."
+        dirs.append(path)
+        dirs.append(_join(ctx.bin_dir.path, path if path != "." else ""))
+    return dirs
+
+def _object_stem(ctx, src):
+    """A path for src's object that is unique within this target: _objs/NAME/<path of src without extension>."""
+    path = src.short_path
+    if path.startswith("../"):
+        path = path[3:]
+    return "_objs/%s/%s" % (ctx.label.name, path[:-(len(src.extension) + 1)])
+
+def _nvcc_compile(ctx, toolkit, src, archs, compilation_context, private_headers):
+    stem = _object_stem(ctx, src)
+    obj = ctx.actions.declare_file(stem + ".o")
+
+    # nvcc writes its intermediate files to $TMPDIR under names derived from its process id; in PID
+    # namespaces (sandboxes) parallel actions share ids, so each action gets a temp folder of its own.
+    tmp = ctx.actions.declare_directory(stem + ".nvcc_tmp")
+
+    args = ctx.actions.args()
+    args.add_all(["-x", "cu", "-c", src.path, "-o", obj.path])
+    if toolkit["CUDA_HOST_COMPILER"]:
+        args.add("-ccbin", toolkit["CUDA_HOST_COMPILER"])
+    args.add_all(["-Xcompiler", "-fPIC", "-O3", "-std=c++17", "--expt-relaxed-constexpr"])
+    if _version_tuple(toolkit["CUDA_VERSION"]) >= _TEMPLATE_STUB_FLAG_SINCE:
+        args.add("-static-global-template-stub=false")
+    args.add_all(gencode_flags(archs))
+    args.add_all(compilation_context.defines, format_each = "-D%s")
+    args.add_all(ctx.attr.local_defines, format_each = "-D%s")
+
+    # Like the C++ rules, the roots of the source and output trees and the quote include paths are searched;
+    # nvcc has no -iquote, so they become -I.
+    root = ctx.label.workspace_root or "."
+    include_dirs = [root, _join(ctx.bin_dir.path, ctx.label.workspace_root)]
+    include_dirs += compilation_context.quote_includes.to_list() + compilation_context.includes.to_list()
+    args.add_all(_unique(include_dirs), before_each = "-I")
+    args.add_all(_unique(compilation_context.system_includes.to_list()), before_each = "-isystem")
+    args.add_all(ctx.attr.copts)
+
+    cuda_bin = toolkit["CUDA_PATH"] + "/bin"
+    ctx.actions.run(
+        executable = toolkit["NVCC"],
+        arguments = [args],
+        inputs = depset([src] + private_headers, transitive = [compilation_context.headers]),
+        outputs = [obj, tmp],
+        env = {
+            "PATH": cuda_bin + ":/usr/local/bin:/usr/bin:/bin",
+            "TMPDIR": tmp.path,
+        },
+        mnemonic = "NvccCompile",
+        progress_message = "Compiling CUDA %s for %s" % (src.short_path, ", ".join(sm_names(archs))),
+    )
+    return obj
+
+def _cuda_library_impl(ctx):
+    toolkit = ctx.attr._toolkit[platform_common.TemplateVariableInfo].variables
+
+    archs, error = resolve_archs(ctx.attr.archs, ctx.attr._archs[MarlinArchsInfo].archs)
+    if error:
+        fail(error)
+    archs, error = family_archs(ctx.attr.arch_family, archs)
+    if error:
+        fail(error)
+
+    own_compilation_context = cc_common.create_compilation_context(
+        headers = depset(ctx.files.hdrs),
+        includes = depset(_include_dirs(ctx, ctx.attr.includes)),
+        defines = depset(ctx.attr.defines),
+    )
+    dep_cc_infos = [dep[CcInfo] for dep in ctx.attr.deps]
+    compile_cc_info = cc_common.merge_cc_infos(
+        direct_cc_infos = [CcInfo(compilation_context = own_compilation_context)],
+        cc_infos = dep_cc_infos,
+    )
+
+    for src in ctx.files.srcs:
+        if src.extension not in _COMPILED_EXTENSIONS and ("." + src.extension) not in _HEADER_EXTENSIONS:
+            fail("marlin-bazel: %s in srcs of %s is neither a .cu file nor a header (%s)" % (
+                src.short_path,
+                ctx.label,
+                ", ".join(_HEADER_EXTENSIONS),
+            ))
+    private_headers = [f for f in ctx.files.srcs if ("." + f.extension) in _HEADER_EXTENSIONS]
+    objects = []
+    if archs:
+        for src in ctx.files.srcs:
+            if src.extension in _COMPILED_EXTENSIONS:
+                objects.append(_nvcc_compile(
+                    ctx,
+                    toolkit,
+                    src,
+                    archs,
+                    compile_cc_info.compilation_context,
+                    private_headers,
+                ))
+
+    cc_toolchain = find_cpp_toolchain(ctx)
+    feature_configuration = cc_common.configure_features(
+        ctx = ctx,
+        cc_toolchain = cc_toolchain,
+        requested_features = ctx.features,
+        unsupported_features = ctx.disabled_features,
+    )
+    compilation_outputs = cc_common.create_compilation_outputs(
+        objects = depset(objects),
+        pic_objects = depset(objects),
+    )
+    linking_context, _ = cc_common.create_linking_context_from_compilation_outputs(
+        actions = ctx.actions,
+        feature_configuration = feature_configuration,
+        cc_toolchain = cc_toolchain,
+        compilation_outputs = compilation_outputs,
+        user_link_flags = ctx.attr.linkopts,
+        alwayslink = ctx.attr.alwayslink,
+        name = ctx.label.name,
+        disallow_dynamic_library = True,
+    )
+
+    cc_info = cc_common.merge_cc_infos(
+        direct_cc_infos = [CcInfo(
+            compilation_context = own_compilation_context,
+            linking_context = linking_context,
+        )],
+        cc_infos = dep_cc_infos + [ctx.attr._cudart[CcInfo]],
+    )
+    return [
+        DefaultInfo(files = depset(objects)),
+        cc_info,
+        OutputGroupInfo(objects = depset(objects)),
+    ]
+
+cuda_library = rule(
+    implementation = _cuda_library_impl,
+    attrs = {
+        "alwayslink": attr.bool(
+            default = False,
+            doc = "Link every object into binaries even if nothing references it (like cc_library).",
+        ),
+        "arch_family": attr.string(
+            default = "",
+            values = ["", "sm75", "sm80", "sm89"],
+            doc = "Internal: compile only for the archs of this kernel-file family (\"\": every arch).",
+        ),
+        "archs": attr.string_list(
+            doc = "CUDA archs, e.g. [\"8.0\", \"9.0a\"]; empty: the //rules:archs build setting.",
+        ),
+        "copts": attr.string_list(doc = "Extra nvcc flags."),
+        "defines": attr.string_list(doc = "Preprocessor defines, also for dependents."),
+        "deps": attr.label_list(providers = [CcInfo], doc = "cc_library or cuda_library targets."),
+        "hdrs": attr.label_list(allow_files = _HEADER_EXTENSIONS, doc = "Public headers."),
+        "includes": attr.string_list(doc = "Include folders relative to the package, also for dependents."),
+        "linkopts": attr.string_list(doc = "Linker flags for binaries that link this library."),
+        "local_defines": attr.string_list(doc = "Preprocessor defines for this target's sources only."),
+        "srcs": attr.label_list(
+            # Any file here (checked in the implementation): a label whose files are all filtered out, such
+            # as an empty kernel-family output group, must not be an error.
+            allow_files = True,
+            doc = ".cu files to compile, and private headers.",
+        ),
+        "_archs": attr.label(default = Label("//rules:archs"), providers = [MarlinArchsInfo]),
+        "_cc_toolchain": attr.label(default = Label("@bazel_tools//tools/cpp:current_cc_toolchain")),
+        "_cudart": attr.label(default = Label("@local_cuda//:cudart_static"), providers = [CcInfo]),
+        "_toolkit": attr.label(default = Label("@local_cuda//:toolkit")),
+    },
+    fragments = ["cpp"],
+    toolchains = ["@bazel_tools//tools/cpp:toolchain_type"],
+    doc = """Compiles CUDA sources with nvcc, one action per source, and provides CcInfo like cc_library.
+
+Each source is compiled with `-gencode arch=compute_XY,code=sm_XY` for every arch of `archs` (or of the
+//rules:archs build setting) that `arch_family` admits; when none does, nothing is compiled. Headers and
+include paths of `deps` are inputs and flags of the nvcc actions. Binaries that link the library also link
+the static CUDA runtime.""",
+)

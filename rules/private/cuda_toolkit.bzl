@@ -1,0 +1,202 @@
+"""@local_cuda: the CUDA toolkit installed on this machine.
+
+Lookup order: $CUDA_PATH, then the toolkit of the nvcc on PATH, then /usr/local/cuda. The repository has:
+  :toolkit        nvcc, its version and the host compiler, for cuda_library (TemplateVariableInfo:
+                  NVCC, CUDA_PATH, CUDA_VERSION, CUDA_HOST_COMPILER; usable as `toolchains` of a genrule)
+  :nvcc           the nvcc executable
+  :headers        cc_library of the toolkit's include/ folder
+  :cudart_static  cc_library of libcudart_static.a with -ldl -lpthread -lrt
+Without a toolkit every one of them fails at analysis with one sentence saying what was looked at.
+"""
+
+MISSING_TOOLKIT_MESSAGE = (
+    "marlin-bazel: no CUDA toolkit found (looked at $CUDA_PATH, nvcc on PATH, /usr/local/cuda); install one " +
+    "or point at it with --repo_env=CUDA_PATH=/path/to/cuda"
+)
+
+# Rules used in the generated BUILD file -------------------------------------------------------------------
+
+def _cuda_toolkit_impl(ctx):
+    return [platform_common.TemplateVariableInfo({
+        "CUDA_HOST_COMPILER": ctx.attr.host_compiler,
+        "CUDA_PATH": ctx.attr.path,
+        "CUDA_VERSION": ctx.attr.version,
+        "NVCC": ctx.attr.nvcc,
+    })]
+
+cuda_toolkit = rule(
+    implementation = _cuda_toolkit_impl,
+    attrs = {
+        "host_compiler": attr.string(doc = "C++ compiler for nvcc -ccbin; empty: nvcc's default."),
+        "nvcc": attr.string(mandatory = True, doc = "Absolute path of nvcc."),
+        "path": attr.string(mandatory = True, doc = "Toolkit root."),
+        "version": attr.string(mandatory = True, doc = "major.minor, e.g. 13.0."),
+    },
+    doc = "Describes a local CUDA toolkit (written by the local_cuda repository rule).",
+)
+
+def _cuda_toolkit_missing_impl(ctx):
+    fail(ctx.attr.message)
+
+cuda_toolkit_missing = rule(
+    implementation = _cuda_toolkit_missing_impl,
+    attrs = {"message": attr.string(mandatory = True)},
+    doc = "Stands for a toolkit target when no toolkit was found: fails at analysis with `message`.",
+)
+
+# Repository rule ------------------------------------------------------------------------------------------
+
+def _is_toolkit(rctx, root):
+    return rctx.path(root + "/bin/nvcc").exists and rctx.path(root + "/include/cuda_runtime.h").exists
+
+def _dirname(path):
+    return path.rpartition("/")[0]
+
+def _toolkit_of_nvcc(rctx, nvcc):
+    """The toolkit root of an nvcc found on PATH (it may be a symlink or a wrapper script), or None."""
+    real = str(rctx.path(nvcc).realpath)
+    root = _dirname(_dirname(real))
+    if _is_toolkit(rctx, root):
+        return root
+
+    # A wrapper script: nvcc's dry run prints the folder it really lives in as `_HERE_=` (or `TOP=`).
+    result = rctx.execute([nvcc, "--dryrun", "--version"], timeout = 60)
+    for line in (result.stdout + "\n" + result.stderr).splitlines():
+        for key in ["_HERE_=", "TOP="]:
+            at = line.find(key)
+            if at < 0:
+                continue
+            value = line[at + len(key):].strip()
+            candidate = _dirname(value) if key == "_HERE_=" else value
+            if candidate and _is_toolkit(rctx, candidate):
+                return candidate
+    return None
+
+def _find_toolkit(rctx):
+    """Returns the toolkit root (a string), or None."""
+    cuda_path = rctx.os.environ.get("CUDA_PATH", "")
+    if cuda_path and _is_toolkit(rctx, cuda_path.rstrip("/")):
+        return cuda_path.rstrip("/")
+    nvcc = rctx.which("nvcc")
+    if nvcc:
+        root = _toolkit_of_nvcc(rctx, str(nvcc))
+        if root:
+            return root
+    if _is_toolkit(rctx, "/usr/local/cuda"):
+        return "/usr/local/cuda"
+    return None
+
+def _nvcc_version(rctx, nvcc):
+    """Reads "13.0" from nvcc's "Cuda compilation tools, release 13.0, V13.0.88"."""
+    result = rctx.execute([nvcc, "--version"], timeout = 60)
+    _, found, rest = result.stdout.partition("release ")
+    words = [w for w in rest.replace(",", " ").replace("\n", " ").split(" ") if w]
+    if not found or not words or len(words[0].split(".")) != 2:
+        fail("marlin-bazel: could not read the CUDA version from `%s --version`: %s" % (nvcc, (result.stdout + result.stderr).strip()))
+    return words[0]
+
+def _host_compiler(rctx):
+    explicit = rctx.os.environ.get("CUDAHOSTCXX", "")
+    if explicit:
+        found = rctx.which(explicit) if "/" not in explicit else rctx.path(explicit)
+        if not found or not rctx.path(str(found)).exists:
+            fail("marlin-bazel: CUDAHOSTCXX=%s does not name a compiler" % explicit)
+        return str(found)
+    for name in ["g++", "c++", "clang++"]:
+        found = rctx.which(name)
+        if found:
+            return str(found)
+    return ""
+
+def _static_cudart(rctx, root):
+    for sub in ["lib64", "lib", "targets/x86_64-linux/lib", "targets/sbsa-linux/lib", "targets/aarch64-linux/lib"]:
+        if rctx.path("%s/%s/libcudart_static.a" % (root, sub)).exists:
+            return "%s/%s/libcudart_static.a" % (root, sub)
+    return None
+
+def _rules_bzl_label():
+    """Label of this file as a BUILD file in another repository must write it (main repository: @//...)."""
+    return "@%s//rules/private:cuda_toolkit.bzl" % Label("//rules/private:cuda_toolkit.bzl").workspace_name
+
+def _missing_build():
+    lines = [
+        "# Generated by marlin-bazel's local_cuda rule: no CUDA toolkit was found on this machine.",
+        'load("%s", "cuda_toolkit_missing")' % _rules_bzl_label(),
+        "",
+        'package(default_visibility = ["//visibility:public"])',
+        "",
+    ]
+    for name in ["toolkit", "nvcc", "headers", "cudart_static"]:
+        lines.append("cuda_toolkit_missing(\n    name = %s,\n    message = %s,\n)\n" % (
+            json.encode(name),
+            json.encode(MISSING_TOOLKIT_MESSAGE),
+        ))
+    return "\n".join(lines)
+
+_FOUND_BUILD = """# Generated by marlin-bazel's local_cuda rule. Do not edit.
+# CUDA {version} at {root}.
+load("{bzl}", "cuda_toolkit")
+
+package(default_visibility = ["//visibility:public"])
+
+cuda_toolkit(
+    name = "toolkit",
+    host_compiler = {host_compiler},
+    nvcc = {nvcc},
+    path = {root_json},
+    version = {version_json},
+)
+
+filegroup(
+    name = "nvcc",
+    srcs = ["bin/nvcc"],
+)
+
+cc_library(
+    name = "headers",
+    hdrs = glob(["include/**"]),
+    includes = ["include"],
+)
+
+cc_library(
+    name = "cudart_static",
+    srcs = ["lib/libcudart_static.a"],
+    linkopts = [
+        "-ldl",
+        "-lpthread",
+        "-lrt",
+    ],
+)
+"""
+
+def _local_cuda_impl(rctx):
+    rctx.file("WORKSPACE", 'workspace(name = "%s")\n' % rctx.name)
+    root = _find_toolkit(rctx)
+    if not root:
+        rctx.file("BUILD.bazel", _missing_build())
+        return
+    cudart = _static_cudart(rctx, root)
+    if not cudart:
+        fail("marlin-bazel: the CUDA toolkit at %s has no libcudart_static.a" % root)
+    real_root = str(rctx.path(root).realpath)
+    nvcc = real_root + "/bin/nvcc"
+    version = _nvcc_version(rctx, nvcc)
+    rctx.symlink(nvcc, "bin/nvcc")
+    rctx.symlink(str(rctx.path(root + "/include").realpath), "include")
+    rctx.symlink(cudart, "lib/libcudart_static.a")
+    rctx.file("BUILD.bazel", _FOUND_BUILD.format(
+        bzl = _rules_bzl_label(),
+        host_compiler = json.encode(_host_compiler(rctx)),
+        nvcc = json.encode(nvcc),
+        root = real_root,
+        root_json = json.encode(real_root),
+        version = version,
+        version_json = json.encode(version),
+    ))
+
+local_cuda = repository_rule(
+    implementation = _local_cuda_impl,
+    environ = ["CUDA_PATH", "CUDAHOSTCXX", "PATH"],
+    local = True,
+    doc = "Finds the local CUDA toolkit ($CUDA_PATH, nvcc on PATH, /usr/local/cuda).",
+)

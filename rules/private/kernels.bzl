@@ -1,0 +1,71 @@
+"""marlin_kernels: runs the generator and declares every file it writes."""
+
+load(":archs.bzl", "MarlinArchsInfo")
+load(":plan.bzl", "FAMILIES", "plan_file_names", "plan_kernel_files", "resolve_archs")
+
+def _marlin_kernels_impl(ctx):
+    archs, error = resolve_archs(ctx.attr.archs, ctx.attr._archs[MarlinArchsInfo].archs)
+    if error:
+        fail(error)
+    plan, error = plan_kernel_files(archs, ctx.attr.quant_configs)
+    if error:
+        fail(error)
+
+    outputs = {}
+    for name in plan_file_names(plan):
+        outputs[name] = ctx.actions.declare_file("%s/%s" % (ctx.label.name, name))
+    selector = outputs[plan["selector"]]
+    out_dir = selector.dirname
+
+    args = ctx.actions.args()
+    args.add(",".join(archs))
+    args.add("--out", out_dir)
+    args.add("--configs", ",".join(ctx.attr.quant_configs))
+
+    # The generator compares the files it would write with these and fails on any difference.
+    args.add("--expect")
+    args.add_all(plan_file_names(plan))
+
+    ctx.actions.run(
+        executable = ctx.attr._generator[DefaultInfo].files_to_run,
+        arguments = [args],
+        outputs = outputs.values(),
+        mnemonic = "MarlinGenerate",
+        progress_message = "Generating Marlin kernels %s (archs %s; %s)" % (
+            ctx.label,
+            ",".join(archs),
+            ",".join(ctx.attr.quant_configs),
+        ),
+    )
+
+    groups = {family: depset([outputs[n] for n in plan[family]]) for family in FAMILIES}
+    groups["selector"] = depset([selector])
+    return [
+        DefaultInfo(
+            files = depset(outputs.values()),
+            runfiles = ctx.runfiles(files = outputs.values()),
+        ),
+        OutputGroupInfo(**groups),
+    ]
+
+marlin_kernels = rule(
+    implementation = _marlin_kernels_impl,
+    attrs = {
+        "archs": attr.string_list(
+            doc = "CUDA archs, e.g. [\"8.0\", \"8.9\"]; empty: the //rules:archs build setting.",
+        ),
+        "quant_configs": attr.string_list(
+            mandatory = True,
+            doc = "Quant configs to generate, e.g. [\"awq_int4\", \"gptq_int4\"] (see docs/DESIGN.md).",
+        ),
+        "_archs": attr.label(default = Label("//rules:archs"), providers = [MarlinArchsInfo]),
+        "_generator": attr.label(
+            default = Label("//generator"),
+            executable = True,
+            cfg = "exec",
+        ),
+    },
+    doc = """Generates the Marlin kernel instantiation files and kernel_selector.h into NAME/.
+
+Output groups: sm75, sm80, sm89 (the .cu files of each kernel-file family) and selector (kernel_selector.h).""",
+)

@@ -1,0 +1,93 @@
+"""marlin_library: generated kernels + launcher + repack, as one C++ library."""
+
+load(":cuda.bzl", "cuda_library")
+load(":kernels.bzl", "marlin_kernels")
+load(":plan.bzl", "FAMILIES")
+
+def marlin_library(name, quant_configs, archs = None, visibility = None, **kwargs):
+    """A Marlin GEMM library with the kernels of the given quant configs, for the given archs.
+
+    Defines NAME_kernels (marlin_kernels), NAME_<family> (one cuda_library per kernel-file family, compiled
+    for that family's archs only), NAME_launcher (//csrc:launcher/gemm.cu compiled next to this library's
+    kernel_selector.h) and NAME, a cc_library with all of them plus the repack kernels (//csrc:repack, or
+    NAME_repack compiled for `archs` when they are given).
+
+    Args:
+      name: name of the final cc_library.
+      quant_configs: e.g. ["awq_int4", "gptq_int4"] (see docs/DESIGN.md).
+      archs: CUDA archs such as ["8.0", "8.9"]; None: the //rules:archs build setting (--config=sm89).
+      visibility: visibility of NAME (the intermediate targets are private to the package).
+      **kwargs: tags, testonly, ... for every target.
+    """
+    archs = archs or []
+    kernels = name + "_kernels"
+    marlin_kernels(
+        name = kernels,
+        archs = archs,
+        quant_configs = quant_configs,
+        visibility = ["//visibility:private"],
+        **kwargs
+    )
+    kernel_headers = Label("//csrc:kernel_headers")
+    family_libs = []
+    for family in FAMILIES:
+        native.filegroup(
+            name = "%s_%s_srcs" % (name, family),
+            srcs = [":" + kernels],
+            output_group = family,
+            visibility = ["//visibility:private"],
+            **kwargs
+        )
+        cuda_library(
+            name = "%s_%s" % (name, family),
+            srcs = [":%s_%s_srcs" % (name, family)],
+            archs = archs,
+            arch_family = family,
+            deps = [kernel_headers],
+            visibility = ["//visibility:private"],
+            **kwargs
+        )
+        family_libs.append(":%s_%s" % (name, family))
+    native.filegroup(
+        name = name + "_selector",
+        srcs = [":" + kernels],
+        output_group = "selector",
+        visibility = ["//visibility:private"],
+        **kwargs
+    )
+    cuda_library(
+        name = name + "_launcher",
+        srcs = [Label("//csrc:launcher/gemm.cu")],
+        hdrs = [":%s_selector" % name],
+        # kernel_selector.h sits in NAME_kernels/ of this package.
+        includes = [kernels],
+        archs = archs,
+        deps = [
+            kernel_headers,
+            Label("//csrc:heuristics"),
+        ],
+        alwayslink = True,
+        visibility = ["//visibility:private"],
+        **kwargs
+    )
+    if archs:
+        # The shared //csrc:repack is compiled for the //rules:archs setting; with archs of its own, the
+        # library compiles the repack kernels for those archs too.
+        repack = ":%s_repack" % name
+        cuda_library(
+            name = name + "_repack",
+            srcs = [Label("//csrc:repack/repack.cu")],
+            archs = archs,
+            deps = [kernel_headers],
+            alwayslink = True,
+            visibility = ["//visibility:private"],
+            **kwargs
+        )
+    else:
+        repack = Label("//csrc:repack")
+    native.cc_library(
+        name = name,
+        deps = [":%s_launcher" % name] + family_libs + [repack],
+        visibility = visibility,
+        **kwargs
+    )

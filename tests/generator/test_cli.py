@@ -1,0 +1,258 @@
+"""`python -m generator` as Bazel and people run it: output files, listings, errors, Starlark export."""
+
+from __future__ import annotations
+
+import ast
+import os
+import subprocess
+import sys
+import unittest
+from pathlib import Path
+
+from generator import starlark
+from tests.generator import support
+
+ALLOWED_ARCHS = "7.5, 8.0, 8.6, 8.7, 8.9, 9.0, 10.0, 12.0, 12.1"
+FILES_8_0 = [
+    "kernel_selector.h",
+    "sm80_kernel_bfloat16_u4_bfloat16.cu",
+    "sm80_kernel_bfloat16_u4b8_bfloat16.cu",
+    "sm80_kernel_float16_u4_float16.cu",
+    "sm80_kernel_float16_u4b8_float16.cu",
+]
+
+
+class WriteTest(unittest.TestCase):
+    def test_writes_planned_files(self) -> None:
+        out = support.make_tmpdir() / "new" / "dir"
+        result = support.run_cli("8.0,8.9", "--out", str(out))
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertEqual(result.stderr, "")
+        self.assertEqual(sorted(p.name for p in out.iterdir()), FILES_8_0)
+
+    def test_keeps_other_files(self) -> None:
+        out = support.make_tmpdir()
+        (out / "mine.txt").write_text("keep")
+        (out / "sm80_kernel_float16_fe4m3fn_float16.cu").write_text("old")
+        result = support.run_cli("8.0", "--configs", "gptq_int4", "--out", str(out))
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertEqual(
+            sorted(p.name for p in out.iterdir()),
+            [
+                "kernel_selector.h",
+                "mine.txt",
+                "sm80_kernel_bfloat16_u4b8_bfloat16.cu",
+                "sm80_kernel_float16_fe4m3fn_float16.cu",
+                "sm80_kernel_float16_u4b8_float16.cu",
+            ],
+        )
+        self.assertEqual((out / "mine.txt").read_text(), "keep")
+
+    def test_deterministic(self) -> None:
+        """Byte-identical output for the same input, in other folders and hash seeds."""
+        trees = []
+        for seed in ("1", "2"):
+            out = support.make_tmpdir() / f"out{seed}"
+            result = support.run_cli("8.0,8.9,9.0", "--out", str(out), env={"PYTHONHASHSEED": seed})
+            self.assertEqual(result.returncode, 0, result.stderr)
+            trees.append(support.read_tree(out))
+        self.assertEqual(trees[0], trees[1])
+        self.assertEqual(sorted(trees[0]), FILES_8_0)
+        # The selector agrees with the kernel files.
+        count, branches = support.parse_selector(trees[0]["kernel_selector.h"].decode())
+        self.assertEqual(count, 240)
+        in_files = [
+            key
+            for name, data in trees[0].items()
+            if name.endswith(".cu")
+            for key in support.parse_kernel_file(data.decode())
+        ]
+        self.assertEqual(len(in_files), 240)
+        self.assertEqual(sorted(in_files), sorted(branches))
+
+    def test_rerun_leaves_files_alone(self) -> None:
+        out = support.make_tmpdir()
+        self.assertEqual(support.run_cli("8.0", "--out", str(out)).returncode, 0)
+        path = out / "kernel_selector.h"
+        os.utime(path, (1_000_000, 1_000_000))
+        self.assertEqual(support.run_cli("8.0", "--out", str(out)).returncode, 0)
+        self.assertEqual(path.stat().st_mtime, 1_000_000)
+
+    def test_as_script_from_elsewhere(self) -> None:
+        """How the py_binary runs it: generator/__main__.py as a script, another cwd."""
+        out = support.make_tmpdir()
+        script = support.REPO_ROOT / "generator" / "__main__.py"
+        done = subprocess.run(
+            [sys.executable, str(script), "8.0", "--out", str(out / "x")],
+            cwd=out,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=120,
+        )
+        self.assertEqual(done.returncode, 0, done.stderr)
+        self.assertEqual(sorted(p.name for p in (out / "x").iterdir()), FILES_8_0)
+
+
+class ListTest(unittest.TestCase):
+    def test_list(self) -> None:
+        result = support.run_cli("8.0,8.9,9.0", "--list")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        lines = result.stdout.splitlines()
+        header = lines[0].split()
+        self.assertEqual(header[:3], ["#", "family", "config"])
+        self.assertIn("thread_m_blocks", header)
+        rows = lines[1 : lines.index("")]
+        self.assertTrue(all(row.split()[1] == "sm80" for row in rows))
+        self.assertEqual(len(rows), 240)
+        for name in FILES_8_0:
+            self.assertTrue(any(line.startswith(name) for line in lines), name)
+        self.assertIn("240 instantiations in 4 kernel files", lines[-1])
+
+    def test_list_writes_nothing_without_out(self) -> None:
+        cwd = support.make_tmpdir()
+        result = support.run_cli("8.0", "--list", cwd=cwd, env=_root_on_path())
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertEqual(list(cwd.iterdir()), [])
+
+
+def _root_on_path() -> dict[str, str]:
+    old = os.environ.get("PYTHONPATH")
+    root = str(support.REPO_ROOT)
+    return {"PYTHONPATH": root + (os.pathsep + old if old else "")}
+
+
+class ExpectTest(unittest.TestCase):
+    def test_match(self) -> None:
+        out = support.make_tmpdir()
+        result = support.run_cli("8.0", "--out", str(out), "--expect", *FILES_8_0)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertEqual(sorted(p.name for p in out.iterdir()), FILES_8_0)
+
+    def test_mismatch(self) -> None:
+        out = support.make_tmpdir() / "out"
+        declared = [*FILES_8_0[:-1], "sm80_kernel_float16_u8b128_float16.cu"]
+        result = support.run_cli("8.0", "--out", str(out), "--expect", *declared)
+        self.assertEqual(result.returncode, 2)
+        self.assertEqual(result.stdout, "")
+        self.assertEqual(len(result.stderr.splitlines()), 1, result.stderr)
+        self.assertIn(
+            "declared but not generated: sm80_kernel_float16_u8b128_float16.cu",
+            result.stderr,
+        )
+        self.assertIn(
+            "generated but not declared: sm80_kernel_float16_u4b8_float16.cu",
+            result.stderr,
+        )
+        self.assertIn("stale", result.stderr)
+        self.assertIn(
+            "python -m generator --emit-starlark > rules/private/catalog.bzl",
+            result.stderr,
+        )
+        self.assertFalse(out.exists())
+
+
+class BadInputTest(unittest.TestCase):
+    def assert_usage_error(self, args: list[str], *fragments: str) -> None:
+        result = support.run_cli(*args)
+        self.assertEqual(result.returncode, 2, f"{args}: {result.stderr}")
+        lines = result.stderr.splitlines()
+        self.assertEqual(len(lines), 1, f"{args}: {result.stderr}")
+        self.assertNotIn("Traceback", result.stderr)
+        for fragment in fragments:
+            self.assertIn(fragment, lines[0])
+
+    def test_bad_archs(self) -> None:
+        out = str(support.make_tmpdir())
+        cases = {
+            "8,0": "'8'",
+            "sm_80": "'sm_80'",
+            "7.0": "'7.0'",
+            "": "empty arch list",
+            "8.0;8.9": "'8.0;8.9'",
+            "8.0,": "empty entry",
+        }
+        for arch, fragment in cases.items():
+            with self.subTest(arch=arch):
+                self.assert_usage_error([arch, "--out", out], fragment, ALLOWED_ARCHS)
+        self.assertEqual(list(Path(out).iterdir()), [])
+
+    def test_bad_suffix(self) -> None:
+        self.assert_usage_error(["8.0a", "--list"], "'8.0a'", "suffix")
+
+    def test_configs(self) -> None:
+        out = str(support.make_tmpdir())
+        self.assert_usage_error(
+            ["8.0", "--out", out, "--configs", "gptq_int8"],
+            "quant config 'gptq_int8' is not implemented yet; available: awq_int4, gptq_int4",
+        )
+        self.assert_usage_error(
+            ["8.0", "--out", out, "--configs", "awq_int4,int3"],
+            "unknown quant config 'int3'",
+            "available: awq_int4, gptq_int4",
+        )
+        self.assert_usage_error(["8.0", "--out", out, "--configs", ""], "available: awq_int4, gptq_int4")
+
+    def test_flags(self) -> None:
+        out = str(support.make_tmpdir())
+        self.assert_usage_error(["8.0", "--out", out, "--fast"], "'--fast'", "--configs")
+        self.assert_usage_error(["8.0", "--ou", out], "'--ou'", "--out")
+        self.assert_usage_error(["8.0", "--out"], "--out")
+        self.assert_usage_error(["8.0", "9.0", "--out", out], "'9.0'")
+        self.assert_usage_error(["--out", out], "missing ARCHS", ALLOWED_ARCHS)
+        self.assert_usage_error(["8.0"], "nothing to do", "--out")
+        self.assert_usage_error(["--emit-starlark", "8.0"], "--emit-starlark")
+
+    def test_unwritable_out(self) -> None:
+        tmp = support.make_tmpdir()
+        a_file = tmp / "file"
+        a_file.write_text("x")
+        self.assert_usage_error(["8.0", "--out", str(a_file)], str(a_file), "--out")
+        self.assert_usage_error(["8.0", "--out", str(a_file / "sub")], str(a_file / "sub"))
+        if os.geteuid() != 0:  # root writes anywhere
+            locked = tmp / "locked"
+            locked.mkdir(mode=0o500)
+            self.assert_usage_error(["8.0", "--out", str(locked)], str(locked))
+
+    def test_help(self) -> None:
+        result = support.run_cli("--help")
+        self.assertEqual(result.returncode, 0)
+        self.assertIn("--emit-starlark", result.stdout)
+
+
+class StarlarkTest(unittest.TestCase):
+    def test_emit(self) -> None:
+        result = support.run_cli("--emit-starlark")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertEqual(result.stdout, starlark.render_catalog_bzl())
+        self.assertTrue(result.stdout.startswith("# Generated by python -m generator --emit-starlark; do not edit.\n"))
+        for name in (
+            "SUPPORTED_ARCHS",
+            "ARCH_FAMILIES",
+            "QUANT_CONFIG_FILES",
+            "KNOWN_QUANT_CONFIGS",
+            "ENABLED_QUANT_CONFIGS",
+        ):
+            self.assertIn(f"\n{name} = ", result.stdout)
+
+    def test_checked_in_catalog_is_current(self) -> None:
+        self.assertTrue(support.CATALOG_BZL.is_file(), support.CATALOG_BZL)
+        self.assertEqual(
+            support.CATALOG_BZL.read_text(),
+            starlark.render_catalog_bzl(),
+            "rules/private/catalog.bzl is stale: run python -m generator --emit-starlark > rules/private/catalog.bzl",
+        )
+
+    def test_catalog_parses(self) -> None:
+        """Starlark's literal syntax is Python's: read the values back and compare."""
+        tree = ast.parse(starlark.render_catalog_bzl())
+        values = {
+            node.targets[0].id: ast.literal_eval(node.value)
+            for node in tree.body
+            if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name)
+        }
+        self.assertEqual(values, starlark.catalog_values())
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,270 @@
+"""CPU unit tests of marlin_bazel.reference (no GPU, no C library): packing round trips and the Marlin layout
+against values worked out by hand from docs/DESIGN.md.
+
+Run: PYTHONPATH=python python -m pytest tests/gpu/test_reference_cpu.py -q   (or python -m unittest)
+"""
+
+from __future__ import annotations
+
+import sys
+import unittest
+from pathlib import Path
+
+_PY = str(Path(__file__).resolve().parents[2] / "python")
+if _PY not in sys.path:
+    sys.path.insert(0, _PY)
+
+try:
+    import torch
+except ImportError:  # pragma: no cover - torch is needed for everything here
+    torch = None
+
+if torch is not None:
+    from marlin_bazel import reference as ref
+
+
+def u32(word: int) -> int:
+    """Unsigned 32-bit pattern -> the int32 value torch stores."""
+    return word - (1 << 32) if word >= 1 << 31 else word
+
+
+def nonzero_words(packed: torch.Tensor) -> dict[tuple[int, ...], int]:
+    return {tuple(int(x) for x in idx): int(packed[tuple(idx)]) for idx in packed.nonzero()}
+
+
+@unittest.skipIf(torch is None, "torch is not installed")
+class PackGptqTest(unittest.TestCase):
+    def test_round_trip(self) -> None:
+        g = torch.Generator().manual_seed(0)
+        q = torch.randint(0, 16, (64, 24), generator=g, dtype=torch.int32)
+        packed = ref.pack_gptq(q)
+        self.assertEqual(packed.dtype, torch.int32)
+        self.assertEqual(tuple(packed.shape), (8, 24))
+        self.assertTrue(torch.equal(ref.unpack_gptq(packed), q))
+
+    def test_single_values(self) -> None:
+        # q[13, 2] = 0xA: row 13 = 8*1 + 5 -> word (1, 2), nibble 5 -> 0xA << 20.
+        q = torch.zeros(16, 4, dtype=torch.int32)
+        q[13, 2] = 0xA
+        self.assertEqual(nonzero_words(ref.pack_gptq(q)), {(1, 2): 0x00A00000})
+        # q[7, 0] = 0xF: word (0, 0), nibble 7 -> 0xF0000000, negative as int32.
+        q = torch.zeros(16, 4, dtype=torch.int32)
+        q[7, 0] = 0xF
+        self.assertEqual(nonzero_words(ref.pack_gptq(q)), {(0, 0): u32(0xF0000000)})
+
+    def test_known_word(self) -> None:
+        # Column 0 rows 0..7 = 1..8 -> nibbles 1..8 from the low end: 0x87654321.
+        q = torch.zeros(8, 1, dtype=torch.int32)
+        q[:, 0] = torch.arange(1, 9)
+        self.assertEqual(int(ref.pack_gptq(q)[0, 0]), u32(0x87654321))
+
+    def test_rejects_out_of_range(self) -> None:
+        with self.assertRaisesRegex(ValueError, "q"):
+            ref.pack_gptq(torch.full((8, 1), 16))
+
+
+@unittest.skipIf(torch is None, "torch is not installed")
+class PackAwqTest(unittest.TestCase):
+    def test_round_trip(self) -> None:
+        g = torch.Generator().manual_seed(1)
+        q = torch.randint(0, 16, (12, 64), generator=g, dtype=torch.int32)
+        packed = ref.pack_awq(q)
+        self.assertEqual(tuple(packed.shape), (12, 8))
+        self.assertTrue(torch.equal(ref.unpack_awq(packed), q))
+        z = torch.randint(0, 16, (3, 128), generator=g, dtype=torch.int32)
+        self.assertTrue(torch.equal(ref.unpack_awq_zeros(ref.pack_awq_zeros(z)), z))
+
+    def test_single_values(self) -> None:
+        # Order (0,2,4,6,1,3,5,7): column 8w+1 is nibble 4, 8w+6 is nibble 3, 8w+7 is nibble 7.
+        q = torch.zeros(4, 16, dtype=torch.int32)
+        q[3, 9] = 5  # w = 1, column offset 1 -> nibble 4
+        self.assertEqual(nonzero_words(ref.pack_awq(q)), {(3, 1): 5 << 16})
+        q = torch.zeros(4, 16, dtype=torch.int32)
+        q[0, 6] = 0xC  # w = 0, offset 6 -> nibble 3
+        self.assertEqual(nonzero_words(ref.pack_awq(q)), {(0, 0): 0xC << 12})
+        q = torch.zeros(4, 16, dtype=torch.int32)
+        q[2, 15] = 0x9  # w = 1, offset 7 -> nibble 7
+        self.assertEqual(nonzero_words(ref.pack_awq(q)), {(2, 1): u32(0x90000000)})
+
+    def test_known_word(self) -> None:
+        # Columns 0..7 = 1..8: nibbles hold columns 0,2,4,6,1,3,5,7 = values 1,3,5,7,2,4,6,8 -> 0x86427531.
+        q = torch.arange(1, 9, dtype=torch.int32).reshape(1, 8)
+        self.assertEqual(int(ref.pack_awq(q)[0, 0]), u32(0x86427531))
+
+
+def marlin_layout_loops(q: torch.Tensor) -> torch.Tensor:
+    """DESIGN.md's Marlin layout, transcribed literally with loops (slow; small shapes only)."""
+    k, n = q.shape
+    flat = [0] * (k * n // 8)
+    rows_of_j = (0, 1, 8, 9)
+    nibble_of_j = (0, 4, 1, 5, 2, 6, 3, 7)
+    for kb in range(k // 16):
+        for nc in range(n // 64):
+            tile_word = (kb * (n // 64) + nc) * 512 // 4
+            for lane in range(32):
+                g, t = lane // 4, lane % 4
+                ks = 16 * kb + 2 * t
+                for i in range(4):
+                    n0 = 64 * nc + 16 * i + g
+                    n1 = n0 + 8
+                    vals = [int(q[ks + r, n0]) for r in rows_of_j] + [int(q[ks + r, n1]) for r in rows_of_j]
+                    word = 0
+                    for j, v in enumerate(vals):
+                        word |= v << (4 * nibble_of_j[j])
+                    flat[tile_word + 4 * lane + i] = u32(word)
+    return torch.tensor(flat, dtype=torch.int32).reshape(k // 16, 2 * n)
+
+
+@unittest.skipIf(torch is None, "torch is not installed")
+class MarlinLayoutTest(unittest.TestCase):
+    def place(self, k: int, n: int, row: int, col: int, value: int) -> dict[tuple[int, ...], int]:
+        q = torch.zeros(k, n, dtype=torch.int32)
+        q[row, col] = value
+        out = ref.marlin_layout_reference(q)
+        self.assertEqual(out.dtype, torch.int32)
+        self.assertEqual(tuple(out.shape), (k // 16, 2 * n))
+        return nonzero_words(out)
+
+    # Each case: the position (kb, nc, lane l = 4g + t, word i, value j) worked out by hand, then
+    # flat word = (kb * N/64 + nc) * 128 + 4l + i, row = flat // 2N, col = flat % 2N, nibble (0,4,1,5,2,6,3,7)[j].
+
+    def test_origin(self) -> None:
+        # B[0][0]: ks = 0 -> t = 0, n0 = 0 -> i = 0, g = 0, j = 0 -> word 0, nibble 0.
+        self.assertEqual(self.place(16, 64, 0, 0, 7), {(0, 0): 7})
+
+    def test_row_plus_one(self) -> None:
+        # B[1][0] = B[ks+1][n0] with t = 0: j = 1 -> nibble 4 of word 0.
+        self.assertEqual(self.place(16, 64, 1, 0, 3), {(0, 0): 3 << 16})
+
+    def test_row_plus_nine_second_column_set(self) -> None:
+        # B[9][8] = B[ks+9][n1] with t = 0, n0 = 0 (i = 0, g = 0): j = 7 -> nibble 7 of word 0.
+        self.assertEqual(self.place(16, 64, 9, 8, 9), {(0, 0): u32(0x90000000)})
+
+    def test_row_plus_eight(self) -> None:
+        # B[8][0] = B[ks+8][n0], t = 0: j = 2 -> nibble 1 of word 0.
+        self.assertEqual(self.place(16, 64, 8, 0, 0xB), {(0, 0): 0xB << 4})
+
+    def test_inner_lane(self) -> None:
+        # B[6][37]: 6 = 2*3 + 0 -> t = 3, j in {0, 4}; 37 = 16*2 + 5 -> i = 2, g = 5, n0 -> j = 0.
+        # l = 4*5 + 3 = 23, word 4*23 + 2 = 94 -> (0, 94), nibble 0.
+        self.assertEqual(self.place(16, 64, 6, 37, 0xE), {(0, 94): 0xE})
+
+    def test_inner_lane_high_nibble(self) -> None:
+        # B[12][61]: 12 = 2*2 + 8 -> t = 2; 61 = 16*3 + 5 + 8 -> i = 3, g = 5, n1 -> j = 6, nibble 3.
+        # l = 4*5 + 2 = 22, word 4*22 + 3 = 91.
+        self.assertEqual(self.place(16, 64, 12, 61, 0x6), {(0, 91): 0x6 << 12})
+
+    def test_second_tile_row(self) -> None:
+        # K=32, N=128: B[16][0] is tile (kb=1, nc=0) -> flat word (1*2 + 0)*128 = 256 -> (1, 0), nibble 0.
+        self.assertEqual(self.place(32, 128, 16, 0, 4), {(1, 0): 4})
+
+    def test_second_tile_both(self) -> None:
+        # K=32, N=128: B[17][64] is tile (1, 1), row offset 1 -> t = 0, j = 1; col offset 0 -> l = 0, i = 0.
+        # flat word (1*2 + 1)*128 = 384 -> (1, 128), nibble 4.
+        self.assertEqual(self.place(32, 128, 17, 64, 2), {(1, 128): 2 << 16})
+
+    def test_second_column_tile(self) -> None:
+        # K=16, N=128: B[3][64+15]: 3 = 2*1 + 1 -> t = 1, j odd; 15 = 16*0 + 7 + 8 -> i = 0, g = 7, n1 -> j = 5,
+        # nibble 6. Tile (0, 1) -> flat 128; l = 4*7 + 1 = 29, word 128 + 116 + 0 = 244 -> (0, 244).
+        self.assertEqual(self.place(16, 128, 3, 79, 0xD), {(0, 244): 0xD << 24})
+
+    def test_matches_loop_transcription(self) -> None:
+        g = torch.Generator().manual_seed(2)
+        for k, n in ((16, 64), (32, 128), (48, 192)):
+            q = torch.randint(0, 16, (k, n), generator=g, dtype=torch.int32)
+            with self.subTest(k=k, n=n):
+                self.assertTrue(torch.equal(ref.marlin_layout_reference(q), marlin_layout_loops(q)))
+
+    def test_round_trip(self) -> None:
+        g = torch.Generator().manual_seed(3)
+        q = torch.randint(0, 16, (128, 320), generator=g, dtype=torch.int32)
+        b_q = ref.marlin_layout_reference(q)
+        self.assertTrue(torch.equal(ref.unpack_marlin_layout(b_q), q))
+
+    def test_pair_extraction(self) -> None:
+        # DESIGN.md: masking 0x000f000f and shifting by 4, 8, 12 gives (v0,v1), (v2,v3), (v4,v5), (v6,v7).
+        q = torch.zeros(16, 64, dtype=torch.int32)
+        q[0, 0], q[1, 0], q[8, 0], q[9, 0] = 1, 2, 3, 4  # v0..v3 of lane 0 word 0
+        q[0, 8], q[1, 8], q[8, 8], q[9, 8] = 5, 6, 7, 8  # v4..v7
+        word = int(ref.marlin_layout_reference(q)[0, 0]) & 0xFFFFFFFF
+        pairs = [((word >> s) & 0xF, (word >> (s + 16)) & 0xF) for s in (0, 4, 8, 12)]
+        self.assertEqual(pairs, [(1, 2), (3, 4), (5, 6), (7, 8)])
+
+    def test_rejects_bad_shapes(self) -> None:
+        with self.assertRaises(ValueError):
+            ref.marlin_layout_reference(torch.zeros(16, 32, dtype=torch.int32))
+        with self.assertRaises(ValueError):
+            ref.marlin_layout_reference(torch.zeros(8, 64, dtype=torch.int32))
+
+
+@unittest.skipIf(torch is None, "torch is not installed")
+class ScalesTest(unittest.TestCase):
+    def test_permutation_by_hand(self) -> None:
+        # Stored index 8g + j holds column 8j + g inside each block of 64.
+        s = torch.arange(128, dtype=torch.float32).reshape(1, 128)
+        p = ref.permute_scales_reference(s)[0]
+        expected = {0: 0, 1: 8, 2: 16, 7: 56, 8: 1, 9: 9, 15: 57, 63: 63, 64 + 10: 64 + 17, 64 + 62: 64 + 55}
+        for stored, column in expected.items():
+            self.assertEqual(int(p[stored]), column, f"stored index {stored}")
+
+    def test_round_trip_and_dtype(self) -> None:
+        s = torch.randn(3, 192).to(torch.bfloat16)
+        p = ref.permute_scales_reference(s)
+        self.assertEqual(p.dtype, torch.bfloat16)
+        self.assertTrue(torch.equal(ref.unpermute_scales_reference(p), s))
+
+    def test_awq_zeros(self) -> None:
+        g = torch.Generator().manual_seed(4)
+        z = torch.randint(0, 16, (2, 64), generator=g, dtype=torch.int32)
+        got = ref.awq_zeros_reference(ref.pack_awq_zeros(z), 64, torch.float16)
+        self.assertEqual(got.dtype, torch.float16)
+        self.assertEqual(tuple(got.shape), (2, 64))
+        # Stored index 8g + j holds column 8j + g.
+        for stored in (0, 1, 9, 20, 63):
+            gg, jj = divmod(stored, 8)
+            self.assertEqual(float(got[1, stored]), float(z[1, 8 * jj + gg]))
+
+
+@unittest.skipIf(torch is None, "torch is not installed")
+class DequantTest(unittest.TestCase):
+    def test_gptq_channelwise(self) -> None:
+        q = torch.tensor([[8, 0], [15, 8]])
+        s = torch.tensor([[0.5, 2.0]])
+        w = ref.dequant(q, s, None, -1, "u4b8")
+        self.assertEqual(w.dtype, torch.float32)
+        self.assertEqual(w.tolist(), [[0.0, -16.0], [3.5, 0.0]])
+
+    def test_awq_grouped(self) -> None:
+        q = torch.tensor([[3, 1], [4, 15], [0, 7], [15, 2]])
+        s = torch.tensor([[1.0, 0.5], [0.25, 2.0]], dtype=torch.float16)
+        z = torch.tensor([[3, 1], [8, 0]])
+        w = ref.dequant(q, s, z, 2, "u4")
+        # rows 0-1 use group 0: (q - z) * s; rows 2-3 group 1.
+        self.assertEqual(w.tolist(), [[0.0, 0.0], [1.0, 7.0], [-2.0, 14.0], [1.75, 4.0]])
+
+    def test_gptq_grouped_matches_loop(self) -> None:
+        g = torch.Generator().manual_seed(5)
+        q = torch.randint(0, 16, (64, 8), generator=g)
+        s = torch.randint(1, 64, (2, 8), generator=g) / 64  # dyadic: products are exact in fp32 and fp64
+        w = ref.dequant(q, s, None, 32, "u4b8")
+        for r in (0, 31, 32, 63):
+            for c in (0, 7):
+                self.assertEqual(float(w[r, c]), (int(q[r, c]) - 8) * float(s[r // 32, c]))
+
+    def test_argument_errors(self) -> None:
+        q = torch.zeros(64, 64, dtype=torch.int32)
+        s = torch.ones(2, 64)
+        with self.assertRaisesRegex(ValueError, "zeros"):
+            ref.dequant(q, s, None, 32, "u4")
+        with self.assertRaisesRegex(ValueError, "zeros"):
+            ref.dequant(q, s, torch.zeros(2, 64, dtype=torch.int32), 32, "u4b8")
+        with self.assertRaisesRegex(ValueError, "group_size"):
+            ref.dequant(q, s, None, 48, "u4b8")
+        with self.assertRaisesRegex(ValueError, "scales"):
+            ref.dequant(q, torch.ones(1, 64), None, 32, "u4b8")
+        with self.assertRaisesRegex(ValueError, "b_type"):
+            ref.dequant(q, s, None, 32, "u8")
+
+
+if __name__ == "__main__":
+    unittest.main()

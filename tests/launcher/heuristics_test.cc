@@ -1,0 +1,212 @@
+// Unit tests of the launcher's host-side logic: argument validation, kernel choice and the stream-K split.
+// No GPU needed: the pointers are fake aligned addresses that are never dereferenced.
+#include "launcher/heuristics.h"
+
+#include <cstdint>
+#include <cstdio>
+#include <string>
+
+#include "marlin/tile_config.h"
+
+namespace {
+
+int failures = 0;
+
+void expect(bool ok, const std::string& what) {
+  if (!ok) {
+    std::printf("FAIL: %s\n", what.c_str());
+    ++failures;
+  }
+}
+
+void expect_error(const marlin_gemm_args& args, const std::string& needle) {
+  const std::string msg = marlin::validate_gemm_args(args);
+  expect(msg.find(needle) != std::string::npos, "expected an error containing '" + needle + "', got '" + msg + "'");
+}
+
+void* fake(uintptr_t addr) { return reinterpret_cast<void*>(addr); }
+
+marlin_gemm_args good_args() {
+  marlin_gemm_args a{};
+  a.a = fake(0x10000);
+  a.b_q = fake(0x20000);
+  a.scales = fake(0x30000);
+  a.zeros = nullptr;
+  a.c = fake(0x40000);
+  a.workspace = fake(0x50000);
+  a.workspace_bytes = marlin::workspace_bytes_for(132);
+  a.m = 16;
+  a.n = 4096;
+  a.k = 4096;
+  a.group_size = 128;
+  a.a_type = MARLIN_TYPE_FLOAT16;
+  a.b_type = MARLIN_TYPE_U4B8;
+  a.c_type = MARLIN_TYPE_FLOAT16;
+  a.s_type = MARLIN_TYPE_FLOAT16;
+  return a;
+}
+
+const marlin::DeviceLimits kH100{132, 227 * 1024};
+
+bool all_built(const marlin::KernelKey&) { return true; }
+
+void test_validation() {
+  expect(marlin::validate_gemm_args(good_args()).empty(), "good arguments are accepted");
+  auto a = good_args();
+  a.m = 0;
+  expect_error(a, "m must be >= 1, got 0");
+  a = good_args();
+  a.k = 4000;
+  expect_error(a, "k must be a multiple of 64, got 4000");
+  a = good_args();
+  a.n = 4100;
+  expect_error(a, "n must be a multiple of 64, got 4100");
+  a = good_args();
+  a.k = 192;
+  a.n = 192;
+  a.group_size = 64;
+  expect_error(a, "k or n must be a multiple of 128");
+  a = good_args();
+  a.group_size = 96;
+  expect_error(a, "group_size must be -1 (channelwise), 32, 64 or 128, got 96");
+  a = good_args();
+  a.k = 4096 + 64;
+  a.group_size = 128;
+  expect_error(a, "group_size 128 must divide k=4160");
+  a = good_args();
+  a.a = fake(0x10008);
+  expect_error(a, "a must be a non-null, 16-byte aligned");
+  a = good_args();
+  a.b_q = nullptr;
+  expect_error(a, "b_q must be a non-null");
+  a = good_args();
+  a.b_type = MARLIN_TYPE_U4;
+  expect_error(a, "zeros must be a non-null");
+  a = good_args();
+  a.zeros = fake(0x60000);
+  expect_error(a, "zeros must be NULL for b_type");
+  a = good_args();
+  a.b_type = MARLIN_TYPE_U8B128;
+  expect_error(a, "b_type 6 is not supported");
+  a = good_args();
+  a.c_type = MARLIN_TYPE_BFLOAT16;
+  expect_error(a, "c_type 1 must equal a_type 0");
+  a = good_args();
+  a.a_type = MARLIN_TYPE_S8;
+  expect_error(a, "a_type 2 is not supported");
+  a = good_args();
+  a.lda = 4100;
+  expect_error(a, "lda must be >= k and a multiple of 8");
+  a = good_args();
+  a.ldc = 100;
+  expect_error(a, "ldc must be >= n and even");
+  a = good_args();
+  a.sm_count = -1;
+  expect_error(a, "sm_count must be >= 0");
+}
+
+void test_plan_small_batch_uses_stream_k() {
+  auto a = good_args();
+  a.m = 1;
+  marlin::LaunchPlan plan{};
+  std::string err;
+  expect(marlin::plan_gemm(a, kH100, all_built, &plan, &err) == MARLIN_OK, "plan m=1: " + err);
+  expect(plan.key.m_block_size_8 && plan.key.thread_m_blocks == 1, "m=1 uses the 8-row block");
+  expect(plan.key.threads == 256 && plan.key.thread_k_blocks == 8 && plan.key.thread_n_blocks == 8,
+         "m=1 prefers thread config (128, 128, 256)");
+  expect(plan.key.group_blocks == 8, "group 128 is group_blocks 8");
+  // 4096 / 128 = 32 tiles < 132 SMs: the K steps are spread over all of them.
+  expect(plan.n_tiles == 32 && plan.k_iters == 32, "tile counts");
+  expect(plan.iters_per_block == (32 * 32 + 131) / 132, "even stream-K share");
+  expect(plan.grid <= 132 && plan.grid * plan.iters_per_block >= 32 * 32, "grid covers every iteration");
+  marlin::split_work(1000, &plan);
+  expect(plan.iters_per_block == 2 && plan.grid == 512, "more blocks than steps: no empty block");
+}
+
+void test_plan_large_batch_whole_tiles() {
+  auto a = good_args();
+  a.m = 1000;
+  marlin::LaunchPlan plan{};
+  std::string err;
+  expect(marlin::plan_gemm(a, kH100, all_built, &plan, &err) == MARLIN_OK, "plan m=1000: " + err);
+  expect(!plan.key.m_block_size_8 && plan.key.thread_m_blocks == 4, "m=1000 uses 4 M blocks");
+  expect(plan.key.thread_n_blocks == 16 && plan.key.thread_k_blocks == 4, "large batch prefers (64, 256, 256)");
+  expect(plan.m_chunks == 16, "1000 rows in chunks of 64");
+  // 16 x 16 tiles x 64 K steps over 132 blocks: equal shares, not two uneven waves of whole tiles.
+  expect(plan.iters_per_block == (16 * 16 * 64 + 131) / 132 && plan.grid == 132, "stream-K over 132 blocks");
+  marlin::split_work(264, &plan);
+  expect(plan.iters_per_block == 63 && plan.grid == 261, "two blocks per SM: 16384 steps in shares of 63");
+}
+
+void test_plan_thread_m_blocks() {
+  const int64_t ms[] = {7, 8, 9, 16, 17, 33, 48, 49, 64, 200};
+  const int expected[] = {1, 1, 1, 1, 2, 3, 3, 4, 4, 4};
+  for (int i = 0; i < 10; ++i) {
+    auto a = good_args();
+    a.m = ms[i];
+    marlin::LaunchPlan plan{};
+    std::string err;
+    marlin::plan_gemm(a, kH100, all_built, &plan, &err);
+    expect(plan.key.thread_m_blocks == expected[i], "thread_m_blocks for m=" + std::to_string(ms[i]));
+    expect(plan.key.m_block_size_8 == (ms[i] <= 8), "8-row block only for m <= 8, m=" + std::to_string(ms[i]));
+  }
+}
+
+void test_plan_falls_back_when_config_not_built() {
+  auto a = good_args();
+  marlin::LaunchPlan plan{};
+  std::string err;
+  auto no_256 = [](const marlin::KernelKey& k) { return k.threads != 256; };
+  expect(marlin::plan_gemm(a, kH100, no_256, &plan, &err) == MARLIN_OK, "fallback plan: " + err);
+  expect(plan.key.threads == 128 && plan.key.thread_k_blocks == 4, "falls back to (64, 128, 128)");
+  auto none = [](const marlin::KernelKey&) { return false; };
+  expect(marlin::plan_gemm(a, kH100, none, &plan, &err) == MARLIN_ERR_NOT_BUILT, "nothing built");
+  expect(err.find("is built into this library") != std::string::npos, "not-built message: " + err);
+}
+
+void test_plan_n_tiles_choice() {
+  auto a = good_args();
+  a.m = 1;
+  a.n = 192;  // not a multiple of 128: only (128, 64, 128) fits
+  marlin::LaunchPlan plan{};
+  std::string err;
+  expect(marlin::plan_gemm(a, kH100, all_built, &plan, &err) == MARLIN_OK, "n=192: " + err);
+  expect(plan.key.thread_n_blocks == 4 && plan.key.thread_k_blocks == 8, "n=192 takes (128, 64, 128)");
+}
+
+void test_workspace() {
+  auto a = good_args();
+  a.workspace_bytes = marlin::workspace_bytes_for(132) - 1;
+  marlin::LaunchPlan plan{};
+  std::string err;
+  expect(marlin::plan_gemm(a, kH100, all_built, &plan, &err) == MARLIN_ERR_INVALID_ARGUMENT, "small workspace");
+  expect(err.find("workspace_bytes") != std::string::npos, "workspace message: " + err);
+  expect(marlin::workspace_bytes_for(1) == marlin::kMaxBlocksPerSm * (64 * 256 * 4) + 16,
+         "a slot per block plus padded counters");
+}
+
+void test_smem_budget() {
+  // The largest instantiations must fit the 227 KiB of an sm_80/sm_90 block.
+  const marlin::TileShape big{256, 4, 8, 8, false, 4, 2, true, 4};
+  expect(marlin::smem_bytes(big) <= 227 * 1024, "(128,128,256) x 4 M blocks fits");
+  const marlin::TileShape wide{256, 4, 16, 4, false, 4, 2, true, 4};
+  expect(marlin::smem_bytes(wide) <= 227 * 1024, "(64,256,256) x 4 M blocks fits");
+  // A stage of A for 64 rows x 128 K values is 16 KiB.
+  expect(marlin::a_stage_bytes(big) == 64 * 128 * 2, "A stage bytes");
+  expect(marlin::b_stage_bytes(big) == 128 * 128 / 2, "B stage bytes");
+}
+
+}  // namespace
+
+int main() {
+  test_validation();
+  test_plan_small_batch_uses_stream_k();
+  test_plan_large_batch_whole_tiles();
+  test_plan_thread_m_blocks();
+  test_plan_falls_back_when_config_not_built();
+  test_plan_n_tiles_choice();
+  test_workspace();
+  test_smem_budget();
+  if (failures == 0) std::printf("all heuristics tests passed\n");
+  return failures == 0 ? 0 : 1;
+}
