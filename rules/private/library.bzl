@@ -4,16 +4,29 @@ load(":cuda.bzl", "cuda_library")
 load(":kernels.bzl", "marlin_kernels")
 load(":plan.bzl", "FAMILIES")
 
+def _cc_group_impl(ctx):
+    return [
+        # `bazel build` of the library builds every kernel object, not just an empty archive.
+        DefaultInfo(files = depset(transitive = [dep[DefaultInfo].files for dep in ctx.attr.deps])),
+        cc_common.merge_cc_infos(cc_infos = [dep[CcInfo] for dep in ctx.attr.deps]),
+    ]
+
+_cc_group = rule(
+    implementation = _cc_group_impl,
+    attrs = {"deps": attr.label_list(providers = [CcInfo])},
+    doc = "Several C++ libraries as one: their CcInfo merged, their files as its default outputs.",
+)
+
 def marlin_library(name, quant_configs, archs = None, visibility = None, **kwargs):
     """A Marlin GEMM library with the kernels of the given quant configs, for the given archs.
 
     Defines NAME_kernels (marlin_kernels), NAME_<family> (one cuda_library per kernel-file family, compiled
     for that family's archs only), NAME_launcher (//csrc:launcher/gemm.cu compiled next to this library's
-    kernel_selector.h) and NAME, a cc_library with all of them plus the repack kernels (//csrc:repack, or
+    kernel_selector.h) and NAME, one library (CcInfo) with all of them plus the repack kernels (//csrc:repack, or
     NAME_repack compiled for `archs` when they are given).
 
     Args:
-      name: name of the final cc_library.
+      name: name of the library target.
       quant_configs: e.g. ["awq_int4", "gptq_int4"] (see docs/DESIGN.md).
       archs: CUDA archs such as ["8.0", "8.9"]; None: the //rules:archs build setting (--config=sm89).
       visibility: visibility of NAME (the intermediate targets are private to the package).
@@ -85,7 +98,7 @@ def marlin_library(name, quant_configs, archs = None, visibility = None, **kwarg
         )
     else:
         repack = Label("//csrc:repack")
-    native.cc_library(
+    _cc_group(
         name = name,
         deps = [":%s_launcher" % name] + family_libs + [repack],
         visibility = visibility,
