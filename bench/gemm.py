@@ -1,18 +1,19 @@
-"""GEMM benchmark: marlin_bazel.gemm (4-bit weights) against torch's fp16/bf16 linear on the same shapes.
+"""GEMM benchmark: marlin_bazel.gemm (4-bit or 8-bit weights) against torch's fp16/bf16 linear on the same shapes.
 
 Timing: CUDA events around many calls after a warm-up; by default the calls are captured once in a CUDA graph
 and the graph is replayed, so that the numbers are GPU time, not Python launch overhead (``--no-graph`` times
 plain eager calls instead). Each call uses the next of several distinct copies of the weights (and scales), so
 that the working set exceeds the L2 cache and every call reads its weights from DRAM.
 
-Reported per (shape, M, b_type): time per call in µs, achieved DRAM bandwidth (bytes of weights + scales
-[+ zero points] + A + C, divided by the time), that bandwidth as a share of the device-to-device copy bandwidth
-(measured once, a 1 GiB torch copy, read + write bytes), and the speedup over torch.
+Reported per (shape, M, b_type): time per call in µs, achieved DRAM bandwidth (bytes of weights (K*N/2 for u4b8
+and u4, K*N for u8b128) + scales [+ zero points] + A + C, divided by the time), that bandwidth as a share of the
+device-to-device copy bandwidth (measured once, a 1 GiB torch copy, read + write bytes), and the speedup over
+torch.
 
 Usage (see bench/README.md):
     MARLIN_LIB=/path/to/libmarlin.so PYTHONPATH=python python bench/gemm.py --out docs/bench_gemm.md
     ... python bench/gemm.py --quick
-    ... python bench/gemm.py --shapes 4096x4096,8192x28672 --m 1,16,64 --b-types u4b8
+    ... python bench/gemm.py --shapes 4096x4096,8192x28672 --m 1,16,64 --b-types u4b8,u8b128
 """
 
 from __future__ import annotations
@@ -37,7 +38,8 @@ from marlin_bazel import reference as ref
 
 SHAPES = [(4096, 4096), (4096, 14336), (14336, 4096), (8192, 8192), (8192, 28672), (28672, 8192)]
 MS = [1, 2, 4, 8, 16, 32, 64, 128, 256]
-B_TYPES = ["u4b8", "u4"]
+B_TYPES = ["u4b8", "u4"]  # the default; every key of ops.B_TYPES (also "u8b128") is accepted
+BITS = {"u4b8": 4, "u4": 4, "u8b128": 8}  # bits per weight: b_q holds K*N*bits/8 bytes
 QUICK_SHAPES = [(8192, 8192)]
 QUICK_MS = [1, 16]
 DTYPES = {"f16": torch.float16, "bf16": torch.bfloat16}
@@ -163,11 +165,12 @@ class Shape:
     def marlin(self, b_type: str) -> tuple[list[dict[str, torch.Tensor | None]], torch.Tensor, int]:
         """(per-copy operands, the dense weight [N, K] of the same values, bytes of one copy)."""
         k, n, dtype = self.k, self.n, self.dtype
-        q = torch.randint(0, 16, (k, n), device="cuda", dtype=torch.int32, generator=self.gen)
+        bits = BITS[b_type]
+        q = torch.randint(0, 1 << bits, (k, n), device="cuda", dtype=torch.int32, generator=self.gen)
         scales = (0.01 + 0.09 * torch.rand(self.groups, n, device="cuda", generator=self.gen)).to(dtype)
         z = None
-        if b_type == "u4b8":
-            b_q = ops.repack_gptq(ref.pack_gptq(q), k, n)
+        if b_type in ("u4b8", "u8b128"):
+            b_q = ops.repack_gptq(ref.pack_gptq(q, bits=bits), k, n, bits=bits)
         else:
             b_q = ops.repack_awq(ref.pack_awq(q), k, n)
             z = torch.randint(0, 16, (self.groups, n), device="cuda", dtype=torch.int32, generator=self.gen)
@@ -178,7 +181,10 @@ class Shape:
         }
         dense = ref.dequant(q, scales, z, self.gs, b_type).to(dtype).t().contiguous()  # [N, K], as nn.Linear
         del q
+        # Bytes one call reads besides A and C: the weights (K*N*bits/8: K*N/2 for 4-bit, K*N for u8b128), the
+        # scales and, for u4, the zero points.
         one = sum(t.numel() * t.element_size() for t in base.values() if t is not None)
+        assert b_q.numel() * b_q.element_size() == k * n * bits // 8
         count = copies_for(one, self.args.min_copies, self.args.min_working_set_mb * MB)
         sets = [base] + [
             {key: t.clone() if t is not None else None for key, t in base.items()} for _ in range(count - 1)
@@ -304,7 +310,8 @@ def report(rows: list[Row], args: argparse.Namespace, env: dict[str, object]) ->
         f"- device-to-device copy bandwidth (1 GiB torch copy, read + write): **{args.copy_gbps:.0f} GB/s**",
         f"- timing: {timing}, CUDA events; each call reads the next of >= {args.min_copies} weight copies",
         f"  (>= {args.min_working_set_mb} MiB in all, beyond the L2 cache), so weights come from DRAM",
-        "- GB/s = bytes of weights + scales (+ zero points) + A + C per call / time; torch: fp weights + A + C",
+        "- GB/s = bytes of weights (K*N/2 for u4b8/u4, K*N for u8b128) + scales (+ zero points) + A + C per call"
+        " / time; torch: fp weights + A + C",
         "- check: max |marlin - torch| / mean |torch| at that M (same dequantized weights)",
         "",
         HEADER,
@@ -329,7 +336,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--quick", action="store_true", help="M in {1, 16}, shape 8192x8192 only (unless given)")
     p.add_argument("--shapes", type=lambda s: [parse_shape(x) for x in s.split(",")], help="KxN,KxN,...")
     p.add_argument("--m", type=lambda s: [int(x) for x in s.split(",")], help="M values, e.g. 1,16,64")
-    p.add_argument("--b-types", type=lambda s: s.split(","), default=B_TYPES, help="u4b8,u4")
+    p.add_argument(
+        "--b-types",
+        type=lambda s: s.split(","),
+        default=B_TYPES,
+        help=f"comma-separated, of {','.join(ops.B_TYPES)} (default {','.join(B_TYPES)})",
+    )
     p.add_argument("--dtype", choices=sorted(DTYPES), default="f16")
     p.add_argument("--group-size", type=int, default=128, choices=ops.GROUP_SIZES)
     p.add_argument("--min-copies", type=int, default=4, help="weight copies to rotate over (default 4)")

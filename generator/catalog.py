@@ -177,7 +177,9 @@ class Family:
     stages: int  # pipeline depth of its kernels
     a_types: tuple[ScalarType, ...]  # activation types of its kernels
     c_types: tuple[ScalarType, ...]  # output types it can produce
-    enabled: bool
+    # Whether csrc/marlin compiles this family's kernels. Real builds generate files only for implemented
+    # families; the internal all-known mode (tests, docs) plans every family.
+    implemented: bool
     note: str = ""
 
     def accepts(self, a: ScalarType, c: ScalarType) -> bool:
@@ -193,8 +195,8 @@ FAMILIES: tuple[Family, ...] = (
         stages=2,
         a_types=(kFloat16, kS8),
         c_types=(kFloat16,),
-        enabled=False,
-        note="Turing: no bf16, two-stage pipeline (later issue)",
+        implemented=False,
+        note="Turing: no bf16, two-stage pipeline",
     ),
     Family(
         "sm80",
@@ -202,7 +204,7 @@ FAMILIES: tuple[Family, ...] = (
         stages=4,
         a_types=(kFloat16, kBFloat16, kS8),
         c_types=HALF_TYPES,
-        enabled=True,
+        implemented=True,
     ),
     Family(
         "sm89",
@@ -210,21 +212,22 @@ FAMILIES: tuple[Family, ...] = (
         stages=4,
         a_types=(kFE4M3fn,),
         c_types=HALF_TYPES,
-        enabled=False,
-        note="FP8 activations: only 8.9 and 12.x have a native e4m3 mma (later issue)",
+        implemented=False,
+        note="FP8 activations: only 8.9 and 12.x have a native e4m3 mma",
     ),
 )
 
 _FAMILIES_BY_NAME: dict[str, Family] = {f.name: f for f in FAMILIES}
+IMPLEMENTED_FAMILIES: tuple[str, ...] = tuple(f.name for f in FAMILIES if f.implemented)
 
 
 def family(name: str) -> Family:
     return _FAMILIES_BY_NAME[name]
 
 
-def families_for_arch(arch: str, *, enabled_only: bool = True) -> tuple[Family, ...]:
-    """The families an arch (without suffix) brings in, in catalog order."""
-    return tuple(f for f in FAMILIES if arch in f.archs and (f.enabled or not enabled_only))
+def families_for_arch(arch: str, *, all_known: bool = False) -> tuple[Family, ...]:
+    """The families an arch (without suffix) brings in, in catalog order: implemented ones, or all."""
+    return tuple(f for f in FAMILIES if arch in f.archs and (f.implemented or all_known))
 
 
 # ------------------------------------------------------------------------------------
@@ -292,13 +295,28 @@ class QuantConfig:
     description: str
     b_type: ScalarType
     combos: tuple[TypeCombo, ...]
-    # -1 channelwise, 0 act-order, n > 0 groups of 16 * n rows.
+    # -1 channelwise, 0 act-order, n > 0 groups of 16 * n rows. The seed's full set, built or not.
     group_blocks: tuple[int, ...]
     thread_m_blocks: tuple[float, ...] = THREAD_M_BLOCKS
     thread_configs: tuple[ThreadConfig, ...] = THREAD_CONFIGS
     has_zp: bool = False
     is_zp_float: bool = False
-    enabled: bool = False
+    # Whether csrc/marlin compiles this config's kernels: only implemented configs can be requested for real
+    # builds (and appear in rules/private/catalog.bzl's QUANT_CONFIG_FILES).
+    implemented: bool = False
+    # Group sizes of an implemented config whose kernels are not implemented yet (e.g. act-order, 0): real
+    # builds leave them out; the all-known mode plans them. Enabling one is deleting it from here.
+    pending_group_blocks: tuple[int, ...] = ()
+
+    @property
+    def built_group_blocks(self) -> tuple[int, ...]:
+        """The group_blocks values real builds generate: none unless implemented, then all but the pending."""
+        if not self.implemented:
+            return ()
+        return tuple(g for g in self.group_blocks if g not in self.pending_group_blocks)
+
+    def planned_group_blocks(self, *, all_known: bool = False) -> tuple[int, ...]:
+        return self.group_blocks if all_known else self.built_group_blocks
 
 
 QUANT_CONFIGS: tuple[QuantConfig, ...] = (
@@ -309,22 +327,25 @@ QUANT_CONFIGS: tuple[QuantConfig, ...] = (
         combos=_combos(),
         group_blocks=(-1, 2, 4, 8),
         has_zp=True,
-        enabled=True,
+        implemented=True,
     ),
     QuantConfig(
         "gptq_int4",
-        "GPTQ 4-bit weights, symmetric (bias 8); act-order (group_blocks 0) comes later",
+        "GPTQ 4-bit weights, symmetric (bias 8); act-order (group_blocks 0) is not implemented yet",
         b_type=kU4B8,
         combos=_combos(),
-        group_blocks=(-1, 2, 4, 8),
-        enabled=True,
+        group_blocks=(-1, 0, 2, 4, 8),
+        implemented=True,
+        pending_group_blocks=(0,),
     ),
     QuantConfig(
         "gptq_int8",
-        "GPTQ 8-bit weights, symmetric (bias 128)",
+        "GPTQ 8-bit weights, symmetric (bias 128); act-order (group_blocks 0) is not implemented yet",
         b_type=kU8B128,
         combos=_combos(),
         group_blocks=(-1, 0, 2, 4, 8),
+        implemented=True,
+        pending_group_blocks=(0,),
     ),
     QuantConfig(
         "fp8",
@@ -394,33 +415,69 @@ QUANT_CONFIGS: tuple[QuantConfig, ...] = (
 _CONFIGS_BY_NAME: dict[str, QuantConfig] = {q.name: q for q in QUANT_CONFIGS}
 
 KNOWN_QUANT_CONFIGS: tuple[str, ...] = tuple(q.name for q in QUANT_CONFIGS)
-ENABLED_QUANT_CONFIGS: tuple[str, ...] = tuple(q.name for q in QUANT_CONFIGS if q.enabled)
+IMPLEMENTED_QUANT_CONFIGS: tuple[str, ...] = tuple(q.name for q in QUANT_CONFIGS if q.implemented)
 
 
-def quant_config(name: str) -> QuantConfig:
-    """The enabled config called `name`; raise CatalogError for unknown or not-yet-enabled names."""
-    available = ", ".join(ENABLED_QUANT_CONFIGS)
+def config_families(config: QuantConfig) -> tuple[Family, ...]:
+    """Every family (implemented or not) that holds kernels of the config, in catalog order."""
+    return tuple(f for f in FAMILIES if any(f.accepts(c.a, c.c) for c in config.combos))
+
+
+def config_archs(config: QuantConfig) -> tuple[str, ...]:
+    """The archs (in catalog order) that allow the config: those that bring in one of its families."""
+    homes = config_families(config)
+    return tuple(a for a in SUPPORTED_ARCHS if any(a in f.archs for f in homes))
+
+
+def _available(all_known: bool) -> str:
+    return ", ".join(KNOWN_QUANT_CONFIGS if all_known else IMPLEMENTED_QUANT_CONFIGS)
+
+
+def quant_config(name: str, *, all_known: bool = False) -> QuantConfig:
+    """The config called `name`; raise CatalogError for unknown names and (unless all_known) not implemented ones.
+
+    `all_known` is the internal plan-everything mode for tests and docs; builds never set it.
+    """
     q = _CONFIGS_BY_NAME.get(name)
     if q is None:
-        raise CatalogError(f"unknown quant config '{name}'; available: {available}")
-    if not q.enabled:
-        raise CatalogError(f"quant config '{name}' is not implemented yet; available: {available}")
+        raise CatalogError(f"unknown quant config '{name}'; available: {_available(all_known)}")
+    if not q.implemented and not all_known:
+        raise CatalogError(f"quant config '{name}' is not implemented yet; available: {_available(all_known)}")
     return q
 
 
-def parse_config_list(text: str) -> tuple[QuantConfig, ...]:
-    """Parse "awq_int4,gptq_int4" into enabled configs in catalog order (duplicates collapse)."""
+def parse_config_list(text: str, *, all_known: bool = False) -> tuple[QuantConfig, ...]:
+    """Parse "awq_int4,gptq_int4" into configs in catalog order (duplicates collapse)."""
     if not text.strip():
-        raise CatalogError(f"empty quant config list; available: {', '.join(ENABLED_QUANT_CONFIGS)}")
+        raise CatalogError(f"empty quant config list; available: {_available(all_known)}")
     chosen: set[str] = set()
     for entry in text.split(","):
         entry = entry.strip()
         if not entry:
-            raise CatalogError(
-                f"bad quant config list '{text}': empty entry; available: {', '.join(ENABLED_QUANT_CONFIGS)}"
-            )
-        chosen.add(quant_config(entry).name)
+            raise CatalogError(f"bad quant config list '{text}': empty entry; available: {_available(all_known)}")
+        chosen.add(quant_config(entry, all_known=all_known).name)
     return tuple(q for q in QUANT_CONFIGS if q.name in chosen)
+
+
+def archs_allow(archs: tuple[Arch, ...], config: QuantConfig) -> bool:
+    """Whether an arch list brings in a family that holds kernels of the config."""
+    allowed = config_archs(config)
+    return any(a.name in allowed for a in archs)
+
+
+def check_archs_allow(archs: tuple[Arch, ...], configs: tuple[QuantConfig, ...]) -> None:
+    """Raise CatalogError for the first config that the arch list leaves without any family.
+
+    A config named explicitly must have kernels for one of the archs (e.g. FP8 activations need 8.9 or 12.x);
+    planning it into nothing would be a silent skip.
+    """
+    for q in configs:
+        if not archs_allow(archs, q):
+            got = ", ".join(str(a) for a in archs)
+            raise CatalogError(
+                f"quant config '{q.name}' has no kernels for archs {got}; archs that allow it: "
+                f"{', '.join(config_archs(q))}"
+            )
 
 
 # ------------------------------------------------------------------------------------
@@ -448,16 +505,26 @@ def check_catalog() -> list[str]:
     for q in QUANT_CONFIGS:
         if not q.combos or not q.group_blocks or not q.thread_m_blocks:
             problems.append(f"quant config {q.name}: empty expansion axis")
+        unique(f"group_blocks of {q.name}", list(q.group_blocks))
         for mb in q.thread_m_blocks:
             if mb not in THREAD_M_BLOCKS:
                 problems.append(f"quant config {q.name}: bad m_blocks {mb}")
         for gb in q.group_blocks:
             if gb < -1:
                 problems.append(f"quant config {q.name}: bad group_blocks {gb}")
+        for gb in q.pending_group_blocks:
+            if gb not in q.group_blocks:
+                problems.append(f"quant config {q.name}: pending group_blocks {gb} is not one of its group_blocks")
+        if q.pending_group_blocks and not q.implemented:
+            problems.append(f"quant config {q.name}: pending_group_blocks on a config that is not implemented")
+        if q.implemented and not q.built_group_blocks:
+            problems.append(f"quant config {q.name} is implemented but every group_blocks value is pending")
         for combo in q.combos:
             homes = [f for f in FAMILIES if f.accepts(combo.a, combo.c)]
             if not homes:
                 problems.append(f"quant config {q.name}: no family takes a={combo.a} c={combo.c}")
-            if q.enabled and not any(f.enabled for f in homes):
-                problems.append(f"quant config {q.name} is enabled but a={combo.a} c={combo.c} has no enabled family")
+            if q.implemented and not any(f.implemented for f in homes):
+                problems.append(
+                    f"quant config {q.name} is implemented but a={combo.a} c={combo.c} has no implemented family"
+                )
     return problems

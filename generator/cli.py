@@ -12,7 +12,7 @@ from generator import catalog, render, starlark
 from generator.plan import Plan, plan_from_text
 
 PROG = "python -m generator"
-OPTIONS = ("--out", "--configs", "--list", "--expect", "--emit-starlark", "--help")
+OPTIONS = ("--out", "--configs", "--list", "--expect", "--emit-starlark", "--all-known", "--help")
 STALE_HINT = "the Starlark catalog is stale: run python -m generator --emit-starlark > rules/private/catalog.bzl"
 
 
@@ -25,12 +25,19 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(message)
 
 
+def _not_implemented() -> list[str]:
+    return [n for n in catalog.KNOWN_QUANT_CONFIGS if n not in catalog.IMPLEMENTED_QUANT_CONFIGS] or ["none"]
+
+
 def _parser() -> _Parser:
     p = _Parser(
         prog=PROG,
         allow_abbrev=False,
         description="Write Marlin kernel instantiation files and kernel_selector.h for the given archs.",
-        epilog=f"archs: {catalog.allowed_archs_text()}; quant configs: {', '.join(catalog.ENABLED_QUANT_CONFIGS)}",
+        epilog=(
+            f"archs: {catalog.allowed_archs_text()}; quant configs: {', '.join(catalog.IMPLEMENTED_QUANT_CONFIGS)} "
+            f"(known, not implemented yet: {', '.join(_not_implemented())})"
+        ),
     )
     p.add_argument(
         "archs",
@@ -46,7 +53,10 @@ def _parser() -> _Parser:
     p.add_argument(
         "--configs",
         metavar="NAMES",
-        help=f"comma-separated quant configs (default: all enabled: {','.join(catalog.ENABLED_QUANT_CONFIGS)})",
+        help=(
+            "comma-separated quant configs (default: every implemented one that the archs allow: "
+            f"{','.join(catalog.IMPLEMENTED_QUANT_CONFIGS)})"
+        ),
     )
     p.add_argument(
         "--list",
@@ -59,6 +69,14 @@ def _parser() -> _Parser:
         action="extend",
         metavar="NAME",
         help="basenames of the files Bazel declared; any difference from the plan is an error",
+    )
+    p.add_argument(
+        "--all-known",
+        action="store_true",
+        help=(
+            "internal, for tests and docs: plan the seed's whole matrix (every known quant config, family and "
+            "group size, implemented or not); its kernels need not compile, real builds never use it"
+        ),
     )
     p.add_argument(
         "--emit-starlark",
@@ -83,6 +101,7 @@ def _parse(argv: Sequence[str]) -> argparse.Namespace:
                 ("--configs", args.configs is not None),
                 ("--list", args.list),
                 ("--expect", args.expect is not None),
+                ("--all-known", args.all_known),
             )
             if given
         ]
@@ -180,10 +199,11 @@ def print_listing(plan: Plan, out: TextIO) -> None:
     lines.append("")
     archs = ",".join(str(a) for a in plan.archs)
     families = ",".join(f.name for f in plan.families) or "none"
-    configs = ",".join(q.name for q in plan.configs)
+    configs = ",".join(q.name for q in plan.configs) or "none"
+    mode = "; all known, not all implemented" if plan.all_known else ""
     lines.append(
         f"{len(plan.instantiations)} instantiations in {len(plan.files)} kernel files "
-        f"(archs {archs}; families {families}; configs {configs})"
+        f"(archs {archs}; families {families}; configs {configs}{mode})"
     )
     out.write("\n".join(lines) + "\n")
 
@@ -194,7 +214,7 @@ def run(argv: Sequence[str]) -> int:
         sys.stdout.write(starlark.render_catalog_bzl())
         return 0
     try:
-        plan = plan_from_text(args.archs, args.configs)
+        plan = plan_from_text(args.archs, args.configs, all_known=args.all_known)
     except catalog.CatalogError as e:
         raise UsageError(str(e)) from None
     if args.out is None and not args.list and args.expect is None:

@@ -80,6 +80,8 @@ class Plan:
     configs: tuple[QuantConfig, ...]
     families: tuple[Family, ...]
     files: tuple[KernelFile, ...]
+    # Planned in the internal all-known mode (the seed's whole matrix, implemented or not).
+    all_known: bool = False
 
     @property
     def instantiations(self) -> tuple[Instantiation, ...]:
@@ -110,16 +112,21 @@ def thread_configs_for(config: QuantConfig, m_blocks: float) -> tuple[ThreadConf
     return tuple(t for t in config.thread_configs if t.used_for(m_blocks))
 
 
-def expand_config(config: QuantConfig, family: Family) -> list[Instantiation]:
-    """All instantiations of one config that belong to one family, in catalog order."""
+def expand_config(config: QuantConfig, family: Family, *, all_known: bool = False) -> list[Instantiation]:
+    """All instantiations of one config that belong to one family, in catalog order.
+
+    Real builds (the default) take the config's built group_blocks only (none when it is not implemented);
+    `all_known` takes every group_blocks value of the seed.
+    """
     out: list[Instantiation] = []
+    group_blocks_list = config.planned_group_blocks(all_known=all_known)
     for combo in config.combos:
         if not family.accepts(combo.a, combo.c):
             continue
         for m_blocks in config.thread_m_blocks:
             thread_m_blocks, m_block_size_8 = _m_blocks_args(m_blocks)
             for tc in thread_configs_for(config, m_blocks):
-                for group_blocks in config.group_blocks:
+                for group_blocks in group_blocks_list:
                     out.append(
                         Instantiation(
                             a=combo.a,
@@ -140,9 +147,9 @@ def expand_config(config: QuantConfig, family: Family) -> list[Instantiation]:
     return out
 
 
-def plan_families(archs: tuple[Arch, ...], *, enabled_only: bool = True) -> tuple[Family, ...]:
-    """The families the archs bring in (by default only enabled ones), in catalog order."""
-    names = {f.name for a in archs for f in catalog.families_for_arch(a.name, enabled_only=enabled_only)}
+def plan_families(archs: tuple[Arch, ...], *, all_known: bool = False) -> tuple[Family, ...]:
+    """The families the archs bring in (implemented ones, or all with `all_known`), in catalog order."""
+    names = {f.name for a in archs for f in catalog.families_for_arch(a.name, all_known=all_known)}
     return tuple(f for f in catalog.FAMILIES if f.name in names)
 
 
@@ -150,49 +157,62 @@ def make_plan(
     archs: tuple[Arch, ...],
     configs: tuple[QuantConfig, ...],
     *,
-    include_disabled_families: bool = False,
+    all_known: bool = False,
 ) -> Plan:
     """Expand archs and configs into files. Configs are taken in catalog order whatever order they come in.
 
-    `include_disabled_families` is for checking the data model against the seed's full expansion; the CLI
-    never sets it.
+    Inputs are taken as valid (see `plan_from_text` for the checks). By default only what csrc/marlin
+    implements is planned: implemented families, built group_blocks (nothing of a config that is not
+    implemented). `all_known` is the internal plan-everything mode, for tests and docs: every family and every
+    group_blocks value of the seed's matrix.
     """
     order = {q.name: i for i, q in enumerate(catalog.QUANT_CONFIGS)}
     configs = tuple(sorted(set(configs), key=lambda q: order[q.name]))
-    families = plan_families(archs, enabled_only=not include_disabled_families)
+    families = plan_families(archs, all_known=all_known)
     files: list[KernelFile] = []
     for fam in families:
         by_file: dict[tuple[ScalarType, ScalarType, ScalarType], dict[Instantiation, None]] = {}
         for config in configs:
-            for inst in expand_config(config, fam):
+            for inst in expand_config(config, fam, all_known=all_known):
                 # A dict keeps the first occurrence and drops exact duplicates from another config.
                 by_file.setdefault((inst.a, inst.b, inst.c), {}).setdefault(inst, None)
         group = [KernelFile(fam.name, a, b, c, tuple(insts)) for (a, b, c), insts in by_file.items()]
         files.extend(sorted(group, key=lambda f: f.name))
-    return Plan(archs=archs, configs=configs, families=families, files=tuple(files))
+    return Plan(archs=archs, configs=configs, families=families, files=tuple(files), all_known=all_known)
 
 
-def plan_from_text(archs: str, configs: str | None = None) -> Plan:
-    """`make_plan` from CLI-style strings; configs default to every enabled one."""
+def plan_from_text(archs: str, configs: str | None = None, *, all_known: bool = False) -> Plan:
+    """`make_plan` from CLI-style strings, with the checks of the CLI and the Bazel rules.
+
+    Raises CatalogError for bad archs, unknown configs, configs that are not implemented (unless `all_known`)
+    and configs named in `configs` that none of the archs allows (e.g. FP8 activations without 8.9 or 12.x).
+    Without `configs`: every implemented config (every known one with `all_known`) that the archs allow; the
+    others are left out, as the seed's generator does.
+    """
     arch_list = catalog.parse_arch_list(archs)
     if configs is None:
-        config_list = tuple(q for q in catalog.QUANT_CONFIGS if q.enabled)
+        names = catalog.KNOWN_QUANT_CONFIGS if all_known else catalog.IMPLEMENTED_QUANT_CONFIGS
+        candidates = tuple(catalog.quant_config(n, all_known=all_known) for n in names)
+        config_list = tuple(q for q in candidates if catalog.archs_allow(arch_list, q))
     else:
-        config_list = catalog.parse_config_list(configs)
-    return make_plan(arch_list, config_list)
+        config_list = catalog.parse_config_list(configs, all_known=all_known)
+        catalog.check_archs_allow(arch_list, config_list)
+    return make_plan(arch_list, config_list, all_known=all_known)
 
 
-def config_files_by_family(config: QuantConfig) -> dict[str, list[str]]:
-    """For one config: enabled family -> sorted file names it contributes (families with none are left out).
+def config_files_by_family(config: QuantConfig, *, all_known: bool = False) -> dict[str, list[str]]:
+    """For one config: family -> sorted file names it contributes (families with none are left out).
 
-    A family's files depend only on the configs, never on which of the family's archs are listed; this is
-    what lets Bazel declare the outputs from the arch list alone.
+    By default only implemented families and built group_blocks count (what real builds write); `all_known`
+    counts every family and group_blocks value. A family's files depend only on the configs, never on which of
+    the family's archs are listed; this is what lets Bazel declare the outputs from the arch list alone.
     """
     out: dict[str, list[str]] = {}
     for fam in catalog.FAMILIES:
-        if not fam.enabled:
+        if not (fam.implemented or all_known):
             continue
-        names = sorted({kernel_file_name(fam.name, i.a, i.b, i.c) for i in expand_config(config, fam)})
+        insts = expand_config(config, fam, all_known=all_known)
+        names = sorted({kernel_file_name(fam.name, i.a, i.b, i.c) for i in insts})
         if names:
             out[fam.name] = names
     return out

@@ -25,7 +25,8 @@ def _fmt(value: StarlarkValue, indent: int = 0) -> str:
             return "[]"
         items = [_fmt(v, indent + 1) for v in value]
         one_line = "[" + ", ".join(items) + "]"
-        if indent > 0 and len(value) <= 2 and len(one_line) <= 40:
+        # Nested lists that fit stay on one line (arch lists, short file lists).
+        if indent > 0 and len(one_line) <= 80:
             return one_line
         return "[\n" + "".join(f"{pad}{item},\n" for item in items) + end + "]"
     if isinstance(value, dict):
@@ -38,25 +39,42 @@ def _fmt(value: StarlarkValue, indent: int = 0) -> str:
 
 def catalog_values() -> dict[str, StarlarkValue]:
     """The exported variables, in file order."""
+    archs = catalog.SUPPORTED_ARCHS
     return {
-        "SUPPORTED_ARCHS": list(catalog.SUPPORTED_ARCHS),
-        "ARCH_FAMILIES": {arch: [f.name for f in catalog.families_for_arch(arch)] for arch in catalog.SUPPORTED_ARCHS},
+        "SUPPORTED_ARCHS": list(archs),
+        "FAMILY_ARCHS": {f.name: list(f.archs) for f in catalog.FAMILIES},
+        "IMPLEMENTED_FAMILIES": list(catalog.IMPLEMENTED_FAMILIES),
+        "ARCH_FAMILIES": {arch: [f.name for f in catalog.families_for_arch(arch)] for arch in archs},
         "QUANT_CONFIG_FILES": {
-            q.name: dict(plan.config_files_by_family(q)) for q in catalog.QUANT_CONFIGS if q.enabled
+            q.name: dict(plan.config_files_by_family(q)) for q in catalog.QUANT_CONFIGS if q.implemented
         },
         "KNOWN_QUANT_CONFIGS": list(catalog.KNOWN_QUANT_CONFIGS),
-        "ENABLED_QUANT_CONFIGS": list(catalog.ENABLED_QUANT_CONFIGS),
+        "IMPLEMENTED_QUANT_CONFIGS": list(catalog.IMPLEMENTED_QUANT_CONFIGS),
+        "CONFIG_REQUIRED_ARCHS": {q.name: list(catalog.config_archs(q)) for q in catalog.QUANT_CONFIGS},
+        "KNOWN_QUANT_CONFIG_FILES": {
+            q.name: dict(plan.config_files_by_family(q, all_known=True)) for q in catalog.QUANT_CONFIGS
+        },
     }
 
 
 _COMMENTS = {
     "SUPPORTED_ARCHS": "Archs accepted in `archs` (an `a`/`f` suffix is allowed where nvcc has one, e.g. 9.0a).",
-    "ARCH_FAMILIES": "Arch -> kernel-file families it brings in; a family's files are compiled for its archs.",
+    "FAMILY_ARCHS": "Every kernel-file family -> the archs that bring it in (and that its files are compiled for).",
+    "IMPLEMENTED_FAMILIES": "The families whose kernels csrc/marlin compiles now (real builds generate only these).",
+    "ARCH_FAMILIES": "Arch -> implemented kernel-file families it brings in (what real builds generate).",
     "QUANT_CONFIG_FILES": (
-        "Enabled quant config -> family -> generated kernel files (kernel_selector.h is always generated too)."
+        "Implemented quant config -> implemented family -> generated kernel files (kernel_selector.h is always\n"
+        "# generated too). This is what real builds write."
     ),
-    "KNOWN_QUANT_CONFIGS": "Every quant config name the generator knows, enabled or not.",
-    "ENABLED_QUANT_CONFIGS": "The quant configs that can be built now.",
+    "KNOWN_QUANT_CONFIGS": "Every quant config name the generator knows, implemented or not.",
+    "IMPLEMENTED_QUANT_CONFIGS": "The quant configs that can be built now.",
+    "CONFIG_REQUIRED_ARCHS": (
+        "Quant config -> the archs that allow it (one of them must be listed), e.g. FP8 activations: 8.9, 12.x."
+    ),
+    "KNOWN_QUANT_CONFIG_FILES": (
+        "Internal, for tests and docs (all-known mode): every quant config -> every family -> kernel files of\n"
+        "# the seed's whole matrix, implemented or not. Real builds use QUANT_CONFIG_FILES."
+    ),
 }
 
 

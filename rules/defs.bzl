@@ -1,8 +1,22 @@
-"""Public API of marlin-bazel.
+"""Public API of marlin-bazel: rules that generate, compile and link the Marlin GEMM kernels.
 
-    load("@marlin_bazel//rules:defs.bzl", "cuda_library", "marlin_kernels", "marlin_library")
+```
+load("@marlin_bazel//rules:defs.bzl", "cuda_library", "marlin_kernels", "marlin_library")
+```
 
-marlin_deps() and marlin_register_toolchains() (for the WORKSPACE) are here too and in repositories.bzl.
+`marlin_library` is what most users want: a C++ library (`CcInfo`) with the kernels of the quant configs
+you list, compiled for the archs you list, plus the launcher and the C API of `marlin/marlin.h`.
+`marlin_kernels` only generates the kernel sources, and `cuda_library` is the nvcc rule underneath, usable
+for CUDA code of your own.
+
+Archs are written `MAJOR.MINOR`, optionally with nvcc's `a` (arch-specific) or `f` (family) suffix:
+`7.5, 8.0, 8.6, 8.7, 8.9, 9.0, 10.0, 12.0, 12.1` (`9.0a` compiles for `sm_90a`). A target without
+`archs` takes them from the `//rules:archs` build setting. Quant configs are listed in docs/DESIGN.md.
+Bad archs or quant configs (unknown, duplicated, an empty list) fail the build at analysis time with one
+message that names the bad value and lists the accepted ones.
+
+`marlin_deps()` and `marlin_register_toolchains()` (for the WORKSPACE) are here too and in
+`//rules:repositories.bzl`.
 """
 
 load("//rules/private:cuda.bzl", _cuda_library = "cuda_library")

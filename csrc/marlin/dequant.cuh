@@ -72,4 +72,33 @@ struct Dequant4<ScalarTypeId::kBFloat16> {
   }
 };
 
+// 8-bit GPTQ (kU8B128): one word holds B[ks], B[ks+1], B[ks+8], B[ks+9] of one column in bytes 0..3 and gives
+// the pairs lo = (q0 - 128, q1 - 128) and hi = (q2 - 128, q3 - 128). Exact for every byte.
+template <ScalarTypeId T>
+struct Dequant8;
+
+// fp16: a byte permute puts each byte under the high byte 0x64, giving 1024 + q; subtracting 1152 leaves q - 128.
+template <>
+struct Dequant8<ScalarTypeId::kFloat16> {
+  static __device__ __forceinline__ void run(uint32_t q, half2& lo, half2& hi) {
+    constexpr uint32_t kMagic = 0x64646464;
+    const half2 bias = __half2half2(__ushort_as_half(0x6480));  // 1152
+    lo = __hsub2(as_pair<half2>(__byte_perm(q, kMagic, 0x4140)), bias);
+    hi = __hsub2(as_pair<half2>(__byte_perm(q, kMagic, 0x4342)), bias);
+  }
+};
+
+// bf16 cannot hold 128 + q exactly for q >= 128, so each byte goes into the mantissa of the fp32 2^23
+// (0x4B000000), and q - 128 (at most 8 significant bits, exact in bf16) is converted in pairs.
+template <>
+struct Dequant8<ScalarTypeId::kBFloat16> {
+  static __device__ __forceinline__ float byte_minus_128(uint32_t q, uint32_t selector) {
+    return __uint_as_float(__byte_perm(q, 0x4B000000, selector)) - 8388736.f;  // 2^23 + 128
+  }
+  static __device__ __forceinline__ void run(uint32_t q, nv_bfloat162& lo, nv_bfloat162& hi) {
+    lo = __floats2bfloat162_rn(byte_minus_128(q, 0x7540), byte_minus_128(q, 0x7541));
+    hi = __floats2bfloat162_rn(byte_minus_128(q, 0x7542), byte_minus_128(q, 0x7543));
+  }
+};
+
 }  // namespace marlin

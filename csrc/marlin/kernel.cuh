@@ -29,7 +29,8 @@ template <ScalarTypeId a_type, ScalarTypeId b_type, ScalarTypeId c_type, ScalarT
           int group_blocks, bool is_zp_float>
 __global__ void __launch_bounds__(threads) marlin_gemm_kernel(const GemmParams p) {
   static_assert(a_type == c_type && c_type == s_type, "16-bit activations, outputs and scales of one type");
-  static_assert(b_type == ScalarTypeId::kU4 || b_type == ScalarTypeId::kU4B8, "4-bit integer weights");
+  static_assert(b_type == ScalarTypeId::kU4 || b_type == ScalarTypeId::kU4B8 || b_type == ScalarTypeId::kU8B128,
+                "4-bit or 8-bit integer weights");
   static_assert(!is_zp_float, "float zero points are not implemented");
   static_assert(!m_block_size_8 || thread_m_blocks == 1, "8-row blocks have one M block");
   static_assert(group_blocks == -1 || group_blocks > 0, "act-order (group_blocks 0) is not implemented");
@@ -40,8 +41,10 @@ __global__ void __launch_bounds__(threads) marlin_gemm_kernel(const GemmParams p
   using Dq = Dequant4<a_type>;
 
   constexpr bool kHasZp = b_type == ScalarTypeId::kU4;
+  constexpr int kBits = b_type == ScalarTypeId::kU8B128 ? 8 : 4;
+  constexpr int kTileBytes = 16 * 64 * kBits / 8;  // one 16 x 64 weight tile
   constexpr TileShape kShape{threads,      thread_m_blocks, thread_n_blocks, thread_k_blocks, m_block_size_8,
-                             stages,       group_blocks,    kHasZp,          4};
+                             stages,       group_blocks,    kHasZp,          kBits};
   constexpr int kWarpsN = warps_n(kShape);
   constexpr int kWarpsK = warps_k(kShape);
   constexpr int kSubK = thread_k_blocks / kWarpsK;  // 16-deep K slices per warp per stage
@@ -54,7 +57,7 @@ __global__ void __launch_bounds__(threads) marlin_gemm_kernel(const GemmParams p
   constexpr int kAChunks = kKStep / 8;  // 16-byte chunks per A row in one stage
   constexpr int kAStage = a_stage_bytes(kShape) / 2;
   constexpr int kBStage = b_stage_bytes(kShape);
-  constexpr int kBRowBytes = thread_n_blocks / 4 * 512;  // one 16-deep row of the block's weight tiles
+  constexpr int kBRowBytes = thread_n_blocks / 4 * kTileBytes;  // one 16-deep row of the block's weight tiles
   constexpr bool kGrouped = group_blocks > 0;
   constexpr int kGroupSize = 16 * group_blocks;
   constexpr int kSRows = scale_rows(kShape);
@@ -81,8 +84,9 @@ __global__ void __launch_bounds__(threads) marlin_gemm_kernel(const GemmParams p
   const scalar_t* const S = static_cast<const scalar_t*>(p.scales);
   const scalar_t* const Z = static_cast<const scalar_t*>(p.zeros);
   scalar_t* const C = static_cast<scalar_t*>(p.c);
-  const size_t b_row_bytes = static_cast<size_t>(p.n) * 8;  // 16 rows of 4-bit weights
+  const size_t b_row_bytes = static_cast<size_t>(p.n) * 2 * kBits;  // 16 rows of weights
 
+  const uint64_t policy = evict_first_policy();
   const int total = p.m_chunks * p.n_tiles * p.k_iters;
   int it = blockIdx.x * p.iters_per_block;
   const int end = min(it + p.iters_per_block, total);
@@ -95,12 +99,15 @@ __global__ void __launch_bounds__(threads) marlin_gemm_kernel(const GemmParams p
     const int row0 = (tile / p.n_tiles) * kRows;
     const int col0 = (tile % p.n_tiles) * kTileN;
 
-    // Each thread copies fixed 16-byte chunks of every stage; their addresses are set up once per run and
-    // advance by one K step per stage.
+    // Each thread copies fixed 16-byte chunks of every stage. Stages are loaded strictly in K order, so the
+    // source addresses are set up once per run and then advance by one K step per loaded stage.
     constexpr int kAIters = (kRows * kAChunks + threads - 1) / threads;
     constexpr int kBIters = kBStage / 16 / threads;
+    constexpr int kBRowsPerIter = threads / (kBRowBytes / 16);  // B rows one pass of all threads covers
     static_assert(kBStage / 16 % threads == 0, "whole B chunks per thread");
-    const scalar_t* a_src[kAIters];
+    static_assert(threads % (kBRowBytes / 16) == 0, "B rows split evenly over threads");
+    static_assert(kSStage / 8 <= threads, "one scale chunk per thread at most");
+    const scalar_t* a_next[kAIters];
     int a_dst[kAIters];
     bool a_valid[kAIters];
 #pragma unroll
@@ -108,35 +115,37 @@ __global__ void __launch_bounds__(threads) marlin_gemm_kernel(const GemmParams p
       const int i = tid + j * threads;
       const int r = i / kAChunks, c = i % kAChunks;
       a_valid[j] = i < kRows * kAChunks && row0 + r < p.m;
-      a_src[j] = a_valid[j] ? A + static_cast<size_t>(row0 + r) * p.lda + c * 8 : A;
+      a_next[j] = A + (a_valid[j] ? static_cast<size_t>(row0 + r) * p.lda + k_begin * kKStep + c * 8 : 0);
       a_dst[j] = r * kKStep + ((c ^ (r & 7)) * 8);
     }
-    static_assert(kSStage / 8 <= threads, "one scale chunk per thread at most");
-    const uint8_t* b_src = B + col0 / 64 * 512 + (tid / (kBRowBytes / 16)) * b_row_bytes + (tid % (kBRowBytes / 16)) * 16;
-    constexpr int kBRowsPerIter = threads / (kBRowBytes / 16);  // B rows one pass of all threads covers
-    static_assert(threads % (kBRowBytes / 16) == 0, "B rows split evenly over threads");
+    const size_t b_step = static_cast<size_t>(thread_k_blocks) * b_row_bytes;
+    const uint8_t* b_next = B + k_begin * b_step + col0 / 64 * kTileBytes + (tid / (kBRowBytes / 16)) * b_row_bytes +
+                            (tid % (kBRowBytes / 16)) * 16;
+    int k_next = k_begin;  // K step of the next stage to load, for the scale rows
 
-    auto load_stage = [&](int stage, int kk) {
-      const int kg = kk * kKStep;
+    auto load_stage = [&](int stage) {
       scalar_t* dA = sA + stage * kAStage;
 #pragma unroll
       for (int j = 0; j < kAIters; ++j) {
-        if (j * threads + threads <= kRows * kAChunks || tid + j * threads < kRows * kAChunks)
-          cp_async16(dA + a_dst[j], a_valid[j] ? a_src[j] + kg : A, a_valid[j]);
+        if (j * threads + threads <= kRows * kAChunks || tid + j * threads < kRows * kAChunks) {
+          cp_async16(dA + a_dst[j], a_next[j], a_valid[j]);
+          if (a_valid[j]) a_next[j] += kKStep;
+        }
       }
-      const uint8_t* srcB = b_src + static_cast<size_t>(kk * thread_k_blocks) * b_row_bytes;
       uint8_t* dB = sB + stage * kBStage + tid * 16;
 #pragma unroll
       for (int j = 0; j < kBIters; ++j)
-        cp_async16_stream(dB + j * threads * 16, srcB + static_cast<size_t>(j * kBRowsPerIter) * b_row_bytes);
+        cp_async16_hint(dB + j * threads * 16, b_next + static_cast<size_t>(j * kBRowsPerIter) * b_row_bytes, policy);
+      b_next += b_step;
       if constexpr (kGrouped) {
         if (tid < kSStage / 8) {
           const int r = tid / (kTileN / 8), c = tid % (kTileN / 8);
-          const size_t src = static_cast<size_t>(kg / kGroupSize + r) * p.n + col0 + c * 8;
+          const size_t src = static_cast<size_t>(k_next * kKStep / kGroupSize + r) * p.n + col0 + c * 8;
           cp_async16(sS + stage * kSStage + tid * 8, S + src);
           if constexpr (kHasZp) cp_async16(sZ + stage * kSStage + tid * 8, Z + src);
         }
       }
+      ++k_next;
     };
 
     // Channelwise zero points do not change along K: load this thread's eight once per run.
@@ -165,7 +174,11 @@ __global__ void __launch_bounds__(threads) marlin_gemm_kernel(const GemmParams p
 #pragma unroll
       for (int s = 0; s < kSubK; ++s) {
         const int kb = wk * kSubK + s;
-        const int4 bq = *reinterpret_cast<const int4*>(cB + (kb * kWarpsN + wn) * 512 + lane * 16);
+        // This lane's words of the warp's 16 x 64 tile: 4 (4-bit) or 8 (8-bit).
+        int4 bq[kBits / 4];
+#pragma unroll
+        for (int v = 0; v < kBits / 4; ++v)
+          bq[v] = *reinterpret_cast<const int4*>(cB + (kb * kWarpsN + wn) * kTileBytes + lane * 4 * kBits + v * 16);
 
         uint32_t a[thread_m_blocks][4];
         if constexpr (m_block_size_8) {
@@ -197,18 +210,24 @@ __global__ void __launch_bounds__(threads) marlin_gemm_kernel(const GemmParams p
         }
 #pragma unroll
         for (int j = 0; j < 8; ++j) {
-          if constexpr (!kHasZp) {
+          if constexpr (!kHasZp && kBits == 4) {
             off[j] = Dq::bias8();
           } else if constexpr (!kGrouped) {
             off[j] = cw_off[j];
           }
         }
 
-        const uint32_t* q = reinterpret_cast<const uint32_t*>(&bq);
+        const uint32_t* q = reinterpret_cast<const uint32_t*>(bq);
 #pragma unroll
         for (int i = 0; i < 4; ++i) {
+          // Column tiles 2i and 2i + 1: (k 2t, 2t+1) and (k 2t+8, 2t+9) pairs of each.
           pair_t w[4];
-          Dq::run(q[i], off[2 * i], off[2 * i + 1], w);
+          if constexpr (kBits == 4) {
+            Dq::run(q[i], off[2 * i], off[2 * i + 1], w);
+          } else {
+            Dequant8<a_type>::run(q[2 * i], w[0], w[1]);
+            Dequant8<a_type>::run(q[2 * i + 1], w[2], w[3]);
+          }
           if constexpr (kGrouped) {
             const pair_t s0 = Traits::splat(sc[2 * i]), s1 = Traits::splat(sc[2 * i + 1]);
             w[0] = __hmul2(w[0], s0);
@@ -238,7 +257,7 @@ __global__ void __launch_bounds__(threads) marlin_gemm_kernel(const GemmParams p
     // Pipeline: stages - 1 loads in flight ahead of the stage being computed.
 #pragma unroll
     for (int s = 0; s < stages - 1; ++s) {
-      if (k_begin + s < k_end) load_stage(s, k_begin + s);
+      if (k_begin + s < k_end) load_stage(s);
       cp_async_commit();
     }
     // Unrolled over the stages so that every shared-memory offset is a compile-time constant.
@@ -248,7 +267,7 @@ __global__ void __launch_bounds__(threads) marlin_gemm_kernel(const GemmParams p
         if (kk + s < k_end) {
           cp_async_wait<stages - 2>();
           __syncthreads();
-          if (kk + s + stages - 1 < k_end) load_stage((s + stages - 1) % stages, kk + s + stages - 1);
+          if (kk + s + stages - 1 < k_end) load_stage((s + stages - 1) % stages);
           cp_async_commit();
           compute_stage(s);
         }

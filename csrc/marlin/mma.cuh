@@ -50,15 +50,17 @@ __device__ __forceinline__ void cp_async16(void* dst, const void* src, bool vali
   asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(smem_addr(dst)), "l"(src), "r"(src_bytes));
 }
 
-// As cp_async16, marking the line first to evict from L2: weights are read once per launch.
-__device__ __forceinline__ void cp_async16_stream(void* dst, const void* src) {
-  asm volatile(
-      "{\n"
-      "  .reg .b64 policy;\n"
-      "  createpolicy.fractional.L2::evict_first.b64 policy, 1.0;\n"
-      "  cp.async.cg.shared.global.L2::cache_hint [%0], [%1], 16, policy;\n"
-      "}\n" ::"r"(smem_addr(dst)),
-      "l"(src));
+// An L2 policy that evicts the lines it marks first: for data read once per launch, such as the weights.
+__device__ __forceinline__ uint64_t evict_first_policy() {
+  uint64_t policy;
+  asm volatile("createpolicy.fractional.L2::evict_first.b64 %0, 1.0;\n" : "=l"(policy));
+  return policy;
+}
+
+// As cp_async16, with an L2 cache policy from evict_first_policy().
+__device__ __forceinline__ void cp_async16_hint(void* dst, const void* src, uint64_t policy) {
+  asm volatile("cp.async.cg.shared.global.L2::cache_hint [%0], [%1], 16, %2;\n" ::"r"(smem_addr(dst)), "l"(src),
+               "l"(policy));
 }
 
 __device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::); }

@@ -26,6 +26,30 @@ __device__ __forceinline__ uint32_t awq_value(const int32_t* in, int64_t n, int6
   return (static_cast<uint32_t>(in[row * (n / 8) + col / 8]) >> (4 * kAwqNibbleOfColumn[col % 8])) & 0xF;
 }
 
+// 8-bit GPTQ, int32 [K/4, N] (byte i of word (r, n) is row 4r+i) -> int32 [K/16, 4N]: word j of lane 4g + t in
+// tile (kb, nc) holds rows ks, ks+1, ks+8, ks+9 (ks = 16kb + 2t) of column 64nc + 8j + g in bytes 0..3.
+__global__ void repack_gptq8_kernel(const int32_t* __restrict__ in, int32_t* __restrict__ out, int64_t k,
+                                    int64_t n) {
+  const int64_t words = (k / 16) * 4 * n;
+  for (int64_t o = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; o < words;
+       o += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+    const int64_t kb = o / (4 * n);
+    const int64_t rem = o % (4 * n);
+    const int64_t nc = rem / 256;  // 256 words per 16 x 64 tile
+    const int lane = static_cast<int>(rem % 256) / 8;
+    const int j = static_cast<int>(rem % 8);
+    const int64_t ks = kb * 16 + 2 * (lane % 4);
+    const int64_t col = nc * 64 + 8 * j + lane / 4;
+    const int64_t rows[4] = {ks, ks + 1, ks + 8, ks + 9};
+    uint32_t word = 0;
+    for (int b = 0; b < 4; ++b) {
+      const uint32_t v = (static_cast<uint32_t>(in[(rows[b] / 4) * n + col]) >> (8 * (rows[b] % 4))) & 0xFF;
+      word |= v << (8 * b);
+    }
+    out[o] = static_cast<int32_t>(word);
+  }
+}
+
 template <bool kAwq>
 __global__ void repack_kernel(const int32_t* __restrict__ in, int32_t* __restrict__ out, int64_t k, int64_t n) {
   const int64_t words = (k / 16) * 2 * n;
@@ -94,8 +118,11 @@ int grid_for(int64_t items) {
 marlin_status repack(bool awq, const int32_t* in, int32_t* out, int64_t k, int64_t n, int num_bits, void* stream,
                      char* err, size_t err_len) {
   if (in == nullptr || out == nullptr) return fail(MARLIN_ERR_INVALID_ARGUMENT, "in and out must not be NULL", err, err_len);
-  if (num_bits != 4)
-    return fail(MARLIN_ERR_INVALID_ARGUMENT, "num_bits must be 4, got " + std::to_string(num_bits), err, err_len);
+  if (num_bits != 4 && !(num_bits == 8 && !awq))
+    return fail(MARLIN_ERR_INVALID_ARGUMENT,
+                std::string("num_bits must be ") + (awq ? "4 for AWQ" : "4 or 8 for GPTQ") + ", got " +
+                    std::to_string(num_bits),
+                err, err_len);
   if (k <= 0 || k % 16 != 0)
     return fail(MARLIN_ERR_INVALID_ARGUMENT, "k must be a positive multiple of 16, got " + std::to_string(k), err,
                 err_len);
@@ -103,8 +130,10 @@ marlin_status repack(bool awq, const int32_t* in, int32_t* out, int64_t k, int64
     return fail(MARLIN_ERR_INVALID_ARGUMENT, "n must be a positive multiple of 64, got " + std::to_string(n), err,
                 err_len);
   const auto s = static_cast<cudaStream_t>(stream);
-  const int grid = grid_for((k / 16) * 2 * n);
-  if (awq) {
+  const int grid = grid_for((k / 16) * num_bits / 2 * n);
+  if (num_bits == 8) {
+    repack_gptq8_kernel<<<grid, 256, 0, s>>>(in, out, k, n);
+  } else if (awq) {
     repack_kernel<true><<<grid, 256, 0, s>>>(in, out, k, n);
   } else {
     repack_kernel<false><<<grid, 256, 0, s>>>(in, out, k, n);

@@ -1,4 +1,4 @@
-"""marlin-bazel: mixed-precision GEMM with 4-bit quantized weights (Marlin kernels), from torch.
+"""marlin-bazel: mixed-precision GEMM with 4-bit and 8-bit quantized weights (Marlin kernels), from torch.
 
 The torch-facing functions live in :mod:`marlin_bazel.ops` and are re-exported here; they are imported on first
 access, so ``marlin_bazel._lib`` (the ctypes binding) works without torch. :mod:`marlin_bazel.reference` holds

@@ -88,7 +88,7 @@ class MarlinGemmArgs(ctypes.Structure):
 
     _fields_ = [
         ("a", ctypes.c_void_p),  # [m, k] activations, row stride lda elements, a_type
-        ("b_q", ctypes.c_void_p),  # [k/16, 2n] int32, Marlin layout
+        ("b_q", ctypes.c_void_p),  # [k/16, 2n] int32 (4-bit types) or [k/16, 4n] (U8B128), Marlin layout
         ("scales", ctypes.c_void_p),  # [k/group_size (or 1), n] s_type, permuted
         ("zeros", ctypes.c_void_p),  # [k/group_size, n] s_type, permuted; U4 only, else NULL
         ("c", ctypes.c_void_p),  # [m, n] output, row stride ldc elements, c_type
@@ -170,7 +170,8 @@ class Library:
         return int(self._dll.marlin_workspace_bytes(int(sm_count)))
 
     def repack_gptq(self, src: int, dst: int, k: int, n: int, num_bits: int, stream: int | None) -> None:
-        """``marlin_repack_gptq``: int32 [k/8, n] at ``src`` -> Marlin layout [k/16, 2n] at ``dst``."""
+        """``marlin_repack_gptq``: int32 [k/8, n] (``num_bits`` 4) or [k/4, n] (8) at ``src`` -> Marlin layout
+        [k/16, 2n] or [k/16, 4n] at ``dst``."""
         self._call(self._dll.marlin_repack_gptq, src, dst, k, n, num_bits, stream or None)
 
     def repack_awq(self, src: int, dst: int, k: int, n: int, num_bits: int, stream: int | None) -> None:

@@ -6,11 +6,13 @@ kernel built for a config or arch, CUDA errors) raises :class:`marlin_bazel.Marl
 
 Weight preparation from checkpoint formats (see docs/DESIGN.md for the layouts)::
 
-    b_q = repack_gptq(qweight, k, n)        # GPTQ int32 [k/8, n]  -> Marlin [k/16, 2n]
-    b_q = repack_awq(qweight, k, n)         # AWQ  int32 [k, n/8]  -> Marlin [k/16, 2n]
-    s = permute_scales(scales)              # [groups, n] f16/bf16 -> kernel column order
-    z = awq_zeros(qzeros, n, scales.dtype)  # AWQ int32 [groups, n/8] -> [groups, n], kernel order
-    c = gemm(a, b_q, s, b_type="u4b8", group_size=128)           # GPTQ
+    b_q = repack_gptq(qweight, k, n)          # GPTQ-INT4 int32 [k/8, n] -> Marlin [k/16, 2n]
+    b_q = repack_gptq(qweight, k, n, bits=8)  # GPTQ-INT8 int32 [k/4, n] -> Marlin [k/16, 4n]
+    b_q = repack_awq(qweight, k, n)           # AWQ  int32 [k, n/8]  -> Marlin [k/16, 2n]
+    s = permute_scales(scales)                # [groups, n] f16/bf16 -> kernel column order
+    z = awq_zeros(qzeros, n, scales.dtype)    # AWQ int32 [groups, n/8] -> [groups, n], kernel order
+    c = gemm(a, b_q, s, b_type="u4b8", group_size=128)           # GPTQ-INT4
+    c = gemm(a, b_q, s, b_type="u8b128", group_size=128)         # GPTQ-INT8
     c = gemm(a, b_q, s, b_type="u4", zeros=z, group_size=128)    # AWQ
 """
 
@@ -35,8 +37,12 @@ __all__ = [
     "workspace_bytes",
 ]
 
-B_TYPES: dict[str, ScalarType] = {"u4": ScalarType.U4, "u4b8": ScalarType.U4B8}
+B_TYPES: dict[str, ScalarType] = {"u4": ScalarType.U4, "u4b8": ScalarType.U4B8, "u8b128": ScalarType.U8B128}
 GROUP_SIZES = (-1, 32, 64, 128)
+# Bits per weight of each b_type; a Marlin-layout b_q is int32 [k/16, (bits/2) * n].
+_BITS: dict[str, int] = {"u4": 4, "u4b8": 4, "u8b128": 8}
+# Weight widths repack_gptq accepts.
+_GPTQ_BITS = (4, 8)
 _DTYPES: dict[torch.dtype, ScalarType] = {
     torch.float16: ScalarType.FLOAT16,
     torch.bfloat16: ScalarType.BFLOAT16,
@@ -147,15 +153,17 @@ def gemm(
     workspace: torch.Tensor | None = None,
     out: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """``C = A @ dequant(B)`` with 4-bit weights in the Marlin layout.
+    """``C = A @ dequant(B)`` with 4-bit or 8-bit weights in the Marlin layout.
 
     Args:
         a: activations ``[m, k]``, float16 or bfloat16, CUDA, contiguous; ``m >= 1``, ``k % 64 == 0``.
-        b_q: weights ``[k/16, 2n]`` int32 in the Marlin layout (from :func:`repack_gptq` or
-            :func:`repack_awq`); ``n % 64 == 0``.
+        b_q: weights in the Marlin layout, int32 ``[k/16, 2n]`` for the 4-bit types (from :func:`repack_gptq` or
+            :func:`repack_awq`), ``[k/16, 4n]`` for ``"u8b128"`` (from ``repack_gptq(..., bits=8)``);
+            ``n % 64 == 0``.
         scales: ``[groups, n]`` of ``a.dtype``, permuted by :func:`permute_scales`; ``groups = 1`` when
             ``group_size == -1`` (channelwise), else ``k / group_size``.
-        b_type: ``"u4b8"`` (GPTQ-INT4, ``W = (q - 8) * s``) or ``"u4"`` (AWQ-INT4, ``W = (q - z) * s``).
+        b_type: ``"u4b8"`` (GPTQ-INT4, ``W = (q - 8) * s``), ``"u8b128"`` (GPTQ-INT8, ``W = (q - 128) * s``) or
+            ``"u4"`` (AWQ-INT4, ``W = (q - z) * s``).
         zeros: for ``"u4"`` only: ``[groups, n]`` of ``a.dtype`` from :func:`awq_zeros`.
         group_size: -1 (channelwise), 32, 64 or 128; must divide ``k``.
         workspace: optional uint8 CUDA tensor of at least :func:`workspace_bytes` bytes, zeroed before its
@@ -196,9 +204,22 @@ def gemm(
     _dtype("b_q", b_q, (torch.int32,))
     if b_q.shape[0] * 16 != k:
         raise ValueError(f"b_q: expected {k // 16} rows (k/16 for k = {k}), got {b_q.shape[0]}")
-    if b_q.shape[1] % 128 or b_q.shape[1] == 0:
-        raise ValueError(f"b_q: columns (2n) = {b_q.shape[1]} must be a positive multiple of 128 (n % 64 == 0)")
-    n = b_q.shape[1] // 2
+    words = _BITS[b_type] // 2  # int32 columns of b_q per column of B: 2 (4-bit) or 4 (8-bit)
+    cols = b_q.shape[1]
+    s_n = scales.shape[1] if scales.dim() == 2 else 0
+    if s_n > 0 and s_n % 64 == 0 and s_n * words != cols:
+        for other in sorted({b // 2 for b in _BITS.values()} - {words}):
+            if s_n * other == cols:  # b_q is in the layout of the other bit width
+                raise ValueError(
+                    f"b_q: {cols} columns is the {2 * other}-bit layout [k/16, {other}n] for the scales' "
+                    f"n = {s_n}; b_type {b_type!r} needs [k/16, {words}n] = [{k // 16}, {words * s_n}]"
+                )
+    if cols % (64 * words) or cols == 0:
+        raise ValueError(
+            f"b_q: columns ({words}n for b_type {b_type!r}) = {cols} must be a positive multiple of "
+            f"{64 * words} (n % 64 == 0)"
+        )
+    n = cols // words
     _layout("b_q", b_q)
 
     # scales
@@ -270,20 +291,33 @@ def gemm(
 # --------------------------------------------------------------------------------------------------- repack
 
 
-def repack_gptq(qweight: torch.Tensor, k: int, n: int) -> torch.Tensor:
-    """GPTQ weights int32 ``[k/8, n]`` (nibble i of word (r, c) is row 8r+i) -> Marlin layout int32 ``[k/16, 2n]``.
+def repack_gptq(qweight: torch.Tensor, k: int, n: int, bits: int = 4) -> torch.Tensor:
+    """GPTQ weights packed along K -> the Marlin layout.
+
+    ``bits=4`` (GPTQ-INT4, ``b_type="u4b8"``): int32 ``[k/8, n]``, nibble i of word (r, c) is row 8r+i ->
+    int32 ``[k/16, 2n]``. ``bits=8`` (GPTQ-INT8, ``b_type="u8b128"``): int32 ``[k/4, n]``, byte i of word (r, c)
+    is row 4r+i -> int32 ``[k/16, 4n]``.
 
     ``qweight`` must be a contiguous CUDA tensor; ``k % 16 == 0`` and ``n % 64 == 0`` (``gemm`` further needs
     ``k % 64 == 0``). Returns a new tensor on the same device.
     """
     qweight = _tensor("qweight", qweight)
+    if isinstance(bits, bool) or not isinstance(bits, int) or bits not in _GPTQ_BITS:
+        raise ValueError(f"bits: {bits!r} is not one of {list(_GPTQ_BITS)}")
     _kn(k, n, k_multiple=16, where="repack_gptq")
     _cuda("qweight", qweight)
     _dtype("qweight", qweight, (torch.int32,))
-    _layout("qweight", qweight, (k // 8, n))
-    out = torch.empty((k // 16, 2 * n), dtype=torch.int32, device=qweight.device)
+    _dims("qweight", qweight, 2)
+    per_word = 32 // bits
+    if tuple(qweight.shape) != (k // per_word, n):
+        raise ValueError(
+            f"qweight: expected shape {[k // per_word, n]} ([k/{per_word}, n], {bits}-bit GPTQ packing for "
+            f"k = {k}, n = {n}), got {list(qweight.shape)}"
+        )
+    _layout("qweight", qweight)
+    out = torch.empty((k // 16, (bits // 2) * n), dtype=torch.int32, device=qweight.device)
     with torch.cuda.device(qweight.device):
-        _lib.get().repack_gptq(qweight.data_ptr(), out.data_ptr(), k, n, 4, _stream(qweight.device))
+        _lib.get().repack_gptq(qweight.data_ptr(), out.data_ptr(), k, n, bits, _stream(qweight.device))
     return out
 
 

@@ -15,7 +15,19 @@ SUPPORTED_ARCHS = [
     "12.1",
 ]
 
-# Arch -> kernel-file families it brings in; a family's files are compiled for its archs.
+# Every kernel-file family -> the archs that bring it in (and that its files are compiled for).
+FAMILY_ARCHS = {
+    "sm75": ["7.5"],
+    "sm80": ["8.0", "8.6", "8.7", "8.9", "9.0", "10.0", "12.0", "12.1"],
+    "sm89": ["8.9", "12.0", "12.1"],
+}
+
+# The families whose kernels csrc/marlin compiles now (real builds generate only these).
+IMPLEMENTED_FAMILIES = [
+    "sm80",
+]
+
+# Arch -> implemented kernel-file families it brings in (what real builds generate).
 ARCH_FAMILIES = {
     "7.5": [],
     "8.0": ["sm80"],
@@ -28,23 +40,24 @@ ARCH_FAMILIES = {
     "12.1": ["sm80"],
 }
 
-# Enabled quant config -> family -> generated kernel files (kernel_selector.h is always generated too).
+# Implemented quant config -> implemented family -> generated kernel files (kernel_selector.h is always
+# generated too). This is what real builds write.
 QUANT_CONFIG_FILES = {
     "awq_int4": {
-        "sm80": [
-            "sm80_kernel_bfloat16_u4_bfloat16.cu",
-            "sm80_kernel_float16_u4_float16.cu",
-        ],
+        "sm80": ["sm80_kernel_bfloat16_u4_bfloat16.cu", "sm80_kernel_float16_u4_float16.cu"],
     },
     "gptq_int4": {
+        "sm80": ["sm80_kernel_bfloat16_u4b8_bfloat16.cu", "sm80_kernel_float16_u4b8_float16.cu"],
+    },
+    "gptq_int8": {
         "sm80": [
-            "sm80_kernel_bfloat16_u4b8_bfloat16.cu",
-            "sm80_kernel_float16_u4b8_float16.cu",
+            "sm80_kernel_bfloat16_u8b128_bfloat16.cu",
+            "sm80_kernel_float16_u8b128_float16.cu",
         ],
     },
 }
 
-# Every quant config name the generator knows, enabled or not.
+# Every quant config name the generator knows, implemented or not.
 KNOWN_QUANT_CONFIGS = [
     "awq_int4",
     "gptq_int4",
@@ -60,7 +73,77 @@ KNOWN_QUANT_CONFIGS = [
 ]
 
 # The quant configs that can be built now.
-ENABLED_QUANT_CONFIGS = [
+IMPLEMENTED_QUANT_CONFIGS = [
     "awq_int4",
     "gptq_int4",
+    "gptq_int8",
 ]
+
+# Quant config -> the archs that allow it (one of them must be listed), e.g. FP8 activations: 8.9, 12.x.
+CONFIG_REQUIRED_ARCHS = {
+    "awq_int4": ["7.5", "8.0", "8.6", "8.7", "8.9", "9.0", "10.0", "12.0", "12.1"],
+    "gptq_int4": ["7.5", "8.0", "8.6", "8.7", "8.9", "9.0", "10.0", "12.0", "12.1"],
+    "gptq_int8": ["7.5", "8.0", "8.6", "8.7", "8.9", "9.0", "10.0", "12.0", "12.1"],
+    "fp8": ["7.5", "8.0", "8.6", "8.7", "8.9", "9.0", "10.0", "12.0", "12.1"],
+    "nvfp4": ["7.5", "8.0", "8.6", "8.7", "8.9", "9.0", "10.0", "12.0", "12.1"],
+    "mxfp4": ["8.0", "8.6", "8.7", "8.9", "9.0", "10.0", "12.0", "12.1"],
+    "awq_int4_int8_act": ["7.5", "8.0", "8.6", "8.7", "8.9", "9.0", "10.0", "12.0", "12.1"],
+    "gptq_int4_int8_act": ["7.5", "8.0", "8.6", "8.7", "8.9", "9.0", "10.0", "12.0", "12.1"],
+    "awq_int4_fp8_act": ["8.9", "12.0", "12.1"],
+    "gptq_int4_fp8_act": ["8.9", "12.0", "12.1"],
+    "mxfp4_fp8_act": ["8.9", "12.0", "12.1"],
+}
+
+# Internal, for tests and docs (all-known mode): every quant config -> every family -> kernel files of
+# the seed's whole matrix, implemented or not. Real builds use QUANT_CONFIG_FILES.
+KNOWN_QUANT_CONFIG_FILES = {
+    "awq_int4": {
+        "sm75": ["sm75_kernel_float16_u4_float16.cu"],
+        "sm80": ["sm80_kernel_bfloat16_u4_bfloat16.cu", "sm80_kernel_float16_u4_float16.cu"],
+    },
+    "gptq_int4": {
+        "sm75": ["sm75_kernel_float16_u4b8_float16.cu"],
+        "sm80": ["sm80_kernel_bfloat16_u4b8_bfloat16.cu", "sm80_kernel_float16_u4b8_float16.cu"],
+    },
+    "gptq_int8": {
+        "sm75": ["sm75_kernel_float16_u8b128_float16.cu"],
+        "sm80": [
+            "sm80_kernel_bfloat16_u8b128_bfloat16.cu",
+            "sm80_kernel_float16_u8b128_float16.cu",
+        ],
+    },
+    "fp8": {
+        "sm75": ["sm75_kernel_float16_fe4m3fn_float16.cu"],
+        "sm80": [
+            "sm80_kernel_bfloat16_fe4m3fn_bfloat16.cu",
+            "sm80_kernel_float16_fe4m3fn_float16.cu",
+        ],
+    },
+    "nvfp4": {
+        "sm75": ["sm75_kernel_float16_fe2m1f_float16.cu"],
+        "sm80": [
+            "sm80_kernel_bfloat16_fe2m1f_bfloat16.cu",
+            "sm80_kernel_float16_fe2m1f_float16.cu",
+        ],
+    },
+    "mxfp4": {
+        "sm80": ["sm80_kernel_bfloat16_fe2m1f_bfloat16.cu"],
+    },
+    "awq_int4_int8_act": {
+        "sm75": ["sm75_kernel_s8_u4_float16.cu"],
+        "sm80": ["sm80_kernel_s8_u4_bfloat16.cu", "sm80_kernel_s8_u4_float16.cu"],
+    },
+    "gptq_int4_int8_act": {
+        "sm75": ["sm75_kernel_s8_u4b8_float16.cu"],
+        "sm80": ["sm80_kernel_s8_u4b8_bfloat16.cu", "sm80_kernel_s8_u4b8_float16.cu"],
+    },
+    "awq_int4_fp8_act": {
+        "sm89": ["sm89_kernel_fe4m3fn_u4_bfloat16.cu", "sm89_kernel_fe4m3fn_u4_float16.cu"],
+    },
+    "gptq_int4_fp8_act": {
+        "sm89": ["sm89_kernel_fe4m3fn_u4b8_bfloat16.cu", "sm89_kernel_fe4m3fn_u4b8_float16.cu"],
+    },
+    "mxfp4_fp8_act": {
+        "sm89": ["sm89_kernel_fe4m3fn_fe2m1f_bfloat16.cu"],
+    },
+}

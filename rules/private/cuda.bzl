@@ -46,12 +46,29 @@ def _object_stem(ctx, src):
         path = path[3:]
     return "_objs/%s/%s" % (ctx.label.name, path[:-(len(src.extension) + 1)])
 
+# Runs nvcc ("$@") so that its output does not depend on where or how often it runs:
+# - `--keep --keep-dir DIR` gives nvcc's intermediate files fixed names in a folder of the action's own
+#   (in $TMPDIR they are named after nvcc's process id, and the host object records the name), and the
+#   folder is emptied afterwards, so nothing but the object is kept or cached;
+# - TMPDIR is set here because Bazel replaces the TMPDIR of an action's environment with its own (/tmp,
+#   shared by all actions) when it runs the action locally or in a sandbox.
+_NVCC_WRAPPER = """
+dir="$1"
+shift
+mkdir -p "$dir"
+TMPDIR="$PWD/$dir"
+export TMPDIR
+status=0
+"$@" --keep --keep-dir "$dir" || status=$?
+find "$dir" -mindepth 1 -delete
+exit "$status"
+"""
+
 def _nvcc_compile(ctx, toolkit, src, archs, compilation_context, private_headers):
     stem = _object_stem(ctx, src)
     obj = ctx.actions.declare_file(stem + ".o")
 
-    # nvcc writes its intermediate files to $TMPDIR under names derived from its process id; in PID
-    # namespaces (sandboxes) parallel actions share ids, so each action gets a temp folder of its own.
+    # nvcc's intermediate files: a folder of this action's own (empty when the action ends).
     tmp = ctx.actions.declare_directory(stem + ".nvcc_tmp")
 
     args = ctx.actions.args()
@@ -61,6 +78,10 @@ def _nvcc_compile(ctx, toolkit, src, archs, compilation_context, private_headers
     args.add_all(["-Xcompiler", "-fPIC", "-O3", "-std=c++17", "--expt-relaxed-constexpr"])
     if _version_tuple(toolkit["CUDA_VERSION"]) >= _TEMPLATE_STUB_FLAG_SINCE:
         args.add("-static-global-template-stub=false")
+
+    # nvcc hands the front end the absolute path of the source, which goes into the names of anonymous
+    # namespaces (and so into the object); the relative path given here replaces it.
+    args.add("-Xcudafe", "--orig_src_path_name=" + src.path)
     args.add_all(gencode_flags(archs))
     args.add_all(compilation_context.defines, format_each = "-D%s")
     args.add_all(ctx.attr.local_defines, format_each = "-D%s")
@@ -75,15 +96,13 @@ def _nvcc_compile(ctx, toolkit, src, archs, compilation_context, private_headers
     args.add_all(ctx.attr.copts)
 
     cuda_bin = toolkit["CUDA_PATH"] + "/bin"
-    ctx.actions.run(
-        executable = toolkit["NVCC"],
-        arguments = [args],
+    ctx.actions.run_shell(
+        command = _NVCC_WRAPPER,
+        arguments = [tmp.path, toolkit["NVCC"], args],
         inputs = depset([src] + private_headers, transitive = [compilation_context.headers]),
         outputs = [obj, tmp],
-        env = {
-            "PATH": cuda_bin + ":/usr/local/bin:/usr/bin:/bin",
-            "TMPDIR": tmp.path,
-        },
+        # Only this PATH (nvcc and the host compiler find their tools on it), whatever the user's shell has.
+        env = {"PATH": cuda_bin + ":/usr/local/bin:/usr/bin:/bin"},
         mnemonic = "NvccCompile",
         progress_message = "Compiling CUDA %s for %s" % (src.short_path, ", ".join(sm_names(archs))),
     )
@@ -171,28 +190,39 @@ cuda_library = rule(
     attrs = {
         "alwayslink": attr.bool(
             default = False,
-            doc = "Link every object into binaries even if nothing references it (like cc_library).",
+            doc = "Link every object into binaries even if nothing references it (as in `cc_library`).",
         ),
         "arch_family": attr.string(
             default = "",
             values = ["", "sm75", "sm80", "sm89"],
-            doc = "Internal: compile only for the archs of this kernel-file family (\"\": every arch).",
+            doc = "Internal (used by `marlin_library`): compile only for the archs of this kernel-file " +
+                  "family; `\"\"` compiles for every arch.",
         ),
         "archs": attr.string_list(
-            doc = "CUDA archs, e.g. [\"8.0\", \"9.0a\"]; empty: the //rules:archs build setting.",
+            doc = "CUDA archs to compile for, e.g. `[\"8.0\", \"9.0a\"]`; empty: the `//rules:archs` " +
+                  "build setting. Each arch adds `-gencode arch=compute_XY,code=sm_XY`.",
         ),
-        "copts": attr.string_list(doc = "Extra nvcc flags."),
-        "defines": attr.string_list(doc = "Preprocessor defines, also for dependents."),
-        "deps": attr.label_list(providers = [CcInfo], doc = "cc_library or cuda_library targets."),
-        "hdrs": attr.label_list(allow_files = _HEADER_EXTENSIONS, doc = "Public headers."),
-        "includes": attr.string_list(doc = "Include folders relative to the package, also for dependents."),
+        "copts": attr.string_list(doc = "Extra nvcc flags, e.g. `[\"-lineinfo\"]`."),
+        "defines": attr.string_list(doc = "Preprocessor defines (`NAME` or `NAME=VALUE`), also for dependents."),
+        "deps": attr.label_list(
+            providers = [CcInfo],
+            doc = "`cc_library` or `cuda_library` targets: their headers, include paths and defines reach " +
+                  "nvcc, and they are linked into binaries.",
+        ),
+        "hdrs": attr.label_list(
+            allow_files = _HEADER_EXTENSIONS,
+            doc = "Public headers (`.cuh`, `.h`, `.hh`, `.hpp`, `.hxx`, `.inc`, `.inl`).",
+        ),
+        "includes": attr.string_list(
+            doc = "Include folders relative to the package (`\".\"`: the package), also for dependents.",
+        ),
         "linkopts": attr.string_list(doc = "Linker flags for binaries that link this library."),
         "local_defines": attr.string_list(doc = "Preprocessor defines for this target's sources only."),
         "srcs": attr.label_list(
             # Any file here (checked in the implementation): a label whose files are all filtered out, such
             # as an empty kernel-family output group, must not be an error.
             allow_files = True,
-            doc = ".cu files to compile, and private headers.",
+            doc = "`.cu` files to compile (one nvcc action each), and private headers.",
         ),
         "_archs": attr.label(default = Label("//rules:archs"), providers = [MarlinArchsInfo]),
         "_cc_toolchain": attr.label(default = Label("@bazel_tools//tools/cpp:current_cc_toolchain")),
@@ -201,10 +231,30 @@ cuda_library = rule(
     },
     fragments = ["cpp"],
     toolchains = ["@bazel_tools//tools/cpp:toolchain_type"],
-    doc = """Compiles CUDA sources with nvcc, one action per source, and provides CcInfo like cc_library.
+    doc = """Compiles CUDA sources with nvcc, one action per source, and provides `CcInfo` like `cc_library`.
 
-Each source is compiled with `-gencode arch=compute_XY,code=sm_XY` for every arch of `archs` (or of the
-//rules:archs build setting) that `arch_family` admits; when none does, nothing is compiled. Headers and
-include paths of `deps` are inputs and flags of the nvcc actions. Binaries that link the library also link
-the static CUDA runtime.""",
+Each `.cu` file of `srcs` is compiled with `-gencode arch=compute_XY,code=sm_XY` for every arch of `archs`
+(or of the `//rules:archs` build setting) that `arch_family` admits; when none does, nothing is compiled.
+The flags are `-x cu -c -Xcompiler -fPIC -O3 -std=c++17 --expt-relaxed-constexpr` (and, from CUDA 12.8 on,
+`-static-global-template-stub=false`), then `copts`. Headers and include paths of `deps` are inputs and
+flags of the nvcc actions. Binaries that link the library also link the static CUDA runtime.
+
+Objects do not depend on where the checkout or the output base is: each nvcc action keeps its intermediate
+files in a folder of its own under fixed names (`--keep --keep-dir`, emptied at the end), the source's
+relative path replaces the absolute one in the names of anonymous namespaces, and the action's environment
+is only a fixed `PATH` (the toolkit's `bin` folder and the system folders), with the host compiler as an
+absolute `-ccbin`. So the same sources give byte-identical objects in any checkout, and the actions' cache
+keys do not depend on the user's shell.
+
+Output group `objects`: the object files (also the default outputs).
+
+```
+cuda_library(
+    name = "my_kernels",
+    srcs = ["my_kernels.cu"],
+    hdrs = ["my_kernels.h"],
+    archs = ["8.0", "9.0a"],
+    deps = [":my_headers"],
+)
+```""",
 )

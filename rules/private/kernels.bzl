@@ -52,11 +52,13 @@ marlin_kernels = rule(
     implementation = _marlin_kernels_impl,
     attrs = {
         "archs": attr.string_list(
-            doc = "CUDA archs, e.g. [\"8.0\", \"8.9\"]; empty: the //rules:archs build setting.",
+            doc = "CUDA archs that kernels are generated for, e.g. `[\"8.0\", \"8.9\"]`; empty: the " +
+                  "`//rules:archs` build setting. The archs pick the kernel-file families.",
         ),
         "quant_configs": attr.string_list(
             mandatory = True,
-            doc = "Quant configs to generate, e.g. [\"awq_int4\", \"gptq_int4\"] (see docs/DESIGN.md).",
+            doc = "Quant configs to generate, e.g. `[\"awq_int4\", \"gptq_int4\"]` (docs/DESIGN.md " +
+                  "lists them).",
         ),
         "_archs": attr.label(default = Label("//rules:archs"), providers = [MarlinArchsInfo]),
         "_generator": attr.label(
@@ -65,7 +67,20 @@ marlin_kernels = rule(
             cfg = "exec",
         ),
     },
-    doc = """Generates the Marlin kernel instantiation files and kernel_selector.h into NAME/.
+    doc = """Runs the kernel generator and declares every file it writes, in the folder `NAME/`.
 
-Output groups: sm75, sm80, sm89 (the .cu files of each kernel-file family) and selector (kernel_selector.h).""",
+The files are `NAME/<family>_kernel_<a>_<b>_<c>.cu` (one per kernel-file family and type combination) and
+`NAME/kernel_selector.h`. Which files there are is known at analysis time (from
+`rules/private/catalog.bzl`); the generator checks that it writes exactly those.
+
+Output groups: `sm75`, `sm80`, `sm89` (the `.cu` files of each kernel-file family, possibly empty) and
+`selector` (`kernel_selector.h`).
+
+```
+marlin_kernels(
+    name = "kernels",
+    archs = ["8.0"],
+    quant_configs = ["gptq_int4"],
+)
+```""",
 )

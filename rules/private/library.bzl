@@ -18,19 +18,33 @@ _cc_group = rule(
 )
 
 def marlin_library(name, quant_configs, archs = None, visibility = None, **kwargs):
-    """A Marlin GEMM library with the kernels of the given quant configs, for the given archs.
+    """A Marlin GEMM library with the kernels of the given quant configs, compiled for the given archs.
 
-    Defines NAME_kernels (marlin_kernels), NAME_<family> (one cuda_library per kernel-file family, compiled
-    for that family's archs only), NAME_launcher (//csrc:launcher/gemm.cu compiled next to this library's
-    kernel_selector.h) and NAME, one library (CcInfo) with all of them plus the repack kernels (//csrc:repack, or
-    NAME_repack compiled for `archs` when they are given).
+    One C++ library (`CcInfo`) for `cc_binary`, `cc_test` or `cc_library` deps: include `"marlin/marlin.h"`
+    and call the C API (`marlin_gemm`, `marlin_repack_gptq`, ..., `marlin_built_kernel_count`). Binaries
+    link the static CUDA runtime. `bazel build` of the library builds every kernel object.
+
+    It is made of NAME_kernels (`marlin_kernels`), NAME_<family> (one `cuda_library` per kernel-file family,
+    compiled for that family's archs only: sm80 for archs >= 8.0, sm89 for 8.9 and 12.x, sm75 for 7.5),
+    NAME_launcher (`csrc/launcher/gemm.cu` compiled against this library's `kernel_selector.h`) and the
+    repack kernels (`//csrc:repack`, or NAME_repack compiled for `archs` when they are given).
+
+    ```
+    marlin_library(
+        name = "my_marlin",
+        quant_configs = ["gptq_int4"],
+        archs = ["8.0", "9.0a"],
+    )
+    ```
 
     Args:
-      name: name of the library target.
-      quant_configs: e.g. ["awq_int4", "gptq_int4"] (see docs/DESIGN.md).
-      archs: CUDA archs such as ["8.0", "8.9"]; None: the //rules:archs build setting (--config=sm89).
-      visibility: visibility of NAME (the intermediate targets are private to the package).
-      **kwargs: tags, testonly, ... for every target.
+      name: Name of the library target.
+      quant_configs: Quant configs whose kernels are built in, e.g. `["awq_int4", "gptq_int4"]`
+        (docs/DESIGN.md lists them).
+      archs: CUDA archs such as `["8.0", "8.9"]`; `None` (or `[]`): the `//rules:archs` build setting
+        (`--config=sm89`, `--@marlin_bazel//rules:archs=8.0,9.0a`).
+      visibility: Visibility of NAME; the targets it is made of are private to the package.
+      **kwargs: Common attributes for every target (`tags`, `testonly`, ...).
     """
     archs = archs or []
     kernels = name + "_kernels"

@@ -2,13 +2,28 @@
 
 Every function that can reject its input returns a pair (value, error): error is None on success, else one
 sentence that names the bad value and the allowed ones; value is then None. The rules fail() with the error;
-tests call the functions directly (//tests:planning_test).
+tests call the functions directly (//tests/rules:planning_test).
+
+Real builds plan what csrc/marlin implements (implemented quant configs and families, from catalog.bzl). The
+planning functions also take `all_known = True`, an internal mode for tests and docs that plans the seed's
+whole matrix (every known quant config and family, implemented or not); no rule passes it.
 """
 
-load(":catalog.bzl", "ARCH_FAMILIES", "QUANT_CONFIG_FILES", "SUPPORTED_ARCHS")
+load(
+    ":catalog.bzl",
+    "ARCH_FAMILIES",
+    "CONFIG_REQUIRED_ARCHS",
+    "FAMILY_ARCHS",
+    "IMPLEMENTED_QUANT_CONFIGS",
+    "KNOWN_QUANT_CONFIGS",
+    "KNOWN_QUANT_CONFIG_FILES",
+    "QUANT_CONFIG_FILES",
+    "SUPPORTED_ARCHS",
+)
 
-# Kernel-file families, in output-group order. A family's files are compiled only for its archs.
-FAMILIES = ["sm75", "sm80", "sm89"]
+# Kernel-file families, in output-group order: sm75 (7.5), sm80 (archs >= 8.0), sm89 (FP8 activations: 8.9
+# and 12.x). A family's files are compiled only for its archs.
+FAMILIES = list(FAMILY_ARCHS.keys())
 
 # Name of the generated selector header (always generated).
 SELECTOR_FILE = "kernel_selector.h"
@@ -26,9 +41,9 @@ def allowed_archs_text():
         " or ".join(ARCH_SUFFIXES),
     )
 
-def allowed_configs_text():
-    """The allowed quant config names as one phrase for error messages."""
-    return ", ".join(sorted(QUANT_CONFIG_FILES.keys()))
+def allowed_configs_text(all_known = False):
+    """The allowed quant config names as one phrase for error messages (all known ones with all_known)."""
+    return ", ".join(KNOWN_QUANT_CONFIGS if all_known else IMPLEMENTED_QUANT_CONFIGS)
 
 def arch_base(arch):
     """Strips the a/f suffix: "9.0a" -> "9.0". The arch must be valid."""
@@ -104,12 +119,8 @@ def family_archs(family, archs):
     """
     if family == "":
         return list(archs), None
-    if family == "sm80":
-        return [a for a in archs if _arch_number(a) >= 80], None
-    if family == "sm89":
-        return [a for a in archs if _arch_number(a) == 89 or _arch_number(a) // 10 == 12], None
-    if family == "sm75":
-        return [a for a in archs if _arch_number(a) == 75], None
+    if family in FAMILY_ARCHS:
+        return [a for a in archs if arch_base(a) in FAMILY_ARCHS[family]], None
     return None, "marlin-bazel: unknown arch_family %s; allowed: %s or \"\" (any)" % (
         _quoted(family),
         ", ".join(FAMILIES),
@@ -139,32 +150,73 @@ def gencode_flags(archs):
         flags.extend(["-gencode", "arch=compute_%s,code=sm_%s" % (code, code)])
     return flags
 
-def validate_quant_configs(quant_configs):
+def validate_quant_configs(quant_configs, all_known = False):
     """Checks a quant config list such as ["awq_int4", "gptq_int4"].
 
     Args:
       quant_configs: list of quant config names.
+      all_known: internal (tests, docs): accept known configs that are not implemented yet.
 
     Returns:
-      (quant_configs, None) or (None, error).
+      (quant_configs, None) or (None, error). Unknown names and, unless all_known, names of configs that are
+      not implemented yet are errors.
     """
-    error = _check_list(quant_configs, "quant_configs", allowed_configs_text())
+    error = _check_list(quant_configs, "quant_configs", allowed_configs_text(all_known))
     if error:
         return None, error
     for name in quant_configs:
-        if name not in QUANT_CONFIG_FILES:
+        if name not in KNOWN_QUANT_CONFIGS:
             return None, "marlin-bazel: unknown quant config %s in quant_configs; allowed: %s" % (
+                _quoted(name),
+                allowed_configs_text(all_known),
+            )
+        if not all_known and name not in IMPLEMENTED_QUANT_CONFIGS:
+            return None, "marlin-bazel: quant config %s is not implemented yet; available: %s" % (
                 _quoted(name),
                 allowed_configs_text(),
             )
     return list(quant_configs), None
 
-def plan_kernel_files(archs, quant_configs):
+def _archs_allow(archs, config):
+    """Whether one of the (valid) archs brings in a family that holds kernels of the (known) config."""
+    for arch in archs:
+        if arch_base(arch) in CONFIG_REQUIRED_ARCHS[config]:
+            return True
+    return False
+
+def check_config_archs(archs, quant_configs):
+    """Checks that every quant config has kernels for at least one of the archs.
+
+    FP8-activation configs need 8.9 or 12.x, mxfp4 needs an arch >= 8.0 (sm75 has no bf16): asking for one
+    with none of those archs is an error rather than a silent skip.
+
+    Args:
+      archs: validated arch list.
+      quant_configs: validated quant config names.
+
+    Returns:
+      (quant_configs, None) or (None, error) naming the first config left without kernels and the archs that
+      would allow it.
+    """
+    for config in quant_configs:
+        if not _archs_allow(archs, config):
+            return None, "marlin-bazel: quant config %s has no kernels for archs %s; archs that allow it: %s" % (
+                _quoted(config),
+                ", ".join(archs),
+                ", ".join(CONFIG_REQUIRED_ARCHS[config]),
+            )
+    return list(quant_configs), None
+
+def plan_kernel_files(archs, quant_configs, all_known = False):
     """The files the generator writes for these archs and quant configs.
 
     Args:
       archs: arch list (validated here).
-      quant_configs: quant config names (validated here).
+      quant_configs: quant config names (validated here, and checked against the archs with
+        check_config_archs); None: every config (implemented, or known with all_known) that the archs allow,
+        like the generator without --configs.
+      all_known: internal, for tests and docs (the generator's --all-known): plan the seed's whole matrix,
+        every known config and family whether implemented or not. Real builds never set it.
 
     Returns:
       (plan, None) or (None, error). plan is a dict: one key per family in FAMILIES with the sorted kernel
@@ -173,27 +225,34 @@ def plan_kernel_files(archs, quant_configs):
     archs, error = validate_archs(archs)
     if error:
         return None, error
-    quant_configs, error = validate_quant_configs(quant_configs)
-    if error:
-        return None, error
+    if quant_configs == None:
+        candidates = KNOWN_QUANT_CONFIGS if all_known else IMPLEMENTED_QUANT_CONFIGS
+        quant_configs = [config for config in candidates if _archs_allow(archs, config)]
+    else:
+        quant_configs, error = validate_quant_configs(quant_configs, all_known)
+        if error:
+            return None, error
+        quant_configs, error = check_config_archs(archs, quant_configs)
+        if error:
+            return None, error
+    config_files = KNOWN_QUANT_CONFIG_FILES if all_known else QUANT_CONFIG_FILES
     families = {}
     for arch in archs:
-        for family in ARCH_FAMILIES[arch_base(arch)]:
-            families[family] = True
+        if all_known:
+            for family in FAMILIES:
+                if arch_base(arch) in FAMILY_ARCHS[family]:
+                    families[family] = True
+        else:
+            for family in ARCH_FAMILIES[arch_base(arch)]:
+                families[family] = True
     plan = {}
     for family in FAMILIES:
         names = {}
         if family in families:
             for config in quant_configs:
-                for name in QUANT_CONFIG_FILES[config].get(family, []):
+                for name in config_files[config].get(family, []):
                     names[name] = True
         plan[family] = sorted(names.keys())
-    for family in families:
-        if family not in FAMILIES:
-            return None, "marlin-bazel: the catalog names family %s, which the rules do not know; known: %s" % (
-                _quoted(family),
-                ", ".join(FAMILIES),
-            )
     plan["selector"] = SELECTOR_FILE
     return plan, None
 

@@ -5,9 +5,32 @@ load(":python.bzl", "marlin_py_deps")
 
 # buildifier: disable=unnamed-macro
 def marlin_deps():
-    """Declares @marlin_py_deps (the generator's Python packages) and @local_cuda (the CUDA toolkit).
+    """Declares the repositories that the rules need; call it in the WORKSPACE.
 
+    `@marlin_py_deps`: the generator's Python packages (jinja2, markupsafe, bazel-runfiles, hash-pinned in
+    `rules/requirements_lock.txt`), installed with pip for a Python 3.9+ of this machine.
+    `@local_cuda`: the CUDA toolkit of this machine (nvcc, headers, static runtime) and the host compiler.
     A repository of the same name that the WORKSPACE declared before is kept.
+
+    Settings, passed with `--repo_env=NAME=VALUE` (for example in `.bazelrc`):
+
+    | name | effect |
+    | --- | --- |
+    | `CUDA_PATH` | CUDA toolkit to use; otherwise the toolkit of `nvcc` on `PATH`, then `/usr/local/cuda` |
+    | `CUDAHOSTCXX` | host compiler for `nvcc -ccbin` (default: `g++` on `PATH`); a name on `PATH` or a path |
+    | `MARLIN_PYTHON` | Python interpreter for the generator (default: `python3` on `PATH`) |
+    | `MARLIN_WHEELHOUSE` | folder of wheels: install the pinned Python packages from it only (no index) |
+
+    Without a CUDA toolkit, anything that needs nvcc fails at analysis with one sentence that says where it
+    looked and how to point at a toolkit.
+
+    ```
+    load("@marlin_bazel//rules:repositories.bzl", "marlin_deps", "marlin_register_toolchains")
+
+    marlin_deps()
+
+    marlin_register_toolchains()
+    ```
     """
     existing = native.existing_rules()
     if "marlin_py_deps" not in existing:
@@ -17,9 +40,10 @@ def marlin_deps():
 
 # buildifier: disable=unnamed-macro
 def marlin_register_toolchains():
-    """Registers the Python toolchain of @marlin_py_deps (the interpreter that marlin_deps() found).
+    """Registers the Python toolchain of `@marlin_py_deps`; call it in the WORKSPACE after `marlin_deps()`.
 
-    Bazel 4's own Python toolchain starts tools with `python`, which Debian 12 does not have; this one runs
-    them with the interpreter that installed the generator's packages.
+    The toolchain runs `py_binary` tools (the kernel generator) inside actions with the interpreter that
+    `marlin_deps()` found. Bazel 4's own Python toolchain starts them with `python`, which Debian 12 does
+    not have.
     """
     native.register_toolchains("@marlin_py_deps//:py_toolchain")

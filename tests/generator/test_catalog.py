@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import unittest
+from unittest import mock
 
 from generator import catalog
 from generator.catalog import CatalogError
@@ -74,17 +76,68 @@ class ArchTest(unittest.TestCase):
                     self.assertIn("8.0, 8.6", str(ctx.exception))
 
     def test_families(self) -> None:
+        # Real builds: only implemented families (sm80 now); 7.5 brings in none yet.
         self.assertEqual(catalog.families_for_arch("7.5"), ())
         for arch in catalog.SUPPORTED_ARCHS[1:]:
             with self.subTest(arch=arch):
                 names = [f.name for f in catalog.families_for_arch(arch)]
                 self.assertEqual(names, ["sm80"])
-        every = [f.name for f in catalog.families_for_arch("8.9", enabled_only=False)]
-        self.assertEqual(every, ["sm80", "sm89"])
-        every = [f.name for f in catalog.families_for_arch("7.5", enabled_only=False)]
-        self.assertEqual(every, ["sm75"])
+        self.assertEqual(catalog.IMPLEMENTED_FAMILIES, ("sm80",))
+        # Every family, implemented or not: sm75 for 7.5, sm80 for >= 8.0, sm89 for 8.9 and 12.x.
+        every = {
+            arch: [f.name for f in catalog.families_for_arch(arch, all_known=True)] for arch in catalog.SUPPORTED_ARCHS
+        }
+        self.assertEqual(
+            every,
+            {
+                "7.5": ["sm75"],
+                "8.0": ["sm80"],
+                "8.6": ["sm80"],
+                "8.7": ["sm80"],
+                "8.9": ["sm80", "sm89"],
+                "9.0": ["sm80"],
+                "10.0": ["sm80"],
+                "12.0": ["sm80", "sm89"],
+                "12.1": ["sm80", "sm89"],
+            },
+        )
         self.assertEqual(catalog.family("sm75").stages, 2)
         self.assertEqual(catalog.family("sm80").stages, 4)
+        self.assertEqual(catalog.family("sm89").stages, 4)
+
+    def test_family_types(self) -> None:
+        """sm75: f16 and s8 activations, f16 output (no bf16 on Turing); sm89: FP8 activations only."""
+        f16, bf16, s8, fp8 = catalog.kFloat16, catalog.kBFloat16, catalog.kS8, catalog.kFE4M3fn
+        expected = {
+            "sm75": {(f16, f16), (s8, f16)},
+            "sm80": {(f16, f16), (f16, bf16), (bf16, f16), (bf16, bf16), (s8, f16), (s8, bf16)},
+            "sm89": {(fp8, f16), (fp8, bf16)},
+        }
+        for fam in catalog.FAMILIES:
+            with self.subTest(family=fam.name):
+                accepted = {(a, c) for a in catalog.SCALAR_TYPES for c in catalog.SCALAR_TYPES if fam.accepts(a, c)}
+                self.assertEqual(accepted, expected[fam.name])
+
+
+# The seed's QUANT_CONFIGS (notes/seed-facts.md), written down again here rather than read from the catalog:
+# name -> (b type, (a, c, s) triples, group_blocks, m_blocks).
+F16, BF16 = "kFloat16", "kBFloat16"
+HALF_PAIRS = ((F16, F16, F16), (BF16, BF16, BF16))
+ALL_M = (0.5, 1, 2, 3, 4)
+NO_HALF_M = (1, 2, 3, 4)
+SEED_CONFIGS: dict[str, tuple[str, tuple[tuple[str, str, str], ...], tuple[int, ...], tuple[float, ...]]] = {
+    "awq_int4": ("kU4", HALF_PAIRS, (-1, 2, 4, 8), ALL_M),
+    "gptq_int4": ("kU4B8", HALF_PAIRS, (-1, 0, 2, 4, 8), ALL_M),
+    "gptq_int8": ("kU8B128", HALF_PAIRS, (-1, 0, 2, 4, 8), ALL_M),
+    "fp8": ("kFE4M3fn", HALF_PAIRS, (-1, 8), ALL_M),
+    "nvfp4": ("kFE2M1f", ((F16, F16, "kFE4M3fn"), (BF16, BF16, "kFE4M3fn")), (1,), ALL_M),
+    "mxfp4": ("kFE2M1f", ((BF16, BF16, "kFE8M0fnu"),), (2,), ALL_M),
+    "awq_int4_int8_act": ("kU4", (("kS8", F16, F16), ("kS8", BF16, BF16)), (-1, 2, 4, 8), NO_HALF_M),
+    "gptq_int4_int8_act": ("kU4B8", (("kS8", F16, F16), ("kS8", BF16, BF16)), (-1, 2, 4, 8), NO_HALF_M),
+    "awq_int4_fp8_act": ("kU4", (("kFE4M3fn", F16, F16), ("kFE4M3fn", BF16, BF16)), (-1, 2, 4, 8), NO_HALF_M),
+    "gptq_int4_fp8_act": ("kU4B8", (("kFE4M3fn", F16, F16), ("kFE4M3fn", BF16, BF16)), (-1, 2, 4, 8), NO_HALF_M),
+    "mxfp4_fp8_act": ("kFE2M1f", (("kFE4M3fn", BF16, "kFE8M0fnu"),), (2,), NO_HALF_M),
+}
 
 
 class QuantConfigTest(unittest.TestCase):
@@ -92,61 +145,152 @@ class QuantConfigTest(unittest.TestCase):
         self.assertEqual(catalog.check_catalog(), [])
 
     def test_names(self) -> None:
-        self.assertEqual(catalog.ENABLED_QUANT_CONFIGS, ("awq_int4", "gptq_int4"))
-        for name in ("gptq_int8", "fp8", "nvfp4", "mxfp4"):
-            self.assertIn(name, catalog.KNOWN_QUANT_CONFIGS)
-        self.assertEqual(len(set(catalog.KNOWN_QUANT_CONFIGS)), 11)
+        self.assertEqual(catalog.IMPLEMENTED_QUANT_CONFIGS, ("awq_int4", "gptq_int4", "gptq_int8"))
+        self.assertEqual(catalog.KNOWN_QUANT_CONFIGS, tuple(SEED_CONFIGS))
 
-    def test_enabled_configs(self) -> None:
+    def test_seed_matrix(self) -> None:
+        """Every config has the seed's weight, activation/output/scale types, group sizes and M blocks."""
+        for q in catalog.QUANT_CONFIGS:
+            with self.subTest(config=q.name):
+                b, triples, group_blocks, m_blocks = SEED_CONFIGS[q.name]
+                self.assertEqual(q.b_type.cpp, b)
+                self.assertEqual(tuple((c.a.cpp, c.c.cpp, c.s.cpp) for c in q.combos), triples)
+                self.assertEqual(q.group_blocks, group_blocks)
+                self.assertEqual(q.thread_m_blocks, m_blocks)
+                self.assertEqual(q.has_zp, b == "kU4")
+                self.assertFalse(q.is_zp_float)
+
+    def test_implemented_configs(self) -> None:
         awq = catalog.quant_config("awq_int4")
-        gptq = catalog.quant_config("gptq_int4")
-        self.assertEqual(awq.b_type, catalog.kU4)
-        self.assertTrue(awq.has_zp)
-        self.assertEqual(gptq.b_type, catalog.kU4B8)
-        self.assertFalse(gptq.has_zp)
-        for q in (awq, gptq):
-            self.assertEqual(q.group_blocks, (-1, 2, 4, 8))
-            self.assertEqual(
-                [(c.a.cpp, c.c.cpp, c.s.cpp) for c in q.combos],
-                [
-                    ("kFloat16", "kFloat16", "kFloat16"),
-                    ("kBFloat16", "kBFloat16", "kBFloat16"),
-                ],
-            )
+        self.assertTrue(awq.implemented)
+        self.assertEqual(awq.pending_group_blocks, ())
+        self.assertEqual(awq.built_group_blocks, (-1, 2, 4, 8))
+        # Act-order (group_blocks 0) is part of GPTQ-INT4 and GPTQ-INT8 but not implemented yet.
+        for name in ("gptq_int4", "gptq_int8"):
+            with self.subTest(config=name):
+                gptq = catalog.quant_config(name)
+                self.assertTrue(gptq.implemented)
+                self.assertEqual(gptq.group_blocks, (-1, 0, 2, 4, 8))
+                self.assertEqual(gptq.pending_group_blocks, (0,))
+                self.assertEqual(gptq.built_group_blocks, (-1, 2, 4, 8))
+                self.assertEqual(gptq.planned_group_blocks(all_known=True), (-1, 0, 2, 4, 8))
+        for q in catalog.QUANT_CONFIGS:
+            if not q.implemented:
+                with self.subTest(config=q.name):
+                    self.assertEqual(q.built_group_blocks, ())
+                    self.assertEqual(q.planned_group_blocks(all_known=True), q.group_blocks)
 
-    def test_full_vocabulary(self) -> None:
-        by_name = {q.name: q for q in catalog.QUANT_CONFIGS}
-        self.assertEqual(by_name["nvfp4"].combos[0].s, catalog.kFE4M3fn)
-        self.assertEqual(
-            [(c.a, c.c, c.s) for c in by_name["mxfp4"].combos],
-            [(catalog.kBFloat16, catalog.kBFloat16, catalog.kFE8M0fnu)],
-        )
-        self.assertEqual({c.a for c in by_name["gptq_int4_int8_act"].combos}, {catalog.kS8})
-        self.assertEqual(by_name["awq_int4_fp8_act"].thread_m_blocks, (1, 2, 3, 4))
-        self.assertEqual(by_name["gptq_int8"].group_blocks, (-1, 0, 2, 4, 8))
+    def test_config_archs(self) -> None:
+        everything = catalog.SUPPORTED_ARCHS
+        at_least_80 = catalog.SUPPORTED_ARCHS[1:]
+        fp8_archs = ("8.9", "12.0", "12.1")
+        for q in catalog.QUANT_CONFIGS:
+            with self.subTest(config=q.name):
+                families = [f.name for f in catalog.config_families(q)]
+                if q.name.endswith("_fp8_act"):
+                    self.assertEqual(families, ["sm89"])
+                    self.assertEqual(catalog.config_archs(q), fp8_archs)
+                elif q.name == "mxfp4":  # bf16 only: nothing for Turing
+                    self.assertEqual(families, ["sm80"])
+                    self.assertEqual(catalog.config_archs(q), at_least_80)
+                else:
+                    self.assertEqual(families, ["sm75", "sm80"])
+                    self.assertEqual(catalog.config_archs(q), everything)
 
-    def test_not_implemented(self) -> None:
+    def test_check_archs_allow(self) -> None:
+        fp8_act = catalog.quant_config("awq_int4_fp8_act", all_known=True)
+        mxfp4 = catalog.quant_config("mxfp4", all_known=True)
+        for archs in ("8.9", "12.0a", "8.0,12.1", "7.5,8.9"):
+            with self.subTest(archs=archs):
+                catalog.check_archs_allow(catalog.parse_arch_list(archs), (fp8_act,))
         with self.assertRaises(CatalogError) as ctx:
-            catalog.quant_config("gptq_int8")
+            catalog.check_archs_allow(catalog.parse_arch_list("8.0,9.0a,10.0"), (mxfp4, fp8_act))
         self.assertEqual(
             str(ctx.exception),
-            "quant config 'gptq_int8' is not implemented yet; available: awq_int4, gptq_int4",
+            "quant config 'awq_int4_fp8_act' has no kernels for archs 8.0, 9.0a, 10.0; "
+            "archs that allow it: 8.9, 12.0, 12.1",
         )
+        with self.assertRaises(CatalogError) as ctx:
+            catalog.check_archs_allow(catalog.parse_arch_list("7.5"), (mxfp4,))
+        self.assertIn(
+            "quant config 'mxfp4' has no kernels for archs 7.5; archs that allow it: 8.0, 8.6", str(ctx.exception)
+        )
+
+    def test_not_implemented(self) -> None:
+        not_implemented = [n for n in catalog.KNOWN_QUANT_CONFIGS if n not in catalog.IMPLEMENTED_QUANT_CONFIGS]
+        self.assertEqual(len(not_implemented), 11 - 3)
+        for name in not_implemented:
+            with self.subTest(config=name):
+                with self.assertRaises(CatalogError) as ctx:
+                    catalog.quant_config(name)
+                self.assertEqual(
+                    str(ctx.exception),
+                    f"quant config '{name}' is not implemented yet; available: awq_int4, gptq_int4, gptq_int8",
+                )
+                # The internal all-known mode takes it.
+                self.assertEqual(catalog.quant_config(name, all_known=True).name, name)
 
     def test_unknown(self) -> None:
         with self.assertRaises(CatalogError) as ctx:
             catalog.quant_config("int3")
-        self.assertIn("unknown quant config 'int3'", str(ctx.exception))
-        self.assertIn("awq_int4, gptq_int4", str(ctx.exception))
+        self.assertEqual(str(ctx.exception), "unknown quant config 'int3'; available: awq_int4, gptq_int4, gptq_int8")
+        with self.assertRaises(CatalogError) as ctx:
+            catalog.quant_config("int3", all_known=True)
+        self.assertIn("available: awq_int4, gptq_int4, gptq_int8, fp8,", str(ctx.exception))
 
     def test_parse_list(self) -> None:
         names = [q.name for q in catalog.parse_config_list("gptq_int4,awq_int4")]
         self.assertEqual(names, ["awq_int4", "gptq_int4"])
         names = [q.name for q in catalog.parse_config_list("gptq_int4,gptq_int4")]
         self.assertEqual(names, ["gptq_int4"])
-        for bad in ("", "awq_int4,", "awq_int4,,gptq_int4"):
+        names = [q.name for q in catalog.parse_config_list("gptq_int8,awq_int4,gptq_int4")]
+        self.assertEqual(names, ["awq_int4", "gptq_int4", "gptq_int8"])
+        for bad in ("", "awq_int4,", "awq_int4,,gptq_int4", "awq_int4,fp8"):
             with self.subTest(text=bad), self.assertRaises(CatalogError):
                 catalog.parse_config_list(bad)
+        names = [q.name for q in catalog.parse_config_list("mxfp4_fp8_act,fp8,awq_int4", all_known=True)]
+        self.assertEqual(names, ["awq_int4", "fp8", "mxfp4_fp8_act"])
+
+
+class CheckCatalogTest(unittest.TestCase):
+    """check_catalog() reports the mistakes an edit of the implemented flags can make."""
+
+    def problems(self, **changes: object) -> list[str]:
+        configs = tuple(
+            dataclasses.replace(q, **changes[q.name]) if q.name in changes else q  # type: ignore[arg-type]
+            for q in catalog.QUANT_CONFIGS
+        )
+        with mock.patch.object(catalog, "QUANT_CONFIGS", configs):
+            return catalog.check_catalog()
+
+    def test_fp8_act_needs_sm89(self) -> None:
+        found = self.problems(awq_int4_fp8_act={"implemented": True})
+        self.assertEqual(len(found), 2, found)
+        self.assertIn("awq_int4_fp8_act is implemented but a=fe4m3fn c=float16 has no implemented family", found[0])
+        fams = tuple(dataclasses.replace(f, implemented=True) if f.name == "sm89" else f for f in catalog.FAMILIES)
+        with mock.patch.object(catalog, "FAMILIES", fams):
+            self.assertEqual(self.problems(awq_int4_fp8_act={"implemented": True}), [])
+
+    def test_pending_group_blocks(self) -> None:
+        # An implemented config may leave some of its group sizes pending (GPTQ's act-order)...
+        self.assertEqual(self.problems(fp8={"implemented": True, "pending_group_blocks": (8,)}), [])
+        # ...but a config that is not implemented has nothing to leave out.
+        self.assertIn(
+            "quant config gptq_int8: pending_group_blocks on a config that is not implemented",
+            self.problems(gptq_int8={"implemented": False}),
+        )
+        self.assertIn(
+            "quant config gptq_int4: pending group_blocks 3 is not one of its group_blocks",
+            self.problems(gptq_int4={"pending_group_blocks": (3,)}),
+        )
+        self.assertIn(
+            "quant config fp8: pending_group_blocks on a config that is not implemented",
+            self.problems(fp8={"pending_group_blocks": (8,)}),
+        )
+        self.assertIn(
+            "quant config fp8 is implemented but every group_blocks value is pending",
+            self.problems(fp8={"implemented": True, "pending_group_blocks": (-1, 8)}),
+        )
 
 
 if __name__ == "__main__":

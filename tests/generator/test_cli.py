@@ -13,13 +13,18 @@ from generator import starlark
 from tests.generator import support
 
 ALLOWED_ARCHS = "7.5, 8.0, 8.6, 8.7, 8.9, 9.0, 10.0, 12.0, 12.1"
+# Every implemented config (awq_int4, gptq_int4, gptq_int8) for 8.0: one sm80 file per weight type and f16/bf16.
 FILES_8_0 = [
     "kernel_selector.h",
     "sm80_kernel_bfloat16_u4_bfloat16.cu",
     "sm80_kernel_bfloat16_u4b8_bfloat16.cu",
+    "sm80_kernel_bfloat16_u8b128_bfloat16.cu",
     "sm80_kernel_float16_u4_float16.cu",
     "sm80_kernel_float16_u4b8_float16.cu",
+    "sm80_kernel_float16_u8b128_float16.cu",
 ]
+# 3 configs x 2 (a, c) pairs x 4 built group sizes x 15 (5 m_blocks values x 3 thread configs).
+BUILT_8_0 = 3 * 2 * 4 * 15
 
 
 class WriteTest(unittest.TestCase):
@@ -60,14 +65,14 @@ class WriteTest(unittest.TestCase):
         self.assertEqual(sorted(trees[0]), FILES_8_0)
         # The selector agrees with the kernel files.
         count, branches = support.parse_selector(trees[0]["kernel_selector.h"].decode())
-        self.assertEqual(count, 240)
+        self.assertEqual(count, BUILT_8_0)
         in_files = [
             key
             for name, data in trees[0].items()
             if name.endswith(".cu")
             for key in support.parse_kernel_file(data.decode())
         ]
-        self.assertEqual(len(in_files), 240)
+        self.assertEqual(len(in_files), BUILT_8_0)
         self.assertEqual(sorted(in_files), sorted(branches))
 
     def test_rerun_leaves_files_alone(self) -> None:
@@ -104,10 +109,22 @@ class ListTest(unittest.TestCase):
         self.assertIn("thread_m_blocks", header)
         rows = lines[1 : lines.index("")]
         self.assertTrue(all(row.split()[1] == "sm80" for row in rows))
-        self.assertEqual(len(rows), 240)
+        self.assertEqual(len(rows), BUILT_8_0)
+        self.assertEqual({row.split()[2] for row in rows}, {"awq_int4", "gptq_int4", "gptq_int8"})
         for name in FILES_8_0:
             self.assertTrue(any(line.startswith(name) for line in lines), name)
-        self.assertIn("240 instantiations in 4 kernel files", lines[-1])
+        self.assertIn("360 instantiations in 6 kernel files", lines[-1])
+
+    def test_list_gptq_int8(self) -> None:
+        result = support.run_cli("8.0", "--configs", "gptq_int8", "--list")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        lines = result.stdout.splitlines()
+        rows = lines[1 : lines.index("")]
+        self.assertEqual(len(rows), 2 * 4 * 15)
+        self.assertEqual({row.split()[2] for row in rows}, {"gptq_int8"})
+        self.assertIn("120 instantiations in 2 kernel files", lines[-1])
+        for name in ("sm80_kernel_bfloat16_u8b128_bfloat16.cu", "sm80_kernel_float16_u8b128_float16.cu"):
+            self.assertTrue(any(line.startswith(name) for line in lines), name)
 
     def test_list_writes_nothing_without_out(self) -> None:
         cwd = support.make_tmpdir()
@@ -131,13 +148,14 @@ class ExpectTest(unittest.TestCase):
 
     def test_mismatch(self) -> None:
         out = support.make_tmpdir() / "out"
-        declared = [*FILES_8_0[:-1], "sm80_kernel_float16_u8b128_float16.cu"]
+        declared = [n for n in FILES_8_0 if n != "sm80_kernel_float16_u4b8_float16.cu"]
+        declared.append("sm80_kernel_float16_fe4m3fn_float16.cu")
         result = support.run_cli("8.0", "--out", str(out), "--expect", *declared)
         self.assertEqual(result.returncode, 2)
         self.assertEqual(result.stdout, "")
         self.assertEqual(len(result.stderr.splitlines()), 1, result.stderr)
         self.assertIn(
-            "declared but not generated: sm80_kernel_float16_u8b128_float16.cu",
+            "declared but not generated: sm80_kernel_float16_fe4m3fn_float16.cu",
             result.stderr,
         )
         self.assertIn(
@@ -183,15 +201,40 @@ class BadInputTest(unittest.TestCase):
     def test_configs(self) -> None:
         out = str(support.make_tmpdir())
         self.assert_usage_error(
-            ["8.0", "--out", out, "--configs", "gptq_int8"],
-            "quant config 'gptq_int8' is not implemented yet; available: awq_int4, gptq_int4",
+            ["8.0", "--out", out, "--configs", "fp8"],
+            "quant config 'fp8' is not implemented yet; available: awq_int4, gptq_int4, gptq_int8",
         )
         self.assert_usage_error(
             ["8.0", "--out", out, "--configs", "awq_int4,int3"],
-            "unknown quant config 'int3'",
-            "available: awq_int4, gptq_int4",
+            "unknown quant config 'int3'; available: awq_int4, gptq_int4, gptq_int8",
         )
-        self.assert_usage_error(["8.0", "--out", out, "--configs", ""], "available: awq_int4, gptq_int4")
+        self.assert_usage_error(["8.0", "--out", out, "--configs", ""], "available: awq_int4, gptq_int4, gptq_int8")
+
+    def test_not_implemented(self) -> None:
+        out = support.make_tmpdir()
+        for name in ("fp8", "nvfp4", "mxfp4", "awq_int4_int8_act", "gptq_int4_int8_act", "mxfp4_fp8_act"):
+            with self.subTest(config=name):
+                self.assert_usage_error(
+                    ["8.0,8.9", "--out", str(out), "--configs", f"gptq_int8,{name}"],
+                    f"quant config '{name}' is not implemented yet; available: awq_int4, gptq_int4, gptq_int8",
+                )
+        self.assertEqual(list(out.iterdir()), [])
+
+    def test_fp8_activations_without_8_9_or_12(self) -> None:
+        """Named explicitly, an FP8-activation config with no 8.9/12.x arch is an error, not a silent skip."""
+        out = support.make_tmpdir()
+        for archs in ("8.0", "7.5,8.0,9.0a,10.0f"):
+            with self.subTest(archs=archs):
+                self.assert_usage_error(
+                    [archs, "--all-known", "--configs", "gptq_int4,gptq_int4_fp8_act", "--out", str(out)],
+                    "quant config 'gptq_int4_fp8_act' has no kernels for archs "
+                    f"{archs.replace(',', ', ')}; archs that allow it: 8.9, 12.0, 12.1",
+                )
+        self.assertEqual(list(out.iterdir()), [])
+        self.assert_usage_error(
+            ["7.5", "--all-known", "--configs", "mxfp4", "--list"],
+            "quant config 'mxfp4' has no kernels for archs 7.5; archs that allow it: 8.0, 8.6",
+        )
 
     def test_flags(self) -> None:
         out = str(support.make_tmpdir())
@@ -202,6 +245,7 @@ class BadInputTest(unittest.TestCase):
         self.assert_usage_error(["--out", out], "missing ARCHS", ALLOWED_ARCHS)
         self.assert_usage_error(["8.0"], "nothing to do", "--out")
         self.assert_usage_error(["--emit-starlark", "8.0"], "--emit-starlark")
+        self.assert_usage_error(["--emit-starlark", "--all-known"], "--emit-starlark", "--all-known")
 
     def test_unwritable_out(self) -> None:
         tmp = support.make_tmpdir()
@@ -218,6 +262,53 @@ class BadInputTest(unittest.TestCase):
         result = support.run_cli("--help")
         self.assertEqual(result.returncode, 0)
         self.assertIn("--emit-starlark", result.stdout)
+        self.assertIn("--all-known", result.stdout)
+        text = " ".join(result.stdout.split())
+        self.assertIn("quant configs: awq_int4, gptq_int4, gptq_int8 (known, not implemented yet: fp8, nvfp4,", text)
+
+
+class AllKnownTest(unittest.TestCase):
+    """The internal plan-everything mode: the seed's whole matrix, for tests and docs."""
+
+    @staticmethod
+    def summary(*args: str) -> str:
+        result = support.run_cli(*args, "--list")
+        if result.returncode != 0:
+            raise AssertionError(result.stderr)
+        return result.stdout.splitlines()[-1]
+
+    def test_seed_totals(self) -> None:
+        line = self.summary("8.0,8.9,9.0", "--all-known")
+        self.assertTrue(
+            line.startswith("921 instantiations in 19 kernel files (archs 8.0,8.9,9.0; families sm80,sm89;")
+        )
+        self.assertIn("all known, not all implemented", line)
+        self.assertTrue(self.summary("7.5,8.0,8.9,9.0", "--all-known").startswith("1272 instantiations in 26 "))
+        self.assertTrue(self.summary("8.0,9.0", "--all-known").startswith("717 instantiations in 14 "))
+        # Real builds: what is implemented.
+        line = self.summary("7.5,8.0,8.9,9.0")
+        self.assertTrue(line.startswith("360 instantiations in 6 kernel files"), line)
+        self.assertNotIn("all known", line)
+
+    def test_writes_files(self) -> None:
+        out = support.make_tmpdir()
+        result = support.run_cli("8.9", "--all-known", "--configs", "mxfp4_fp8_act,gptq_int4", "--out", str(out))
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertEqual(
+            sorted(p.name for p in out.iterdir()),
+            [
+                "kernel_selector.h",
+                "sm80_kernel_bfloat16_u4b8_bfloat16.cu",
+                "sm80_kernel_float16_u4b8_float16.cu",
+                "sm89_kernel_fe4m3fn_fe2m1f_bfloat16.cu",
+            ],
+        )
+        count, branches = support.parse_selector((out / "kernel_selector.h").read_text())
+        self.assertEqual(count, 150 + 12)
+        self.assertIn(
+            ("kFE4M3fn", "kFE2M1f", "kBFloat16", "kFE8M0fnu", "256", "2", "16", "4", "false", "4", "2", "false"),
+            branches,
+        )
 
 
 class StarlarkTest(unittest.TestCase):
@@ -228,10 +319,14 @@ class StarlarkTest(unittest.TestCase):
         self.assertTrue(result.stdout.startswith("# Generated by python -m generator --emit-starlark; do not edit.\n"))
         for name in (
             "SUPPORTED_ARCHS",
+            "FAMILY_ARCHS",
+            "IMPLEMENTED_FAMILIES",
             "ARCH_FAMILIES",
             "QUANT_CONFIG_FILES",
             "KNOWN_QUANT_CONFIGS",
-            "ENABLED_QUANT_CONFIGS",
+            "IMPLEMENTED_QUANT_CONFIGS",
+            "CONFIG_REQUIRED_ARCHS",
+            "KNOWN_QUANT_CONFIG_FILES",
         ):
             self.assertIn(f"\n{name} = ", result.stdout)
 

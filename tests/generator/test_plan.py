@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import dataclasses
+import functools
 import itertools
 import unittest
 from collections import Counter
@@ -10,30 +10,42 @@ from collections import Counter
 from generator import catalog, plan, starlark
 from generator.plan import plan_from_text
 
+# What real builds generate for 8.0: every implemented config (awq_int4, gptq_int4, gptq_int8), f16 and bf16.
 FILES_8_0 = [
     "sm80_kernel_bfloat16_u4_bfloat16.cu",
     "sm80_kernel_bfloat16_u4b8_bfloat16.cu",
+    "sm80_kernel_bfloat16_u8b128_bfloat16.cu",
     "sm80_kernel_float16_u4_float16.cu",
     "sm80_kernel_float16_u4b8_float16.cu",
+    "sm80_kernel_float16_u8b128_float16.cu",
 ]
+INT4_FILES_8_0 = [name for name in FILES_8_0 if "_u8b128_" not in name]
+# A file: 4 built group sizes (-1, 2, 4, 8; act-order pending) x 5 m_blocks values x 3 thread configs.
+PER_FILE = 4 * 5 * 3
 
 
 class CountTest(unittest.TestCase):
-    def test_8_0_both_configs(self) -> None:
+    def test_8_0_implemented_configs(self) -> None:
         p = plan_from_text("8.0")
-        self.assertEqual(len(p.instantiations), 240)
+        self.assertEqual(PER_FILE, 60)
+        self.assertEqual(len(p.instantiations), 3 * 2 * PER_FILE)  # 3 configs x 2 (a, c) pairs
+        self.assertEqual(len(p.instantiations), 360)
         self.assertEqual(list(p.kernel_file_names), FILES_8_0)
-        self.assertEqual([len(f.instantiations) for f in p.files], [60, 60, 60, 60])
+        self.assertEqual([len(f.instantiations) for f in p.files], [PER_FILE] * 6)
         self.assertEqual(p.output_names, (*FILES_8_0, "kernel_selector.h"))
 
     def test_three_archs(self) -> None:
+        p = plan_from_text("8.0,8.9,9.0")
+        self.assertEqual(len(p.instantiations), 360)
+        self.assertEqual(list(p.kernel_file_names), FILES_8_0)
+        self.assertEqual([f.name for f in p.families], ["sm80"])
         p = plan_from_text("8.0,8.9,9.0", "awq_int4,gptq_int4")
         self.assertEqual(len(p.instantiations), 240)
-        self.assertEqual(list(p.kernel_file_names), FILES_8_0)
+        self.assertEqual(list(p.kernel_file_names), INT4_FILES_8_0)
         self.assertEqual([f.name for f in p.families], ["sm80"])
 
     def test_per_config(self) -> None:
-        for name, b in (("awq_int4", "u4"), ("gptq_int4", "u4b8")):
+        for name, b in (("awq_int4", "u4"), ("gptq_int4", "u4b8"), ("gptq_int8", "u8b128")):
             with self.subTest(config=name):
                 p = plan_from_text("8.0", name)
                 self.assertEqual(len(p.instantiations), 120)
@@ -47,39 +59,178 @@ class CountTest(unittest.TestCase):
                 self.assertEqual({i.config for i in p.instantiations}, {name})
 
     def test_default_is_all_enabled(self) -> None:
-        self.assertEqual(plan_from_text("8.0"), plan_from_text("8.0", "awq_int4,gptq_int4"))
+        self.assertEqual(plan_from_text("8.0"), plan_from_text("8.0", "awq_int4,gptq_int4,gptq_int8"))
 
     def test_turing_only_builds_nothing_yet(self) -> None:
         p = plan_from_text("7.5")
         self.assertEqual(p.files, ())
         self.assertEqual(p.output_names, ("kernel_selector.h",))
 
+    def test_act_order_is_not_built(self) -> None:
+        for name in ("gptq_int4", "gptq_int8"):
+            with self.subTest(config=name):
+                real = plan_from_text("8.0", name)
+                self.assertNotIn(0, {i.group_blocks for i in real.instantiations})
+                full = plan_from_text("8.0", name, all_known=True)
+                self.assertEqual(len(full.instantiations), 150)  # 2 (a, c) pairs x 5 group sizes x 15
+                self.assertEqual(full.kernel_file_names, real.kernel_file_names)
+                self.assertEqual({i for i in full.instantiations if i.group_blocks != 0}, set(real.instantiations))
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The seed's expansion rules (notes/seed-facts.md), restated here independently of generator/catalog.py, and
+# the totals they give. The plan must agree with this formula for every arch list, and the formula must give
+# the seed's published figures.
+
+HALF = ("float16", "bfloat16")
+# (weight, activations, outputs, number of group_blocks values, number of m_blocks values); outputs per
+# activation: every listed one, except that a 16-bit float activation is never paired with the other one.
+SEED_RULES: tuple[tuple[str, tuple[str, ...], tuple[str, ...], int, int], ...] = (
+    ("u4", HALF, HALF, 4, 5),  # AWQ-INT4: -1, 2, 4, 8; m_blocks 0.5, 1, 2, 3, 4
+    ("u4b8", HALF, HALF, 5, 5),  # GPTQ-INT4: -1, 0, 2, 4, 8
+    ("u8b128", HALF, HALF, 5, 5),  # GPTQ-INT8: -1, 0, 2, 4, 8
+    ("fe4m3fn", HALF, HALF, 2, 5),  # FP8: -1, 8
+    ("fe2m1f", HALF, HALF, 1, 5),  # NVFP4: 1 (scales e4m3)
+    ("fe2m1f", ("bfloat16",), HALF, 1, 5),  # MXFP4: 2, bf16 activations (scales e8m0)
+    ("u4", ("s8",), HALF, 4, 4),  # INT8 activations: m_blocks 1-4
+    ("u4b8", ("s8",), HALF, 4, 4),
+    ("u4", ("fe4m3fn",), HALF, 4, 4),  # FP8 activations: m_blocks 1-4
+    ("u4b8", ("fe4m3fn",), HALF, 4, 4),
+    ("fe2m1f", ("fe4m3fn",), ("bfloat16",), 1, 4),  # MXFP4 with FP8 activations: bf16 output
+)
+THREAD_CONFIGS_PER_M_BLOCKS = 3  # 4 thread configs, one of the two 256-thread ones pruned per m_blocks value
+
+
+def _family_rules(arch_numbers: set[int]) -> dict[str, tuple[set[str], set[str]]]:
+    """The families an arch list brings in -> (activation types, output types) of their files."""
+    out = {}
+    if 75 in arch_numbers:
+        out["sm75"] = ({"float16", "s8"}, {"float16"})
+    if any(n >= 80 for n in arch_numbers):
+        out["sm80"] = ({"float16", "bfloat16", "s8"}, set(HALF))
+    if any(n == 89 or n // 10 == 12 for n in arch_numbers):
+        out["sm89"] = ({"fe4m3fn"}, set(HALF))
+    return out
+
+
+def seed_formula(archs: str) -> tuple[dict[str, int], set[str]]:
+    """(instantiations per family, file names) of the seed's whole matrix for an arch list such as "8.0,9.0a"."""
+    numbers = set()
+    for arch in archs.split(","):
+        major, minor = arch.rstrip("af").split(".")
+        numbers.add(int(major) * 10 + int(minor))
+    counts: dict[str, int] = {}
+    files: set[str] = set()
+    for fam, (a_ok, c_ok) in _family_rules(numbers).items():
+        counts[fam] = 0
+        for b, a_types, c_types, n_groups, n_m_blocks in SEED_RULES:
+            for a in a_types:
+                for c in c_types:
+                    if a in HALF and c in HALF and a != c:
+                        continue
+                    if a in a_ok and c in c_ok:
+                        counts[fam] += n_m_blocks * THREAD_CONFIGS_PER_M_BLOCKS * n_groups
+                        files.add(f"{fam}_kernel_{a}_{b}_{c}.cu")
+    return {f: n for f, n in counts.items() if n}, files
+
+
+class SeedMatrixTest(unittest.TestCase):
+    """The all-known mode plans the seed's whole matrix."""
+
+    def test_formula_gives_the_seed_figures(self) -> None:
+        counts, files = seed_formula("8.0,8.9,9.0")
+        self.assertEqual(counts, {"sm80": 717, "sm89": 204})
+        self.assertEqual(sum(counts.values()), 921)
+        self.assertEqual(len(files), 19)
+        with_turing, _ = seed_formula("7.5,8.0,8.9,9.0")
+        self.assertEqual(with_turing, {"sm75": 351, "sm80": 717, "sm89": 204})
+
     def test_seed_totals(self) -> None:
-        """With act-order GPTQ-INT4 and every family on, the seed's numbers come out."""
-        configs = []
-        for q in catalog.QUANT_CONFIGS:
-            if q.name == "gptq_int4":
-                q = dataclasses.replace(q, group_blocks=(-1, 0, 2, 4, 8))
-            configs.append(q)
-        full = tuple(configs)
-        p = plan.make_plan(catalog.parse_arch_list("8.0,8.9,9.0"), full, include_disabled_families=True)
+        p = plan_from_text("8.0,8.9,9.0", all_known=True)
+        self.assertTrue(p.all_known)
         self.assertEqual(len(p.instantiations), 921)
         self.assertEqual(len(p.files), 19)
-        per_family = Counter(f.family for f in p.files for _ in f.instantiations)
-        self.assertEqual(per_family, {"sm80": 717, "sm89": 204})
+        self.assertEqual(Counter(f.family for f in p.files for _ in f.instantiations), {"sm80": 717, "sm89": 204})
         self.assertIn("sm80_kernel_bfloat16_u4b8_bfloat16.cu", p.kernel_file_names)
         self.assertIn("sm89_kernel_fe4m3fn_u4b8_float16.cu", p.kernel_file_names)
-        with_turing = plan.make_plan(
-            catalog.parse_arch_list("7.5,8.0,8.9,9.0"),
-            full,
-            include_disabled_families=True,
-        )
-        turing = [i for f in with_turing.files if f.family == "sm75" for i in f.instantiations]
-        self.assertEqual(len(turing), 351)
-        self.assertEqual({i.stages for i in turing}, {2})
-        # Without 8.9 or 12.x there are no FP8-activation kernels.
-        no_fp8 = plan.make_plan(catalog.parse_arch_list("8.0,9.0"), full, include_disabled_families=True)
+        turing = plan_from_text("7.5,8.0,8.9,9.0", all_known=True)
+        sm75 = [i for f in turing.files if f.family == "sm75" for i in f.instantiations]
+        self.assertEqual(len(sm75), 351)
+        self.assertEqual(len(turing.instantiations), 921 + 351)
+        self.assertEqual({i.stages for i in sm75}, {2})
+        self.assertEqual({i.a.file_name for i in sm75}, {"float16", "s8"})
+        self.assertEqual({i.c.file_name for i in sm75}, {"float16"})
+        # Without 8.9 or 12.x the FP8-activation configs are left out (nothing asked for them by name).
+        no_fp8 = plan_from_text("8.0,9.0", all_known=True)
         self.assertEqual(len(no_fp8.instantiations), 717)
+        self.assertNotIn("awq_int4_fp8_act", [q.name for q in no_fp8.configs])
+
+    def test_every_arch_list_matches_the_formula(self) -> None:
+        archs = list(catalog.SUPPORTED_ARCHS)
+        for n in range(1, len(archs) + 1):
+            for subset in itertools.combinations(archs, n):
+                text = ",".join(subset)
+                p = plan_from_text(text, all_known=True)
+                counts, files = seed_formula(text)
+                got = Counter(f.family for f in p.files for _ in f.instantiations)
+                self.assertEqual(dict(got), counts, msg=text)
+                self.assertEqual(set(p.kernel_file_names), files, msg=text)
+                self.assertEqual(len(set(p.instantiations)), len(p.instantiations), msg=text)
+
+    def test_m_blocks_and_stages(self) -> None:
+        p = plan_from_text("7.5,8.9", all_known=True)
+        for f in p.files:
+            for i in f.instantiations:
+                self.assertEqual(i.stages, 2 if f.family == "sm75" else 4)
+                if i.a.file_name in ("s8", "fe4m3fn"):
+                    self.assertFalse(i.m_block_size_8, i)
+                self.assertEqual(f.family == "sm89", i.a.file_name == "fe4m3fn")
+
+    def test_real_build_is_a_subset(self) -> None:
+        """What real builds generate is the implemented part of the all-known plan."""
+        for archs in ("7.5", "8.0", "8.0,8.9,9.0", "7.5,8.6,12.1"):
+            with self.subTest(archs=archs):
+                real = plan_from_text(archs)
+                full = plan_from_text(archs, all_known=True)
+                self.assertLessEqual(set(real.instantiations), set(full.instantiations))
+                built = {
+                    i
+                    for f in full.files
+                    if catalog.family(f.family).implemented
+                    for i in f.instantiations
+                    if i.group_blocks in catalog.quant_config(i.config, all_known=True).built_group_blocks
+                }
+                self.assertEqual(set(real.instantiations), built)
+
+
+class ForbiddenTest(unittest.TestCase):
+    def test_fp8_activations_need_8_9_or_12(self) -> None:
+        for configs in ("awq_int4_fp8_act", "gptq_int4_fp8_act", "awq_int4,mxfp4_fp8_act"):
+            for archs in ("8.0", "7.5,8.0,8.6,8.7,9.0a,10.0f"):
+                with self.subTest(configs=configs, archs=archs):
+                    with self.assertRaises(catalog.CatalogError) as ctx:
+                        plan_from_text(archs, configs, all_known=True)
+                    self.assertIn("has no kernels for archs", str(ctx.exception))
+                    self.assertIn("archs that allow it: 8.9, 12.0, 12.1", str(ctx.exception))
+        for archs in ("8.9", "12.0", "12.1a", "8.0,8.9"):
+            with self.subTest(archs=archs):
+                p = plan_from_text(archs, "gptq_int4_fp8_act", all_known=True)
+                self.assertEqual(len(p.instantiations), 96)
+                self.assertEqual({f.family for f in p.files}, {"sm89"})
+
+    def test_mxfp4_needs_sm80(self) -> None:
+        with self.assertRaisesRegex(catalog.CatalogError, "'mxfp4' has no kernels for archs 7.5; archs that allow"):
+            plan_from_text("7.5", "mxfp4", all_known=True)
+
+    def test_not_implemented(self) -> None:
+        with self.assertRaisesRegex(
+            catalog.CatalogError,
+            "^quant config 'fp8' is not implemented yet; available: awq_int4, gptq_int4, gptq_int8$",
+        ):
+            plan_from_text("8.0", "gptq_int8,fp8")
+        # Not implemented comes before the arch check.
+        with self.assertRaisesRegex(catalog.CatalogError, "'awq_int4_fp8_act' is not implemented yet"):
+            plan_from_text("8.0", "awq_int4_fp8_act")
 
 
 class ExpansionRuleTest(unittest.TestCase):
@@ -101,7 +252,8 @@ class ExpansionRuleTest(unittest.TestCase):
             self.assertIn(i.thread_m_blocks, (1, 2, 3, 4))
             if i.m_block_size_8:
                 self.assertEqual(i.thread_m_blocks, 1)
-        self.assertEqual(sum(i.m_block_size_8 for i in p.instantiations), 48)
+        # Only m_blocks 0.5 uses the 8-row block: 3 configs x 2 (a, c) pairs x 4 group sizes x 3 thread configs.
+        self.assertEqual(sum(i.m_block_size_8 for i in p.instantiations), 3 * 2 * 4 * 3)
 
     def test_fields(self) -> None:
         p = plan_from_text("8.0")
@@ -120,12 +272,17 @@ class ExpansionRuleTest(unittest.TestCase):
             first.key,
             ("kFloat16", "kU4B8", "kFloat16", "kFloat16", 256, 1, 8, 8, True, 4, -1, False),
         )
+        first = plan_from_text("8.0", "gptq_int8").files[1].instantiations[0]
+        self.assertEqual(
+            first.key,
+            ("kFloat16", "kU8B128", "kFloat16", "kFloat16", 256, 1, 8, 8, True, 4, -1, False),
+        )
 
 
 class DeterminismTest(unittest.TestCase):
     def test_config_and_arch_order_do_not_matter(self) -> None:
-        a = plan_from_text("8.0,9.0", "awq_int4,gptq_int4")
-        b = plan_from_text("9.0,8.0", "gptq_int4,awq_int4")
+        a = plan_from_text("8.0,9.0", "awq_int4,gptq_int4,gptq_int8")
+        b = plan_from_text("9.0,8.0", "gptq_int8,gptq_int4,awq_int4")
         self.assertEqual(a.instantiations, b.instantiations)
         self.assertEqual([i.config for i in a.instantiations], [i.config for i in b.instantiations])
 
@@ -136,16 +293,36 @@ class DeterminismTest(unittest.TestCase):
                 self.assertEqual(plan_from_text(archs).files, base)
 
 
+@functools.cache
+def _catalog_values() -> dict[str, starlark.StarlarkValue]:
+    return starlark.catalog_values()
+
+
 class StarlarkContractTest(unittest.TestCase):
-    """What Bazel computes from catalog.bzl equals what the generator writes."""
+    """What Bazel computes from catalog.bzl (as rules/private/plan.bzl does) equals what the generator writes."""
 
     @staticmethod
-    def bazel_outputs(archs: list[str], configs: list[str]) -> set[str]:
-        values = starlark.catalog_values()
+    def bazel_outputs(archs: list[str], configs: list[str] | None, all_known: bool = False) -> set[str] | str:
+        """plan.bzl's plan_kernel_files in Python: the file set, or "error" for a forbidden combination."""
+        values = _catalog_values()
+        family_archs = values["FAMILY_ARCHS"]
         arch_families = values["ARCH_FAMILIES"]
-        config_files = values["QUANT_CONFIG_FILES"]
-        assert isinstance(arch_families, dict) and isinstance(config_files, dict)
-        families = {f for a in archs for f in arch_families[a]}
+        required = values["CONFIG_REQUIRED_ARCHS"]
+        config_files = values["KNOWN_QUANT_CONFIG_FILES" if all_known else "QUANT_CONFIG_FILES"]
+        candidates = values["KNOWN_QUANT_CONFIGS" if all_known else "IMPLEMENTED_QUANT_CONFIGS"]
+        assert isinstance(family_archs, dict) and isinstance(arch_families, dict) and isinstance(required, dict)
+        assert isinstance(config_files, dict) and isinstance(candidates, list)
+        bases = [a.rstrip("af") for a in archs]
+        if configs is None:
+            configs = [c for c in candidates if isinstance(c, str) and any(b in required[c] for b in bases)]
+        else:
+            for c in configs:
+                if c not in candidates or not any(b in required[c] for b in bases):
+                    return "error"
+        if all_known:
+            families = {f for f, fam_archs in family_archs.items() for b in bases if b in fam_archs}
+        else:
+            families = {f for b in bases for f in arch_families[b]}
         out = {"kernel_selector.h"}
         for c in configs:
             per_family = config_files[c]
@@ -154,9 +331,16 @@ class StarlarkContractTest(unittest.TestCase):
                 out.update(per_family.get(fam, []))
         return out
 
+    def generator_outputs(self, archs: list[str], configs: list[str] | None, all_known: bool = False) -> set[str] | str:
+        try:
+            p = plan_from_text(",".join(archs), None if configs is None else ",".join(configs), all_known=all_known)
+        except catalog.CatalogError:
+            return "error"
+        return set(p.output_names)
+
     def test_every_arch_subset(self) -> None:
         archs = list(catalog.SUPPORTED_ARCHS)
-        config_sets = [["awq_int4"], ["gptq_int4"], ["awq_int4", "gptq_int4"]]
+        config_sets = [["awq_int4"], ["gptq_int4"], ["gptq_int8"], ["awq_int4", "gptq_int4", "gptq_int8"]]
         for n in range(1, len(archs) + 1):
             for subset in itertools.combinations(archs, n):
                 for configs in config_sets:
@@ -172,27 +356,61 @@ class StarlarkContractTest(unittest.TestCase):
                     expected = 120 * len(configs) if subset != ("7.5",) else 0
                     self.assertEqual(len(p.instantiations), expected)
 
+    def test_all_known_and_forbidden(self) -> None:
+        """The same agreement in the all-known mode, errors included, and for configs that are not implemented."""
+        arch_lists = [["7.5"], ["8.0"], ["8.9"], ["12.1a"], ["7.5", "9.0a"], ["8.0", "8.9", "9.0"], ["7.5", "12.0"]]
+        config_sets: list[list[str] | None] = [None, *([c] for c in catalog.KNOWN_QUANT_CONFIGS)]
+        config_sets.append(["gptq_int8", "mxfp4_fp8_act"])  # implemented + not implemented (FP8 activations)
+        config_sets.append(["fp8", "nvfp4"])  # neither implemented
+        seen_errors = 0
+        for archs in arch_lists:
+            for configs in config_sets:
+                for all_known in (False, True):
+                    with self.subTest(archs=archs, configs=configs, all_known=all_known):
+                        want = self.generator_outputs(archs, configs, all_known)
+                        self.assertEqual(self.bazel_outputs(archs, configs, all_known), want)
+                        seen_errors += want == "error"
+        self.assertGreater(seen_errors, 0)
+
     def test_values(self) -> None:
         values = starlark.catalog_values()
         self.assertEqual(
             list(values),
             [
                 "SUPPORTED_ARCHS",
+                "FAMILY_ARCHS",
+                "IMPLEMENTED_FAMILIES",
                 "ARCH_FAMILIES",
                 "QUANT_CONFIG_FILES",
                 "KNOWN_QUANT_CONFIGS",
-                "ENABLED_QUANT_CONFIGS",
+                "IMPLEMENTED_QUANT_CONFIGS",
+                "CONFIG_REQUIRED_ARCHS",
+                "KNOWN_QUANT_CONFIG_FILES",
             ],
         )
         self.assertEqual(values["ARCH_FAMILIES"]["7.5"], [])  # type: ignore[index]
         self.assertEqual(values["ARCH_FAMILIES"]["8.0"], ["sm80"])  # type: ignore[index]
+        self.assertEqual(values["ARCH_FAMILIES"]["8.9"], ["sm80"])  # type: ignore[index]
+        self.assertEqual(values["FAMILY_ARCHS"]["sm89"], ["8.9", "12.0", "12.1"])  # type: ignore[index]
+        self.assertEqual(values["IMPLEMENTED_FAMILIES"], ["sm80"])
+        self.assertEqual(values["IMPLEMENTED_QUANT_CONFIGS"], ["awq_int4", "gptq_int4", "gptq_int8"])
+        self.assertEqual(values["CONFIG_REQUIRED_ARCHS"]["mxfp4_fp8_act"], ["8.9", "12.0", "12.1"])  # type: ignore[index]
+        # Real builds: only the implemented configs' files.
         self.assertEqual(
             values["QUANT_CONFIG_FILES"],
             {
-                "awq_int4": {"sm80": [FILES_8_0[0], FILES_8_0[2]]},
-                "gptq_int4": {"sm80": [FILES_8_0[1], FILES_8_0[3]]},
+                "awq_int4": {"sm80": ["sm80_kernel_bfloat16_u4_bfloat16.cu", "sm80_kernel_float16_u4_float16.cu"]},
+                "gptq_int4": {"sm80": ["sm80_kernel_bfloat16_u4b8_bfloat16.cu", "sm80_kernel_float16_u4b8_float16.cu"]},
+                "gptq_int8": {
+                    "sm80": ["sm80_kernel_bfloat16_u8b128_bfloat16.cu", "sm80_kernel_float16_u8b128_float16.cu"]
+                },
             },
         )
+        known = values["KNOWN_QUANT_CONFIG_FILES"]
+        assert isinstance(known, dict)
+        self.assertEqual(list(known), list(catalog.KNOWN_QUANT_CONFIGS))
+        every_file = {name for per_family in known.values() for names in per_family.values() for name in names}  # type: ignore[union-attr]
+        self.assertEqual(len(every_file), 19 + 7)  # the seed's 19 for 8.0,8.9,9.0 and 7 sm75 files
 
 
 if __name__ == "__main__":

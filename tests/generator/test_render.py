@@ -48,7 +48,8 @@ class SelectorTest(unittest.TestCase):
     def test_format(self) -> None:
         text = render.render_selector(plan_from_text("8.0"))
         self.assertTrue(text.startswith(SELECTOR_HEAD))
-        self.assertIn("inline constexpr int kBuiltInstantiations = 240;\n", text)
+        # awq_int4, gptq_int4, gptq_int8 x 2 (a, c) pairs x 4 group sizes x 15 (m_blocks, thread config).
+        self.assertIn("inline constexpr int kBuiltInstantiations = 360;\n", text)
         self.assertIn(
             "inline KernelFn select_kernel(const KernelKey& key) {\n  using S = ScalarTypeId;\n",
             text,
@@ -73,6 +74,7 @@ class SelectorTest(unittest.TestCase):
             ("8.0", None),
             ("8.9", "awq_int4"),
             ("9.0", "gptq_int4"),
+            ("8.0", "gptq_int8"),
         ):
             with self.subTest(archs=archs, configs=configs):
                 p = plan_from_text(archs, configs)

@@ -1,5 +1,6 @@
-"""GPU correctness suite of marlin_bazel: GEMM against a float64 reference, repack and scale permutation against
-the pure-torch reference layouts (bit-exact), argument validation in Python and in the C library.
+"""GPU correctness suite of marlin_bazel: GEMM against a float64 reference for GPTQ-INT4 (u4b8), AWQ-INT4 (u4)
+and GPTQ-INT8 (u8b128), repack and scale permutation against the pure-torch reference layouts (bit-exact),
+argument validation in Python and in the C library.
 
 Run on a CUDA machine (skipped without CUDA; an error if CUDA is there but the library is not):
 
@@ -47,7 +48,8 @@ SKIP_REASON = "torch is not installed" if torch is None else "no CUDA device (to
 
 # --------------------------------------------------------------------------------------------- test matrix
 
-B_TYPES = ("u4b8", "u4")  # GPTQ-INT4 (fixed zero 8), AWQ-INT4 (zero points)
+B_TYPES = ("u4b8", "u4", "u8b128")  # GPTQ-INT4 (fixed zero 8), AWQ-INT4 (zero points), GPTQ-INT8 (fixed zero 128)
+BITS = {"u4b8": 4, "u4": 4, "u8b128": 8}
 DTYPES = ("f16", "bf16")
 GROUP_SIZES = (-1, 32, 64, 128)
 MS = (1, 7, 16, 33, 64, 200)
@@ -63,15 +65,17 @@ SHAPES: dict[tuple[int, int], tuple[int, ...]] = {
 }
 
 # Error metric. The kernel's only roundings are (1) the dequantized weight (q - z) * s, rounded once to the
-# 16-bit type (the 4-bit dequant itself is exact), (2) fp32 accumulation, (3) the final rounding of C. With u the
-# unit roundoff (2^-11 f16, 2^-8 bf16), (1) adds sum_k a_k w_k d_k with independent |d_k| <= u: a sum of K
-# random terms whose spread is about u * sigma, sigma = sqrt(sum_k a_k^2 w_k^2); (3) adds at most u * |c|; (2) is
-# far smaller (2^-24 per addition). So per element  z = |out - ref| / (u * (sigma + |ref|))  stays O(1): a
-# torch simulation of exactly these roundings, run over this whole matrix, gave max z = 2.4 (while the coarser
-# "max |err| / mean |ref|" reached 0.049 for bf16 with channelwise scales, so a fixed 0.03 on it would be
-# flaky). A wrong result has |out - ref| ~ sigma, i.e. z ~ 1/u (256 or 2048); dropping just 32 of 8192 rows of W
-# gave z >= 67 in bf16, swapping two columns z >= 165. Z_MAX = 8 leaves 3x room for rounding order (stream-K
-# reductions, MMA accumulation) and stays 8x below the smallest of those bugs.
+# 16-bit type (q - z itself, at most 15 in magnitude for 4-bit and 128 for 8-bit, is exact in f16 and bf16), (2)
+# fp32 accumulation, (3) the final rounding of C. With u the unit roundoff (2^-11 f16, 2^-8 bf16), (1) adds
+# sum_k a_k w_k d_k with independent |d_k| <= u: a sum of K random terms whose spread is about u * sigma,
+# sigma = sqrt(sum_k a_k^2 w_k^2); (3) adds at most u * |c|; (2) is far smaller (2^-24 per addition). So per
+# element  z = |out - ref| / (u * (sigma + |ref|))  stays O(1): a torch simulation of exactly these roundings, run
+# over this whole matrix, gave max z = 2.4 for the 4-bit types and 2.25 for u8b128 (z is relative to sigma, so
+# the 8-bit weights' larger range changes nothing), while the coarser "max |err| / mean |ref|" reached 0.049 for
+# bf16 with channelwise scales, so a fixed 0.03 on it would be flaky. A wrong result has |out - ref| ~ sigma,
+# i.e. z ~ 1/u (256 or 2048); dropping just 32 of 8192 rows of W gave z >= 67 in bf16, swapping two columns
+# z >= 165. Z_MAX = 8 leaves 3x room for rounding order (stream-K reductions, MMA accumulation) and stays 8x below
+# the smallest of those bugs.
 Z_MAX = 8.0
 UNIT_ROUNDOFF = {"f16": 2.0**-11, "bf16": 2.0**-8}
 
@@ -212,7 +216,8 @@ def _scales(groups: int, n: int, dtype: torch.dtype, gen: torch.Generator) -> to
 
 
 def _errors(out: torch.Tensor, a: torch.Tensor, w64: torch.Tensor, w64_sq: torch.Tensor, dtype: str) -> dict[str, Any]:
-    """Compare out with A @ W in float64 (W is exact in fp32/fp64: a 5-bit integer times a 16-bit scale)."""
+    """Compare out with A @ W in float64 (W is exact in fp32/fp64: an integer of at most 9 bits times a 16-bit
+    scale)."""
     a64 = a.double()
     ref64 = a64 @ w64
     sigma = ((a64 * a64) @ w64_sq).sqrt()
@@ -228,13 +233,14 @@ def _errors(out: torch.Tensor, a: torch.Tensor, w64: torch.Tensor, w64_sq: torch
 
 
 def _weights(b_type: str, k: int, n: int, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
-    """Random 4-bit weights in the checkpoint format of b_type -> (Marlin-layout b_q via the CUDA repack,
-    q [K, N] unpacked again by the reference code from the same packed tensor)."""
-    q = torch.randint(0, 16, (k, n), device="cuda", dtype=torch.int32, generator=gen)
-    if b_type == "u4b8":
-        qweight = ref.pack_gptq(q)
-        b_q = ops.repack_gptq(qweight, k, n)
-        q_ref = ref.unpack_gptq(qweight)
+    """Random 4-bit (8-bit for u8b128) weights in the checkpoint format of b_type -> (Marlin-layout b_q via the
+    CUDA repack, q [K, N] unpacked again by the reference code from the same packed tensor)."""
+    bits = BITS[b_type]
+    q = torch.randint(0, 1 << bits, (k, n), device="cuda", dtype=torch.int32, generator=gen)
+    if b_type in ("u4b8", "u8b128"):
+        qweight = ref.pack_gptq(q, bits=bits)
+        b_q = ops.repack_gptq(qweight, k, n, bits=bits)
+        q_ref = ref.unpack_gptq(qweight, bits=bits)
     else:
         qweight = ref.pack_awq(q)
         b_q = ops.repack_awq(qweight, k, n)
@@ -412,6 +418,19 @@ class RepackTest(unittest.TestCase):
         cases.done()
 
     @recorded
+    def test_repack_gptq_8bit(self) -> None:
+        cases = Cases(self)
+        for k, n in self.SHAPES:
+            with cases.case(f"k={k} n={n}"):
+                gen = _generator("rg8", k, n)
+                q = torch.randint(0, 256, (k, n), device="cuda", dtype=torch.int32, generator=gen)
+                got = ops.repack_gptq(ref.pack_gptq(q, bits=8), k, n, bits=8)
+                self.assertEqual(got.shape, (k // 16, 4 * n))
+                self.assertEqual(got.dtype, torch.int32)
+                self.assert_words_equal(got, ref.marlin_layout_reference(q, bits=8))
+        cases.done()
+
+    @recorded
     def test_repack_awq(self) -> None:
         cases = Cases(self)
         for k, n in self.SHAPES:
@@ -430,6 +449,17 @@ class RepackTest(unittest.TestCase):
             nz = got.flatten().nonzero().flatten().tolist()
             self.assertEqual(nz, [91])
             self.assertEqual(int(got.flatten()[91]), 6 << 12)
+
+    @recorded
+    def test_repack_single_value_8bit(self) -> None:
+        # Hand-checked position (tests/gpu/test_reference_cpu.py): B[13][61] -> word 183 of tile 0, byte 3; and
+        # B[27][114] of K=32, N=128 -> word 846 (tile (1, 1)), byte 3.
+        for k, n, row, col, word in ((64, 64, 13, 61, 183), (32, 128, 27, 114, 846)):
+            q = torch.zeros(k, n, device="cuda", dtype=torch.int32)
+            q[row, col] = 0xC5
+            got = ops.repack_gptq(ref.pack_gptq(q, bits=8), k, n, bits=8).flatten()
+            self.assertEqual(got.nonzero().flatten().tolist(), [word])
+            self.assertEqual(int(got[word]) & 0xFFFFFFFF, 0xC5000000)
 
     @recorded
     def test_permute_scales(self) -> None:
@@ -481,6 +511,7 @@ class PythonValidationTest(unittest.TestCase):
     def setUpClass(cls) -> None:
         cls.a = torch.randn(4, cls.K, device="cuda", dtype=torch.float16)
         cls.b_q = torch.zeros(cls.K // 16, 2 * cls.N, device="cuda", dtype=torch.int32)
+        cls.b_q8 = torch.zeros(cls.K // 16, 4 * cls.N, device="cuda", dtype=torch.int32)
         cls.s = torch.ones(cls.K // cls.G, cls.N, device="cuda", dtype=torch.float16)
 
     def bad(self, name: str, fn: Callable[[], object]) -> None:
@@ -526,6 +557,20 @@ class PythonValidationTest(unittest.TestCase):
             ("workspace dtype", "workspace", {"workspace": torch.zeros(16, device=dev, dtype=torch.int32)}),
             ("out dtype", "out", {"out": torch.empty(4, self.N, device=dev, dtype=bf16)}),
             ("out shape", "out", {"out": torch.empty(4, self.N + 64, device=dev, dtype=f16)}),
+            ("u8b128 with a 4-bit layout b_q [k/16, 2n]", "b_q", {"b_type": "u8b128"}),
+            ("u4b8 with an 8-bit layout b_q [k/16, 4n]", "b_q", {"b_q": self.b_q8}),
+            (
+                "u8b128 b_q columns not a multiple of 256",
+                "b_q",
+                {"b_type": "u8b128", "b_q": torch.zeros(16, 384, device=dev, dtype=torch.int32)},
+            ),
+            ("u8b128 b_q rows != k/16", "b_q", {"b_type": "u8b128", "b_q": self.b_q8[:8].contiguous()}),
+            ("u8b128 with zeros", "zeros", {"b_type": "u8b128", "b_q": self.b_q8, "zeros": self.s.clone()}),
+            (
+                "u8b128 scales shape",
+                "scales",
+                {"b_type": "u8b128", "b_q": self.b_q8, "scales": self.s[:1].contiguous()},
+            ),
         ]
         checks = Cases(self)
         for what, name, kw in cases:
@@ -542,6 +587,13 @@ class PythonValidationTest(unittest.TestCase):
         self.bad("qweight", lambda: ops.repack_gptq(qw, self.K, 2 * self.N))
         self.bad("qweight", lambda: ops.repack_gptq(qw.cpu(), self.K, self.N))
         self.bad("qweight", lambda: ops.repack_awq(qw, self.K, self.N))  # AWQ wants [k, n/8]
+        qw8 = torch.zeros(self.K // 4, self.N, device=dev, dtype=torch.int32)
+        self.bad("qweight", lambda: ops.repack_gptq(qw, self.K, self.N, bits=8))  # 8-bit wants [k/4, n]
+        self.bad("qweight", lambda: ops.repack_gptq(qw8, self.K, self.N))  # 4-bit wants [k/8, n]
+        self.bad("k", lambda: ops.repack_gptq(qw8, 100, self.N, bits=8))
+        self.bad("n", lambda: ops.repack_gptq(qw8, self.K, 96, bits=8))
+        for bits in (2, 3, 5, 16, True):
+            self.bad("bits", lambda bits=bits: ops.repack_gptq(qw, self.K, self.N, bits=bits))
         self.bad("scales", lambda: ops.permute_scales(torch.ones(2, 96, device=dev, dtype=torch.float16)))
         self.bad("scales", lambda: ops.permute_scales(torch.ones(2, 64, device=dev)))
         qz = torch.zeros(2, self.N // 8, device=dev, dtype=torch.int32)
@@ -602,6 +654,27 @@ class CApiValidationTest(unittest.TestCase):
         self.assertTrue(bool(torch.isfinite(self.c).all()))
 
     @recorded
+    def test_valid_args_run_u8b128(self) -> None:
+        # GPTQ-INT8 straight through the C API: [k/16, 4n] weights, zeros NULL.
+        gen = _generator("capi8")
+        b_q8, q_ref = _weights("u8b128", self.K, self.N, gen)
+        scales = _scales(self.K // self.G, self.N, torch.float16, gen)
+        s_perm = ops.permute_scales(scales)  # kept alive until the kernel has run
+        c = torch.full((self.M, self.N), float("nan"), device="cuda", dtype=torch.float16)
+        args = self.args(
+            b_q=b_q8.data_ptr(),
+            scales=s_perm.data_ptr(),
+            zeros=None,
+            c=c.data_ptr(),
+            b_type=ScalarType.U8B128,
+        )
+        _lib.get().gemm(args)
+        torch.cuda.synchronize()
+        w64 = ref.dequant(q_ref, scales, None, self.G, "u8b128").double()
+        stats = _errors(c, self.a, w64, w64 * w64, "f16")
+        self.assertTrue(stats["finite"] and stats["z"] <= Z_MAX, stats)
+
+    @recorded
     def test_rejected(self) -> None:
         cases: list[tuple[str, str, dict[str, Any]]] = [
             ("k not a multiple of 64", r"\bk\b", {"k": 96, "group_size": 32}),
@@ -616,6 +689,8 @@ class CApiValidationTest(unittest.TestCase):
             ("a NULL", r"\ba\b", {"a": None}),
             ("c NULL", r"\bc\b", {"c": None}),
             ("u4 without zeros", r"zeros", {"zeros": None}),
+            ("u4b8 with zeros", r"zeros", {"b_type": ScalarType.U4B8}),
+            ("u8b128 with zeros", r"zeros", {"b_type": ScalarType.U8B128}),
             ("lda < k", r"\blda\b", {"lda": self.K - 64}),
             ("a rows not 16-byte aligned", r"\b(lda|a)\b", {"lda": self.K + 1, "m": 2}),
         ]
@@ -634,7 +709,7 @@ class CApiValidationTest(unittest.TestCase):
     def test_unbuilt_types(self) -> None:
         # A type combination no quant config builds: NOT_BUILT (or INVALID_ARGUMENT), never a crash.
         checks = Cases(self)
-        for kw in ({"b_type": ScalarType.U8B128, "zeros": None}, {"a_type": ScalarType.FE4M3FN}):
+        for kw in ({"b_type": ScalarType.FE2M1F, "zeros": None}, {"a_type": ScalarType.FE4M3FN}):
             with checks.case(kw):
                 with self.assertRaises(MarlinError) as cm:
                     _lib.get().gemm(self.args(**kw))
@@ -651,13 +726,31 @@ class CApiValidationTest(unittest.TestCase):
         invalid = (Status.INVALID_ARGUMENT,)
         checks = Cases(self)
         for what, codes, call in (
-            # 8-bit is a later quant config: "not built" is an acceptable answer too.
+            # GPTQ takes num_bits 4 and 8; AWQ only 4.
             (
-                "num_bits 8",
-                (*invalid, Status.NOT_BUILT),
-                lambda: lib.repack_gptq(src.data_ptr(), dst.data_ptr(), self.K, self.N, 8, stream),
+                "awq num_bits 8",
+                invalid,
+                lambda: lib.repack_awq(src.data_ptr(), dst.data_ptr(), self.K, self.N, 8, stream),
+            ),
+            *(
+                (
+                    f"gptq num_bits {bits}",
+                    invalid,
+                    lambda bits=bits: lib.repack_gptq(src.data_ptr(), dst.data_ptr(), self.K, self.N, bits, stream),
+                )
+                for bits in (0, 2, 3, 5, 16)
             ),
             ("n = 96", invalid, lambda: lib.repack_gptq(src.data_ptr(), dst.data_ptr(), self.K, 96, 4, stream)),
+            (
+                "num_bits 8, n = 96",
+                invalid,
+                lambda: lib.repack_gptq(src.data_ptr(), dst.data_ptr(), self.K, 96, 8, stream),
+            ),
+            (
+                "num_bits 8, k = 8",
+                invalid,
+                lambda: lib.repack_gptq(src.data_ptr(), dst.data_ptr(), 8, self.N, 8, stream),
+            ),
             ("NULL in", invalid, lambda: lib.repack_awq(0, dst.data_ptr(), self.K, self.N, 4, stream)),
             (
                 "elem_bytes 3",

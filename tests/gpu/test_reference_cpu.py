@@ -1,5 +1,5 @@
-"""CPU unit tests of marlin_bazel.reference (no GPU, no C library): packing round trips and the Marlin layout
-against values worked out by hand from docs/DESIGN.md.
+"""CPU unit tests of marlin_bazel.reference (no GPU, no C library): packing round trips and the Marlin layouts
+(4-bit and 8-bit) against values worked out by hand from docs/DESIGN.md.
 
 Run: PYTHONPATH=python python -m pytest tests/gpu/test_reference_cpu.py -q   (or python -m unittest)
 """
@@ -61,6 +61,63 @@ class PackGptqTest(unittest.TestCase):
     def test_rejects_out_of_range(self) -> None:
         with self.assertRaisesRegex(ValueError, "q"):
             ref.pack_gptq(torch.full((8, 1), 16))
+
+    def test_bits_defaults_to_4(self) -> None:
+        q = torch.randint(0, 16, (16, 8), generator=torch.Generator().manual_seed(10), dtype=torch.int32)
+        self.assertTrue(torch.equal(ref.pack_gptq(q), ref.pack_gptq(q, bits=4)))
+        self.assertTrue(torch.equal(ref.unpack_gptq(ref.pack_gptq(q)), ref.unpack_gptq(ref.pack_gptq(q), bits=4)))
+
+
+@unittest.skipIf(torch is None, "torch is not installed")
+class PackGptq8Test(unittest.TestCase):
+    """8-bit GPTQ packing (DESIGN.md): int32 [K/4, N], byte i of word (r, n) is row 4r + i."""
+
+    def test_round_trip(self) -> None:
+        g = torch.Generator().manual_seed(11)
+        q = torch.randint(0, 256, (64, 24), generator=g, dtype=torch.int32)
+        packed = ref.pack_gptq(q, bits=8)
+        self.assertEqual(packed.dtype, torch.int32)
+        self.assertEqual(tuple(packed.shape), (16, 24))
+        self.assertTrue(torch.equal(ref.unpack_gptq(packed, bits=8), q))
+        # Every value, including 0 and 255 and words with the top bit set.
+        q = torch.arange(256, dtype=torch.int32).reshape(64, 4)
+        self.assertTrue(torch.equal(ref.unpack_gptq(ref.pack_gptq(q, bits=8), bits=8), q))
+
+    def test_single_values(self) -> None:
+        # q[13, 2] = 0xA5: row 13 = 4*3 + 1 -> word (3, 2), byte 1 -> 0xA5 << 8.
+        q = torch.zeros(16, 4, dtype=torch.int32)
+        q[13, 2] = 0xA5
+        self.assertEqual(nonzero_words(ref.pack_gptq(q, bits=8)), {(3, 2): 0x0000A500})
+        # q[7, 0] = 0xFF: row 7 = 4*1 + 3 -> word (1, 0), byte 3 -> 0xFF000000, negative as int32.
+        q = torch.zeros(16, 4, dtype=torch.int32)
+        q[7, 0] = 0xFF
+        self.assertEqual(nonzero_words(ref.pack_gptq(q, bits=8)), {(1, 0): u32(0xFF000000)})
+        # q[10, 3] = 0x80: row 10 = 4*2 + 2 -> word (2, 3), byte 2.
+        q = torch.zeros(16, 4, dtype=torch.int32)
+        q[10, 3] = 0x80
+        self.assertEqual(nonzero_words(ref.pack_gptq(q, bits=8)), {(2, 3): 0x00800000})
+
+    def test_known_word(self) -> None:
+        # Column 0 rows 0..3 = 0x11, 0x22, 0x33, 0x44 -> bytes from the low end: 0x44332211; rows 4..7 = 0x80,
+        # 0x01, 0xFE, 0x7F -> 0x7FFE0180.
+        q = torch.tensor([0x11, 0x22, 0x33, 0x44, 0x80, 0x01, 0xFE, 0x7F], dtype=torch.int32).reshape(8, 1)
+        packed = ref.pack_gptq(q, bits=8)
+        self.assertEqual([int(x) for x in packed[:, 0]], [0x44332211, 0x7FFE0180])
+
+    def test_rejects(self) -> None:
+        with self.assertRaisesRegex(ValueError, "^q:"):
+            ref.pack_gptq(torch.full((8, 1), 256), bits=8)
+        with self.assertRaisesRegex(ValueError, "^q:"):
+            ref.pack_gptq(torch.full((8, 1), -1), bits=8)
+        with self.assertRaisesRegex(ValueError, "^q:"):
+            ref.pack_gptq(torch.zeros(6, 1, dtype=torch.int32), bits=8)  # K not a multiple of 4
+        with self.assertRaisesRegex(ValueError, "^q:"):
+            ref.pack_gptq(torch.full((8, 1), 16))  # 4-bit still limited to 0..15
+        for bits in (2, 3, 5, 16, True):
+            with self.assertRaisesRegex(ValueError, "^bits:"):
+                ref.pack_gptq(torch.zeros(8, 1, dtype=torch.int32), bits=bits)
+            with self.assertRaisesRegex(ValueError, "^bits:"):
+                ref.unpack_gptq(torch.zeros(2, 1, dtype=torch.int32), bits=bits)
 
 
 @unittest.skipIf(torch is None, "torch is not installed")
@@ -197,6 +254,149 @@ class MarlinLayoutTest(unittest.TestCase):
             ref.marlin_layout_reference(torch.zeros(8, 64, dtype=torch.int32))
 
 
+def marlin_layout8_loops(q: torch.Tensor) -> torch.Tensor:
+    """DESIGN.md's 8-bit Marlin layout, transcribed literally with loops (slow; small shapes only).
+
+    Tile (kb, nc) is 1024 bytes at byte offset (kb * N/64 + nc) * 1024; lane l = 4g + t owns 32 bytes at 32 l; word
+    j (0..7) holds B[ks][n], B[ks+1][n], B[ks+8][n], B[ks+9][n] in bytes 0..3, ks = 16kb + 2t, n = 64nc + 8j + g.
+    """
+    k, n = q.shape
+    flat = [0] * (k * n // 4)
+    rows_of_byte = (0, 1, 8, 9)
+    for kb in range(k // 16):
+        for nc in range(n // 64):
+            tile_byte = (kb * (n // 64) + nc) * 1024
+            for lane in range(32):
+                g, t = lane // 4, lane % 4
+                ks = 16 * kb + 2 * t
+                for j in range(8):
+                    col = 64 * nc + 8 * j + g
+                    word = 0
+                    for byte, r in enumerate(rows_of_byte):
+                        word |= int(q[ks + r, col]) << (8 * byte)
+                    flat[(tile_byte + 32 * lane + 4 * j) // 4] = u32(word)
+    return torch.tensor(flat, dtype=torch.int32).reshape(k // 16, 4 * n)
+
+
+@unittest.skipIf(torch is None, "torch is not installed")
+class MarlinLayout8Test(unittest.TestCase):
+    """The 8-bit (GPTQ-INT8, kU8B128) Marlin layout of DESIGN.md: int32 [K/16, 4N]."""
+
+    def place(self, k: int, n: int, row: int, col: int, value: int) -> dict[tuple[int, ...], int]:
+        q = torch.zeros(k, n, dtype=torch.int32)
+        q[row, col] = value
+        out = ref.marlin_layout_reference(q, bits=8)
+        self.assertEqual(out.dtype, torch.int32)
+        self.assertEqual(tuple(out.shape), (k // 16, 4 * n))
+        return nonzero_words(out)
+
+    # Each case: (kb, nc), lane l = 4g + t, word j and byte b worked out by hand from
+    #   row = 16kb + 2t + (0, 1, 8, 9)[b],  col = 64nc + 8j + g,
+    # then flat word = (kb * N/64 + nc) * 256 + 8l + j, position (flat // 4N, flat % 4N), value << 8b.
+
+    def test_origin(self) -> None:
+        # B[0][0]: t = 0, b = 0; j = 0, g = 0 -> l = 0, word 0, byte 0.
+        self.assertEqual(self.place(16, 64, 0, 0, 7), {(0, 0): 7})
+
+    def test_row_plus_one(self) -> None:
+        # B[1][0] = B[ks+1][n] with t = 0 -> byte 1 of word 0.
+        self.assertEqual(self.place(16, 64, 1, 0, 0x81), {(0, 0): 0x8100})
+
+    def test_row_plus_eight(self) -> None:
+        # B[8][0] = B[ks+8][n] with t = 0 -> byte 2 of word 0.
+        self.assertEqual(self.place(16, 64, 8, 0, 0x12), {(0, 0): 0x12 << 16})
+
+    def test_row_plus_nine_top_byte(self) -> None:
+        # B[9][0] = B[ks+9][n] with t = 0 -> byte 3 of word 0; 0xFF there makes the word negative.
+        self.assertEqual(self.place(16, 64, 9, 0, 0xFF), {(0, 0): u32(0xFF000000)})
+
+    def test_next_column_is_next_lane(self) -> None:
+        # B[0][1]: col 1 = 8*0 + 1 -> j = 0, g = 1 -> l = 4, word 8*4 + 0 = 32.
+        self.assertEqual(self.place(16, 64, 0, 1, 5), {(0, 32): 5})
+
+    def test_column_eight_is_next_word(self) -> None:
+        # B[0][8]: col 8 = 8*1 + 0 -> j = 1, g = 0 -> l = 0, word 1.
+        self.assertEqual(self.place(16, 64, 0, 8, 0x3C), {(0, 1): 0x3C})
+
+    def test_inner_lane(self) -> None:
+        # B[6][37]: 6 = 2*3 + 0 -> t = 3, byte 0; 37 = 8*4 + 5 -> j = 4, g = 5. l = 4*5 + 3 = 23,
+        # word 8*23 + 4 = 188 -> (0, 188).
+        self.assertEqual(self.place(16, 64, 6, 37, 0xE7), {(0, 188): 0xE7})
+
+    def test_inner_lane_high_byte(self) -> None:
+        # B[13][61]: 13 = 2*2 + 9 -> t = 2, byte 3; 61 = 8*7 + 5 -> j = 7, g = 5. l = 22, word 8*22 + 7 = 183.
+        self.assertEqual(self.place(16, 64, 13, 61, 0x6A), {(0, 183): 0x6A << 24})
+
+    def test_second_tile_row(self) -> None:
+        # K=32, N=128 (4N = 512): B[16][0] is tile (1, 0) -> flat (1*2 + 0)*256 = 512 -> (1, 0), byte 0.
+        self.assertEqual(self.place(32, 128, 16, 0, 4), {(1, 0): 4})
+
+    def test_second_tile_both(self) -> None:
+        # K=32, N=128: B[27][114] is tile (1, 1); row offset 11 = 2*1 + 9 -> t = 1, byte 3; col offset 50 = 8*6 + 2
+        # -> j = 6, g = 2; l = 4*2 + 1 = 9. flat (1*2 + 1)*256 + 8*9 + 6 = 846 -> (1, 334).
+        self.assertEqual(self.place(32, 128, 27, 114, 0x99), {(1, 334): u32(0x99000000)})
+
+    def test_second_column_tile(self) -> None:
+        # K=16, N=128: B[3][79]: 3 = 2*1 + 1 -> t = 1, byte 1; 79 = 64 + 8*1 + 7 -> nc = 1, j = 1, g = 7;
+        # l = 4*7 + 1 = 29. flat 256 + 8*29 + 1 = 489 -> (0, 489).
+        self.assertEqual(self.place(16, 128, 3, 79, 0xD0), {(0, 489): 0xD0 << 8})
+
+    @unittest.skipIf(sys.byteorder != "little", "byte offsets assume a little-endian host (as the GPU is)")
+    def test_byte_offsets(self) -> None:
+        # DESIGN.md's byte view: value at byte (kb * N/64 + nc) * 1024 + 32 l + 4 j + b of the buffer.
+        k, n = 48, 192
+        for row, col, want in (
+            (0, 0, 0),
+            (9, 0, 3),
+            (6, 37, 23 * 32 + 4 * 4 + 0),
+            (13, 61, 22 * 32 + 7 * 4 + 3),
+            (16 + 11, 128 + 50, (1 * 3 + 2) * 1024 + 9 * 32 + 6 * 4 + 3),  # tile (1, 2)
+            (47, 191, (2 * 3 + 2) * 1024 + (4 * 7 + 3) * 32 + 7 * 4 + 3),  # last byte: t = 3, b = 3, j = g = 7
+        ):
+            with self.subTest(row=row, col=col):
+                q = torch.zeros(k, n, dtype=torch.int32)
+                q[row, col] = 0xA7
+                raw = ref.marlin_layout_reference(q, bits=8).contiguous().view(torch.uint8).flatten()
+                self.assertEqual(raw.nonzero().flatten().tolist(), [want])
+                self.assertEqual(int(raw[want]), 0xA7)
+
+    def test_matches_loop_transcription(self) -> None:
+        g = torch.Generator().manual_seed(12)
+        for k, n in ((16, 64), (32, 128), (48, 192)):
+            q = torch.randint(0, 256, (k, n), generator=g, dtype=torch.int32)
+            with self.subTest(k=k, n=n):
+                self.assertTrue(torch.equal(ref.marlin_layout_reference(q, bits=8), marlin_layout8_loops(q)))
+
+    def test_round_trip(self) -> None:
+        g = torch.Generator().manual_seed(13)
+        q = torch.randint(0, 256, (128, 320), generator=g, dtype=torch.int32)
+        b_q = ref.marlin_layout_reference(q, bits=8)
+        self.assertEqual(tuple(b_q.shape), (8, 1280))
+        self.assertTrue(torch.equal(ref.unpack_marlin_layout(b_q, bits=8), q))
+
+    def test_bits_4_unchanged(self) -> None:
+        g = torch.Generator().manual_seed(14)
+        q = torch.randint(0, 16, (32, 128), generator=g, dtype=torch.int32)
+        self.assertTrue(torch.equal(ref.marlin_layout_reference(q, bits=4), ref.marlin_layout_reference(q)))
+        self.assertTrue(torch.equal(ref.marlin_layout_reference(q), marlin_layout_loops(q)))
+        # The same values in the 8-bit layout are a different arrangement of twice the words.
+        self.assertEqual(tuple(ref.marlin_layout_reference(q, bits=8).shape), (2, 512))
+
+    def test_rejects(self) -> None:
+        with self.assertRaisesRegex(ValueError, "^q:"):
+            ref.marlin_layout_reference(torch.zeros(16, 32, dtype=torch.int32), bits=8)
+        with self.assertRaisesRegex(ValueError, "^q:"):
+            ref.marlin_layout_reference(torch.zeros(8, 64, dtype=torch.int32), bits=8)
+        with self.assertRaisesRegex(ValueError, "^q:"):
+            ref.marlin_layout_reference(torch.full((16, 64), 256), bits=8)
+        with self.assertRaisesRegex(ValueError, "^q:"):
+            ref.marlin_layout_reference(torch.full((16, 64), 16))  # 0..15 for the default 4 bits
+        with self.assertRaisesRegex(ValueError, "^bits:"):
+            ref.marlin_layout_reference(torch.zeros(16, 64, dtype=torch.int32), bits=6)
+        with self.assertRaisesRegex(ValueError, "^b_q:"):
+            ref.unpack_marlin_layout(torch.zeros(1, 128, dtype=torch.int32), bits=8)  # 4N must be a multiple of 256
+
+
 @unittest.skipIf(torch is None, "torch is not installed")
 class ScalesTest(unittest.TestCase):
     def test_permutation_by_hand(self) -> None:
@@ -250,6 +450,35 @@ class DequantTest(unittest.TestCase):
         for r in (0, 31, 32, 63):
             for c in (0, 7):
                 self.assertEqual(float(w[r, c]), (int(q[r, c]) - 8) * float(s[r // 32, c]))
+
+    def test_gptq8_channelwise(self) -> None:
+        # (q - 128) * s, no zero points.
+        q = torch.tensor([[128, 0], [255, 129], [127, 200]])
+        s = torch.tensor([[0.5, 2.0]])
+        w = ref.dequant(q, s, None, -1, "u8b128")
+        self.assertEqual(w.dtype, torch.float32)
+        self.assertEqual(w.tolist(), [[0.0, -256.0], [63.5, 2.0], [-0.5, 144.0]])
+
+    def test_gptq8_grouped_matches_loop(self) -> None:
+        g = torch.Generator().manual_seed(15)
+        q = torch.randint(0, 256, (128, 8), generator=g)
+        s = (torch.randint(1, 64, (4, 8), generator=g) / 64).to(torch.bfloat16)  # dyadic: exact products
+        w = ref.dequant(q, s, None, 32, "u8b128")
+        for r in (0, 31, 32, 95, 127):
+            for c in (0, 5, 7):
+                self.assertEqual(float(w[r, c]), (int(q[r, c]) - 128) * float(s[r // 32, c]))
+
+    def test_gptq8_argument_errors(self) -> None:
+        q = torch.zeros(64, 64, dtype=torch.int32)
+        s = torch.ones(2, 64)
+        with self.assertRaisesRegex(ValueError, "^zeros:"):
+            ref.dequant(q, s, torch.zeros(2, 64, dtype=torch.int32), 32, "u8b128")
+        with self.assertRaisesRegex(ValueError, "^q:"):
+            ref.dequant(torch.full((64, 64), 256), s, None, 32, "u8b128")
+        with self.assertRaisesRegex(ValueError, "^q:"):
+            ref.dequant(torch.full((64, 64), 200), s, None, 32, "u4b8")  # 8-bit values for a 4-bit type
+        with self.assertRaisesRegex(ValueError, "^scales:"):
+            ref.dequant(q, torch.ones(1, 64), None, 32, "u8b128")
 
     def test_argument_errors(self) -> None:
         q = torch.zeros(64, 64, dtype=torch.int32)

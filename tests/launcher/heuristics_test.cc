@@ -86,8 +86,13 @@ void test_validation() {
   a.zeros = fake(0x60000);
   expect_error(a, "zeros must be NULL for b_type");
   a = good_args();
+  a.b_type = MARLIN_TYPE_FE2M1F;
+  expect_error(a, "b_type 7 is not supported");
+  a = good_args();
   a.b_type = MARLIN_TYPE_U8B128;
-  expect_error(a, "b_type 6 is not supported");
+  expect(marlin::validate_gemm_args(a).empty(), "GPTQ-INT8 is accepted");
+  a.zeros = fake(0x60000);
+  expect_error(a, "zeros must be NULL for b_type 6");
   a = good_args();
   a.c_type = MARLIN_TYPE_BFLOAT16;
   expect_error(a, "c_type 1 must equal a_type 0");
@@ -130,12 +135,16 @@ void test_plan_large_batch_whole_tiles() {
   std::string err;
   expect(marlin::plan_gemm(a, kH100, all_built, &plan, &err) == MARLIN_OK, "plan m=1000: " + err);
   expect(!plan.key.m_block_size_8 && plan.key.thread_m_blocks == 4, "m=1000 uses 4 M blocks");
-  expect(plan.key.thread_n_blocks == 16 && plan.key.thread_k_blocks == 4, "large batch prefers (64, 256, 256)");
+  expect(plan.key.threads == 128 && plan.key.thread_n_blocks == 8 && plan.key.thread_k_blocks == 4,
+         "four M blocks prefer (64, 128, 128)");
   expect(plan.m_chunks == 16, "1000 rows in chunks of 64");
-  // 16 x 16 tiles x 64 K steps over 132 blocks: equal shares, not two uneven waves of whole tiles.
-  expect(plan.iters_per_block == (16 * 16 * 64 + 131) / 132 && plan.grid == 132, "stream-K over 132 blocks");
+  // 16 x 32 tiles x 64 K steps over 132 blocks: equal shares, not uneven waves of whole tiles.
+  expect(plan.iters_per_block == (16 * 32 * 64 + 131) / 132 && plan.grid == 132, "stream-K over 132 blocks");
   marlin::split_work(264, &plan);
-  expect(plan.iters_per_block == 63 && plan.grid == 261, "two blocks per SM: 16384 steps in shares of 63");
+  expect(plan.iters_per_block == 125 && plan.grid == 263, "two blocks per SM: 32768 steps in shares of 125");
+  a.m = 48;  // three M blocks keep the wide N tile
+  expect(marlin::plan_gemm(a, kH100, all_built, &plan, &err) == MARLIN_OK, "plan m=48: " + err);
+  expect(plan.key.thread_m_blocks == 3 && plan.key.thread_n_blocks == 16, "m=48 prefers (64, 256, 256)");
 }
 
 void test_plan_thread_m_blocks() {
@@ -185,6 +194,20 @@ void test_workspace() {
          "a slot per block plus padded counters");
 }
 
+void test_plan_int8_weights() {
+  auto a = good_args();
+  a.b_type = MARLIN_TYPE_U8B128;
+  a.m = 64;
+  marlin::LaunchPlan plan{};
+  std::string err;
+  expect(marlin::plan_gemm(a, kH100, all_built, &plan, &err) == MARLIN_OK, "plan int8: " + err);
+  expect(plan.key.b_type == marlin::ScalarTypeId::kU8B128, "int8 key");
+  // 8-bit weights double the B stages: 64 x 128 bytes for the (64, 128, 128) tile, on top of 4 stages of A.
+  const marlin::TileShape shape{128, 4, 8, 4, false, 4, 8, false, 8};
+  expect(plan.smem_bytes == marlin::smem_bytes(shape), "int8 shared memory uses 8-bit stages");
+  expect(marlin::b_stage_bytes(shape) == 64 * 128, "8-bit B stage bytes");
+}
+
 void test_smem_budget() {
   // The largest instantiations must fit the 227 KiB of an sm_80/sm_90 block.
   const marlin::TileShape big{256, 4, 8, 8, false, 4, 2, true, 4};
@@ -205,6 +228,7 @@ int main() {
   test_plan_thread_m_blocks();
   test_plan_falls_back_when_config_not_built();
   test_plan_n_tiles_choice();
+  test_plan_int8_weights();
   test_workspace();
   test_smem_budget();
   if (failures == 0) std::printf("all heuristics tests passed\n");

@@ -5,17 +5,80 @@ per check and exits 1 if any failed, so `bazel test` reports the result.
 """
 
 # buildifier: disable=bzl-visibility
-load("//rules/private:plan.bzl", "family_archs", "gencode_flags", "plan_file_names", "plan_kernel_files", "resolve_archs", "validate_archs", "validate_quant_configs")
+load("//rules/private:catalog.bzl", "IMPLEMENTED_QUANT_CONFIGS", "KNOWN_QUANT_CONFIGS")
+
+# buildifier: disable=bzl-visibility
+load("//rules/private:plan.bzl", "FAMILIES", "check_config_archs", "family_archs", "gencode_flags", "plan_file_names", "plan_kernel_files", "resolve_archs", "validate_archs", "validate_quant_configs")
 
 ALLOWED_ARCHS = "allowed: 7.5, 8.0, 8.6, 8.7, 8.9, 9.0, 10.0, 12.0, 12.1 (optionally with suffix a or f, e.g. 9.0a)"
-ALLOWED_CONFIGS = "allowed: awq_int4, gptq_int4"
+IMPLEMENTED_CONFIGS = ["awq_int4", "gptq_int4", "gptq_int8"]
+AVAILABLE_CONFIGS = "awq_int4, gptq_int4, gptq_int8"
+ALLOWED_CONFIGS = "allowed: " + AVAILABLE_CONFIGS
 
+# Real builds: the sm80 files of every implemented config (INT4 AWQ and GPTQ, INT8 GPTQ).
 SM80_FILES = [
+    "sm80_kernel_bfloat16_u4_bfloat16.cu",
+    "sm80_kernel_bfloat16_u4b8_bfloat16.cu",
+    "sm80_kernel_bfloat16_u8b128_bfloat16.cu",
+    "sm80_kernel_float16_u4_float16.cu",
+    "sm80_kernel_float16_u4b8_float16.cu",
+    "sm80_kernel_float16_u8b128_float16.cu",
+]
+
+SM80_INT4_FILES = [
     "sm80_kernel_bfloat16_u4_bfloat16.cu",
     "sm80_kernel_bfloat16_u4b8_bfloat16.cu",
     "sm80_kernel_float16_u4_float16.cu",
     "sm80_kernel_float16_u4b8_float16.cu",
 ]
+
+SM80_INT8_FILES = [
+    "sm80_kernel_bfloat16_u8b128_bfloat16.cu",
+    "sm80_kernel_float16_u8b128_float16.cu",
+]
+
+# The seed's whole matrix (all-known mode): files of every known quant config.
+ALL_SM80_FILES = [
+    "sm80_kernel_bfloat16_fe2m1f_bfloat16.cu",
+    "sm80_kernel_bfloat16_fe4m3fn_bfloat16.cu",
+    "sm80_kernel_bfloat16_u4_bfloat16.cu",
+    "sm80_kernel_bfloat16_u4b8_bfloat16.cu",
+    "sm80_kernel_bfloat16_u8b128_bfloat16.cu",
+    "sm80_kernel_float16_fe2m1f_float16.cu",
+    "sm80_kernel_float16_fe4m3fn_float16.cu",
+    "sm80_kernel_float16_u4_float16.cu",
+    "sm80_kernel_float16_u4b8_float16.cu",
+    "sm80_kernel_float16_u8b128_float16.cu",
+    "sm80_kernel_s8_u4_bfloat16.cu",
+    "sm80_kernel_s8_u4_float16.cu",
+    "sm80_kernel_s8_u4b8_bfloat16.cu",
+    "sm80_kernel_s8_u4b8_float16.cu",
+]
+
+ALL_SM89_FILES = [
+    "sm89_kernel_fe4m3fn_fe2m1f_bfloat16.cu",
+    "sm89_kernel_fe4m3fn_u4_bfloat16.cu",
+    "sm89_kernel_fe4m3fn_u4_float16.cu",
+    "sm89_kernel_fe4m3fn_u4b8_bfloat16.cu",
+    "sm89_kernel_fe4m3fn_u4b8_float16.cu",
+]
+
+ALL_SM75_FILES = [
+    "sm75_kernel_float16_fe2m1f_float16.cu",
+    "sm75_kernel_float16_fe4m3fn_float16.cu",
+    "sm75_kernel_float16_u4_float16.cu",
+    "sm75_kernel_float16_u4b8_float16.cu",
+    "sm75_kernel_float16_u8b128_float16.cu",
+    "sm75_kernel_s8_u4_float16.cu",
+    "sm75_kernel_s8_u4b8_float16.cu",
+]
+
+FP8_ACT_CONFIGS = ["awq_int4_fp8_act", "gptq_int4_fp8_act", "mxfp4_fp8_act"]
+
+# Every supported arch that has no native FP8 mma (none of 8.9, 12.0, 12.1).
+NO_FP8_ARCHS = ["7.5", "8.0", "8.6", "8.7", "9.0a", "10.0f"]
+
+FP8_ALLOWED = "archs that allow it: 8.9, 12.0, 12.1"
 
 def _new_results():
     return {"lines": [], "failed": 0}
@@ -101,19 +164,27 @@ def _planning_test_impl(ctx):
 
     # Quant configs.
     _expect_error(r, "unknown quant config is rejected", validate_quant_configs(["awq_int4", "int3"]), ['unknown quant config "int3" in quant_configs', ALLOWED_CONFIGS])
-    _expect_error(r, "empty quant config list is rejected", validate_quant_configs([]), ["quant_configs is empty", "awq_int4, gptq_int4"])
+    _expect_error(r, "empty quant config list is rejected", validate_quant_configs([]), ["quant_configs is empty", AVAILABLE_CONFIGS])
     _expect_error(r, "duplicate quant config is rejected", validate_quant_configs(["gptq_int4", "gptq_int4"]), ['quant_configs lists "gptq_int4" twice'])
     _expect_error(r, "plan rejects a bad arch", plan_kernel_files(["7.0"], ["awq_int4"]), ['unknown arch "7.0"'])
     _expect_error(r, "plan rejects a bad quant config", plan_kernel_files(["8.0"], ["awq"]), ['unknown quant config "awq"', ALLOWED_CONFIGS])
 
     # Plans.
-    plan, error = plan_kernel_files(["8.0"], ["awq_int4", "gptq_int4"])
+    plan, error = plan_kernel_files(["8.0"], IMPLEMENTED_CONFIGS)
     _expect_equal(r, "plan for 8.0 has no error", error, None)
     if plan:
         _expect_equal(r, "plan for 8.0: sm80 files", plan["sm80"], SM80_FILES)
         _expect_equal(r, "plan for 8.0: no sm75 files", plan["sm75"], [])
         _expect_equal(r, "plan for 8.0: no sm89 files", plan["sm89"], [])
         _expect_equal(r, "plan for 8.0: file names", plan_file_names(plan), SM80_FILES + ["kernel_selector.h"])
+    plan, error = plan_kernel_files(["8.0"], ["awq_int4", "gptq_int4"])
+    _expect_equal(r, "plan for 8.0, INT4 configs has no error", error, None)
+    if plan:
+        _expect_equal(r, "plan for 8.0, INT4 configs: their sm80 files only", plan["sm80"], SM80_INT4_FILES)
+    plan, error = plan_kernel_files(["8.0", "9.0a"], ["gptq_int8"])
+    _expect_equal(r, "plan for 8.0,9.0a, gptq_int8 has no error", error, None)
+    if plan:
+        _expect_equal(r, "plan for 8.0,9.0a, gptq_int8: its sm80 files", [plan["sm75"], plan["sm80"], plan["sm89"]], [[], SM80_INT8_FILES, []])
     plan, error = plan_kernel_files(["8.0", "9.0a", "12.0"], ["gptq_int4"])
     _expect_equal(r, "plan for 8.0,9.0a,12.0 has no error", error, None)
     if plan:
@@ -126,6 +197,82 @@ def _planning_test_impl(ctx):
     if plan:
         _expect_equal(r, "plan for 7.5: no sm80 files", plan["sm80"], [])
         _expect_equal(r, "plan for 7.5: the selector", plan["selector"], "kernel_selector.h")
+
+    # Families come from the catalog.
+    _expect_equal(r, "families", FAMILIES, ["sm75", "sm80", "sm89"])
+    plan, error = plan_kernel_files(["8.9", "12.0"], IMPLEMENTED_CONFIGS)
+    _expect_equal(r, "plan for 8.9,12.0 has no error", error, None)
+    if plan:
+        _expect_equal(r, "plan for 8.9,12.0: the implemented sm80 files", plan["sm80"], SM80_FILES)
+        _expect_equal(r, "plan for 8.9,12.0: no sm89 files (no FP8-activation config is implemented)", plan["sm89"], [])
+    _expect_value(r, "no quant config list: every implemented one", plan_kernel_files(["8.0"], None), {
+        "selector": "kernel_selector.h",
+        "sm75": [],
+        "sm80": SM80_FILES,
+        "sm89": [],
+    })
+
+    # Configs that are not implemented yet are rejected (real builds), naming the available ones.
+    _expect_equal(r, "implemented quant configs", IMPLEMENTED_QUANT_CONFIGS, IMPLEMENTED_CONFIGS)
+    _expect_value(r, "every implemented config is accepted", validate_quant_configs(IMPLEMENTED_CONFIGS), IMPLEMENTED_CONFIGS)
+    not_implemented = [c for c in KNOWN_QUANT_CONFIGS if c not in IMPLEMENTED_QUANT_CONFIGS]
+    _expect_equal(r, "eight known configs are not implemented", len(not_implemented), 11 - 3)
+    for config in not_implemented:
+        message = 'marlin-bazel: quant config "%s" is not implemented yet; available: %s' % (config, AVAILABLE_CONFIGS)
+        _expect_error(r, "%s is not implemented" % config, validate_quant_configs(["gptq_int8", config]), [message])
+        _expect_error(r, "plan rejects %s on 8.0,8.9,12.0" % config, plan_kernel_files(["8.0", "8.9", "12.0"], [config]), [message])
+        _expect_value(r, "all-known mode accepts %s" % config, validate_quant_configs([config], all_known = True), [config])
+    _expect_error(r, "all-known mode rejects an unknown config", validate_quant_configs(["int3"], all_known = True), [
+        'unknown quant config "int3"',
+        "allowed: awq_int4, gptq_int4, gptq_int8, fp8, nvfp4, mxfp4, awq_int4_int8_act",
+    ])
+
+    # FP8 activations need 8.9 or 12.x: an error naming the config and the archs that allow it, not a skip.
+    for config in FP8_ACT_CONFIGS:
+        _expect_error(r, "%s without 8.9/12.x is rejected" % config, check_config_archs(NO_FP8_ARCHS, [config]), [
+            'marlin-bazel: quant config "%s" has no kernels for archs 7.5, 8.0, 8.6, 8.7, 9.0a, 10.0f; ' % config + FP8_ALLOWED,
+        ])
+        _expect_error(r, "all-known plan of %s for 8.0,9.0 is rejected" % config, plan_kernel_files(["8.0", "9.0"], ["awq_int4", config], all_known = True), [
+            'quant config "%s" has no kernels for archs 8.0, 9.0; ' % config + FP8_ALLOWED,
+        ])
+        for arch in ["8.9", "12.0", "12.1a"]:
+            _expect_value(r, "%s is allowed with %s" % (config, arch), check_config_archs(["8.0", arch], [config]), [config])
+    _expect_error(r, "mxfp4 on 7.5 only is rejected (sm75 has no bf16)", check_config_archs(["7.5"], ["awq_int4", "mxfp4"]), [
+        'quant config "mxfp4" has no kernels for archs 7.5; archs that allow it: 8.0, 8.6, 8.7, 8.9, 9.0, 10.0, 12.0, 12.1',
+    ])
+    _expect_value(r, "awq_int4 on 7.5 is allowed", check_config_archs(["7.5"], ["awq_int4"]), ["awq_int4"])
+    plan, error = plan_kernel_files(["12.1a"], ["gptq_int4_fp8_act"], all_known = True)
+    _expect_equal(r, "all-known plan of gptq_int4_fp8_act for 12.1a has no error", error, None)
+    if plan:
+        _expect_equal(r, "all-known plan of gptq_int4_fp8_act for 12.1a: sm89 files only", [plan["sm75"], plan["sm80"], plan["sm89"]], [[], [], [
+            "sm89_kernel_fe4m3fn_u4b8_bfloat16.cu",
+            "sm89_kernel_fe4m3fn_u4b8_float16.cu",
+        ]])
+
+    # The all-known mode: the seed's whole matrix (19 files for 8.0,8.9,9.0; 7 more sm75 files with 7.5).
+    plan, error = plan_kernel_files(["8.0", "8.9", "9.0"], None, all_known = True)
+    _expect_equal(r, "all-known plan for 8.0,8.9,9.0 has no error", error, None)
+    if plan:
+        _expect_equal(r, "all-known plan for 8.0,8.9,9.0: sm80 files", plan["sm80"], ALL_SM80_FILES)
+        _expect_equal(r, "all-known plan for 8.0,8.9,9.0: sm89 files", plan["sm89"], ALL_SM89_FILES)
+        _expect_equal(r, "all-known plan for 8.0,8.9,9.0: no sm75 files", plan["sm75"], [])
+        _expect_equal(r, "all-known plan for 8.0,8.9,9.0: 19 kernel files", len(plan_file_names(plan)), 19 + 1)
+    plan, error = plan_kernel_files(["7.5", "8.0", "8.9", "9.0"], None, all_known = True)
+    _expect_equal(r, "all-known plan for 7.5,8.0,8.9,9.0 has no error", error, None)
+    if plan:
+        _expect_equal(r, "all-known plan for 7.5,8.0,8.9,9.0: sm75 files", plan["sm75"], ALL_SM75_FILES)
+        _expect_equal(r, "all-known plan for 7.5,8.0,8.9,9.0: 26 kernel files", len(plan_file_names(plan)), 26 + 1)
+    plan, error = plan_kernel_files(["8.0", "9.0"], None, all_known = True)
+    _expect_equal(r, "all-known plan for 8.0,9.0 has no error (FP8-activation configs left out)", error, None)
+    if plan:
+        _expect_equal(r, "all-known plan for 8.0,9.0: sm80 files, no sm89 files", [plan["sm80"], plan["sm89"]], [ALL_SM80_FILES, []])
+    plan, error = plan_kernel_files(["7.5"], ["awq_int4", "gptq_int8"], all_known = True)
+    _expect_equal(r, "all-known plan for 7.5 has no error", error, None)
+    if plan:
+        _expect_equal(r, "all-known plan for 7.5: sm75 files (two-stage, f16 output)", plan["sm75"], [
+            "sm75_kernel_float16_u4_float16.cu",
+            "sm75_kernel_float16_u8b128_float16.cu",
+        ])
 
     return _write_test_script(ctx, r)
 

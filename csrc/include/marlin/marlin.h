@@ -33,7 +33,7 @@ typedef enum {
 
 typedef struct {
   const void* a;          // [m, k] activations, row stride lda elements, a_type
-  const void* b_q;        // [k/16, 2n] int32 weights in the Marlin layout (marlin_repack_*)
+  const void* b_q;        // [k/16, 2n] (4-bit) or [k/16, 4n] (8-bit) int32 weights, Marlin layout (marlin_repack_*)
   const void* scales;     // [k/group_size (or 1), n] s_type, permuted (marlin_permute_scales)
   const void* zeros;      // [k/group_size, n] s_type, permuted (marlin_awq_zeros); U4 only, else NULL
   void* c;                // [m, n] output, row stride ldc elements, c_type
@@ -53,7 +53,7 @@ marlin_status marlin_gemm(const marlin_gemm_args* args, char* err, size_t err_le
 // Workspace bytes marlin_gemm needs when spread over sm_count multiprocessors (0 = current device).
 size_t marlin_workspace_bytes(int sm_count);
 
-// GPTQ int32 [k/8, n] (packed along K) -> Marlin layout [k/16, 2n]. num_bits must be 4.
+// GPTQ int32 [k*num_bits/32, n] (packed along K) -> Marlin layout [k/16, n*num_bits/2]. num_bits: 4 or 8.
 marlin_status marlin_repack_gptq(const int32_t* in, int32_t* out, int64_t k, int64_t n, int num_bits,
                                  void* stream, char* err, size_t err_len);
 // AWQ int32 [k, n/8] (packed along N, AWQ nibble order) -> Marlin layout [k/16, 2n]. num_bits must be 4.
