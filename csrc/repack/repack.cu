@@ -26,53 +26,54 @@ __device__ __forceinline__ uint32_t awq_value(const int32_t* in, int64_t n, int6
   return (static_cast<uint32_t>(in[row * (n / 8) + col / 8]) >> (4 * kAwqNibbleOfColumn[col % 8])) & 0xF;
 }
 
-// 8-bit GPTQ, int32 [K/4, N] (byte i of word (r, n) is row 4r+i) -> int32 [K/16, 4N]: word j of lane 4g + t in
-// tile (kb, nc) holds rows ks, ks+1, ks+8, ks+9 (ks = 16kb + 2t) of column 64nc + 8j + g in bytes 0..3.
-__global__ void repack_gptq8_kernel(const int32_t* __restrict__ in, int32_t* __restrict__ out, int64_t k,
-                                    int64_t n) {
-  const int64_t words = (k / 16) * 4 * n;
-  for (int64_t o = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; o < words;
+__device__ __forceinline__ uint32_t gptq8_value(const int32_t* in, int64_t n, int64_t row, int64_t col) {
+  return (static_cast<uint32_t>(in[(row / 4) * n + col]) >> (8 * (row % 4))) & 0xFF;
+}
+
+// Writes the Marlin layout (docs/DESIGN.md), one output word per thread: in tile (kb, nc), lane 4g + t owns
+// kBits words; with 4-bit values word w holds rows ks, ks+1, ks+8, ks+9 (ks = 16kb + 2t) of columns
+// 64nc + 16w + g and that + 8, in the nibble order kMarlinNibble; with 8-bit values word w holds the same rows of
+// column 64nc + 8w + g in bytes 0..3. `value(row, col)` reads one value of the source checkpoint.
+template <int kBits, typename Value>
+__global__ void repack_kernel(int32_t* __restrict__ out, int64_t k, int64_t n, Value value) {
+  constexpr int kTileWords = 32 * kBits;  // 16 x 64 values
+  const int64_t row_words = n / 64 * kTileWords;
+  for (int64_t o = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; o < k / 16 * row_words;
        o += static_cast<int64_t>(gridDim.x) * blockDim.x) {
-    const int64_t kb = o / (4 * n);
-    const int64_t rem = o % (4 * n);
-    const int64_t nc = rem / 256;  // 256 words per 16 x 64 tile
-    const int lane = static_cast<int>(rem % 256) / 8;
-    const int j = static_cast<int>(rem % 8);
+    const int64_t kb = o / row_words;
+    const int64_t nc = o % row_words / kTileWords;
+    const int lane = static_cast<int>(o % kTileWords) / kBits;
+    const int w = static_cast<int>(o % kBits);
     const int64_t ks = kb * 16 + 2 * (lane % 4);
-    const int64_t col = nc * 64 + 8 * j + lane / 4;
     const int64_t rows[4] = {ks, ks + 1, ks + 8, ks + 9};
     uint32_t word = 0;
-    for (int b = 0; b < 4; ++b) {
-      const uint32_t v = (static_cast<uint32_t>(in[(rows[b] / 4) * n + col]) >> (8 * (rows[b] % 4))) & 0xFF;
-      word |= v << (8 * b);
+    if constexpr (kBits == 4) {
+      const int64_t n0 = nc * 64 + 16 * w + lane / 4;
+      for (int j = 0; j < 8; ++j) word |= value(rows[j % 4], n0 + 8 * (j / 4)) << (4 * kMarlinNibble[j]);
+    } else {
+      const int64_t col = nc * 64 + 8 * w + lane / 4;
+      for (int b = 0; b < 4; ++b) word |= value(rows[b], col) << (8 * b);
     }
     out[o] = static_cast<int32_t>(word);
   }
 }
 
-template <bool kAwq>
-__global__ void repack_kernel(const int32_t* __restrict__ in, int32_t* __restrict__ out, int64_t k, int64_t n) {
-  const int64_t words = (k / 16) * 2 * n;
-  for (int64_t o = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; o < words;
-       o += static_cast<int64_t>(gridDim.x) * blockDim.x) {
-    const int64_t kb = o / (2 * n);
-    const int64_t rem = o % (2 * n);
-    const int64_t nc = rem / 128;   // 128 words per 16 x 64 tile
-    const int lane = static_cast<int>(rem % 128) / 4;
-    const int i = static_cast<int>(rem % 4);
-    const int g = lane / 4, t = lane % 4;
-    const int64_t ks = kb * 16 + 2 * t;
-    const int64_t n0 = nc * 64 + 16 * i + g;
-    const int64_t rows[4] = {ks, ks + 1, ks + 8, ks + 9};
-    uint32_t word = 0;
-    for (int j = 0; j < 8; ++j) {
-      const int64_t row = rows[j % 4], col = n0 + 8 * (j / 4);
-      const uint32_t v = kAwq ? awq_value(in, n, row, col) : gptq_value(in, n, row, col);
-      word |= v << (4 * kMarlinNibble[j]);
-    }
-    out[o] = static_cast<int32_t>(word);
-  }
-}
+// Sources: GPTQ packs along K (4-bit [K/8, N], 8-bit [K/4, N]); AWQ packs 4-bit values along N ([K, N/8]).
+struct Gptq4 {
+  const int32_t* in;
+  int64_t n;
+  __device__ uint32_t operator()(int64_t row, int64_t col) const { return gptq_value(in, n, row, col); }
+};
+struct Gptq8 {
+  const int32_t* in;
+  int64_t n;
+  __device__ uint32_t operator()(int64_t row, int64_t col) const { return gptq8_value(in, n, row, col); }
+};
+struct Awq4 {
+  const int32_t* in;
+  int64_t n;
+  __device__ uint32_t operator()(int64_t row, int64_t col) const { return awq_value(in, n, row, col); }
+};
 
 // Stored index 8g + j of every 64-column block holds column 8j + g.
 __device__ __forceinline__ int64_t permuted_source_column(int64_t col) {
@@ -132,11 +133,11 @@ marlin_status repack(bool awq, const int32_t* in, int32_t* out, int64_t k, int64
   const auto s = static_cast<cudaStream_t>(stream);
   const int grid = grid_for((k / 16) * num_bits / 2 * n);
   if (num_bits == 8) {
-    repack_gptq8_kernel<<<grid, 256, 0, s>>>(in, out, k, n);
+    repack_kernel<8><<<grid, 256, 0, s>>>(out, k, n, Gptq8{in, n});
   } else if (awq) {
-    repack_kernel<true><<<grid, 256, 0, s>>>(in, out, k, n);
+    repack_kernel<4><<<grid, 256, 0, s>>>(out, k, n, Awq4{in, n});
   } else {
-    repack_kernel<false><<<grid, 256, 0, s>>>(in, out, k, n);
+    repack_kernel<4><<<grid, 256, 0, s>>>(out, k, n, Gptq4{in, n});
   }
   return check_launch("repack kernel launch", err, err_len);
 }
