@@ -9,10 +9,10 @@ from pathlib import Path
 from typing import NoReturn, TextIO
 
 from generator import catalog, render, starlark
-from generator.plan import Plan, plan_from_text
+from generator.plan import MAX_SHARDS, MIN_SHARDS, Plan, plan_from_text
 
 PROG = "python -m generator"
-OPTIONS = ("--out", "--configs", "--list", "--expect", "--emit-starlark", "--all-known", "--help")
+OPTIONS = ("--out", "--configs", "--shards", "--list", "--expect", "--emit-starlark", "--all-known", "--help")
 STALE_HINT = "the Starlark catalog is stale: run python -m generator --emit-starlark > rules/private/catalog.bzl"
 
 
@@ -59,6 +59,14 @@ def _parser() -> _Parser:
         ),
     )
     p.add_argument(
+        "--shards",
+        metavar="N",
+        help=(
+            f"split each kernel file into N files NAME_part<i>of<N>.cu, instantiations dealt round-robin "
+            f"({MIN_SHARDS}..{MAX_SHARDS}; default 1: one file per family and type combination, unsplit)"
+        ),
+    )
+    p.add_argument(
         "--list",
         action="store_true",
         help="print the instantiation table and the file list",
@@ -99,6 +107,7 @@ def _parse(argv: Sequence[str]) -> argparse.Namespace:
                 ("ARCHS", args.archs is not None),
                 ("--out", args.out is not None),
                 ("--configs", args.configs is not None),
+                ("--shards", args.shards is not None),
                 ("--list", args.list),
                 ("--expect", args.expect is not None),
                 ("--all-known", args.all_known),
@@ -110,7 +119,21 @@ def _parse(argv: Sequence[str]) -> argparse.Namespace:
         return args
     if args.archs is None:
         raise UsageError(f"missing ARCHS: give a comma-separated list from {catalog.allowed_archs_text()}")
+    args.shards = _parse_shards(args.shards)
     return args
+
+
+def _parse_shards(text: str | None) -> int:
+    """--shards N -> N (1 when not given); anything but an integer in range is a UsageError naming it."""
+    if text is None:
+        return 1
+    try:
+        value = int(text.strip(), 10)
+    except ValueError:
+        value = None
+    if value is None or not MIN_SHARDS <= value <= MAX_SHARDS:
+        raise UsageError(f"bad --shards '{text}': expected an integer from {MIN_SHARDS} to {MAX_SHARDS}")
+    return value
 
 
 def check_expected(plan: Plan, expected: Sequence[str]) -> None:
@@ -193,7 +216,7 @@ def print_listing(plan: Plan, out: TextIO) -> None:
             )
     lines = _table(header, rows)
     lines.append("")
-    file_rows = [(f.name, f.family, len(f.instantiations)) for f in plan.files]
+    file_rows = [(f.name, f.family, len(f.instantiations)) for f in plan.written_files]
     file_rows.append(("kernel_selector.h", "-", len(plan.instantiations)))
     lines.extend(_table(("file", "family", "instantiations"), file_rows))
     lines.append("")
@@ -202,7 +225,7 @@ def print_listing(plan: Plan, out: TextIO) -> None:
     configs = ",".join(q.name for q in plan.configs) or "none"
     mode = "; all known, not all implemented" if plan.all_known else ""
     lines.append(
-        f"{len(plan.instantiations)} instantiations in {len(plan.files)} kernel files "
+        f"{len(plan.instantiations)} instantiations in {len(plan.written_files)} kernel files "
         f"(archs {archs}; families {families}; configs {configs}{mode})"
     )
     out.write("\n".join(lines) + "\n")
@@ -214,7 +237,7 @@ def run(argv: Sequence[str]) -> int:
         sys.stdout.write(starlark.render_catalog_bzl())
         return 0
     try:
-        plan = plan_from_text(args.archs, args.configs, all_known=args.all_known)
+        plan = plan_from_text(args.archs, args.configs, all_known=args.all_known, shards=args.shards)
     except catalog.CatalogError as e:
         raise UsageError(str(e)) from None
     if args.out is None and not args.list and args.expect is None:

@@ -61,6 +61,42 @@ def kernel_file_name(family: str, a: ScalarType, b: ScalarType, c: ScalarType) -
     return f"{family}_kernel_{a.file_name}_{b.file_name}_{c.file_name}.cu"
 
 
+# Allowed values of --shards (and of the rules' `shards` attribute).
+MIN_SHARDS = 1
+MAX_SHARDS = 16
+
+
+def check_shards(shards: object) -> int:
+    """Return shards if it is an int in MIN_SHARDS..MAX_SHARDS; else raise CatalogError naming it and the range."""
+    if isinstance(shards, bool) or not isinstance(shards, int) or not MIN_SHARDS <= shards <= MAX_SHARDS:
+        raise catalog.CatalogError(
+            f"bad shards {shards!r}: expected an integer from {MIN_SHARDS} to {MAX_SHARDS} (1: one file per "
+            "family and type combination)"
+        )
+    return shards
+
+
+def shard_file_name(name: str, shard: int, shards: int) -> str:
+    """`sm80_kernel_float16_u4_float16.cu`, shard 0 of 2 -> `sm80_kernel_float16_u4_float16_part1of2.cu`.
+
+    `shard` counts from 0; the name counts from 1. With one shard the name is unchanged.
+    """
+    if shards == 1:
+        return name
+    stem = name.removesuffix(".cu")
+    return f"{stem}_part{shard + 1}of{shards}.cu"
+
+
+def split_instantiations(insts: tuple[Instantiation, ...], shards: int) -> tuple[tuple[Instantiation, ...], ...]:
+    """Deal the instantiations round-robin into `shards` parts (part i gets insts[i::shards]).
+
+    Round-robin rather than contiguous chunks: neighbouring instantiations differ mostly in thread config and
+    group size, so every part gets a similar mix of cheap and expensive kernels. Part sizes differ by at most
+    one; a part may be empty when there are fewer instantiations than shards.
+    """
+    return tuple(insts[i::shards] for i in range(shards))
+
+
 @dataclass(frozen=True)
 class KernelFile:
     family: str
@@ -68,10 +104,23 @@ class KernelFile:
     b: ScalarType
     c: ScalarType
     instantiations: tuple[Instantiation, ...]
+    # Which part of its (family, a, b, c) file this is, counting from 0, and of how many parts.
+    shard: int = 0
+    shards: int = 1
 
     @property
     def name(self) -> str:
-        return kernel_file_name(self.family, self.a, self.b, self.c)
+        return shard_file_name(kernel_file_name(self.family, self.a, self.b, self.c), self.shard, self.shards)
+
+    def split(self, shards: int) -> tuple[KernelFile, ...]:
+        """This (unsharded) file as `shards` files, instantiations dealt round-robin; itself when shards is 1."""
+        if shards == 1:
+            return (self,)
+        parts = split_instantiations(self.instantiations, shards)
+        return tuple(
+            KernelFile(self.family, self.a, self.b, self.c, part, shard=i, shards=shards)
+            for i, part in enumerate(parts)
+        )
 
 
 @dataclass(frozen=True)
@@ -79,18 +128,26 @@ class Plan:
     archs: tuple[Arch, ...]
     configs: tuple[QuantConfig, ...]
     families: tuple[Family, ...]
+    # One per (family, a, b, c), unsharded: these fix the instantiation order (and so the selector).
     files: tuple[KernelFile, ...]
     # Planned in the internal all-known mode (the seed's whole matrix, implemented or not).
     all_known: bool = False
+    # Each file of `files` is written as this many parts (see `written_files`).
+    shards: int = 1
 
     @property
     def instantiations(self) -> tuple[Instantiation, ...]:
-        """Every instantiation, in file order (the selector's branch order)."""
+        """Every instantiation, in file order (the selector's branch order); independent of the shards."""
         return tuple(i for f in self.files for i in f.instantiations)
 
     @property
+    def written_files(self) -> tuple[KernelFile, ...]:
+        """The kernel files the generator writes: each file of `files` split into `shards` parts, in order."""
+        return tuple(part for f in self.files for part in f.split(self.shards))
+
+    @property
     def kernel_file_names(self) -> tuple[str, ...]:
-        return tuple(f.name for f in self.files)
+        return tuple(f.name for f in self.written_files)
 
     @property
     def output_names(self) -> tuple[str, ...]:
@@ -158,6 +215,7 @@ def make_plan(
     configs: tuple[QuantConfig, ...],
     *,
     all_known: bool = False,
+    shards: int = 1,
 ) -> Plan:
     """Expand archs and configs into files. Configs are taken in catalog order whatever order they come in.
 
@@ -178,14 +236,15 @@ def make_plan(
                 by_file.setdefault((inst.a, inst.b, inst.c), {}).setdefault(inst, None)
         group = [KernelFile(fam.name, a, b, c, tuple(insts)) for (a, b, c), insts in by_file.items()]
         files.extend(sorted(group, key=lambda f: f.name))
-    return Plan(archs=archs, configs=configs, families=families, files=tuple(files), all_known=all_known)
+    return Plan(archs=archs, configs=configs, families=families, files=tuple(files), all_known=all_known, shards=shards)
 
 
-def plan_from_text(archs: str, configs: str | None = None, *, all_known: bool = False) -> Plan:
+def plan_from_text(archs: str, configs: str | None = None, *, all_known: bool = False, shards: int = 1) -> Plan:
     """`make_plan` from CLI-style strings, with the checks of the CLI and the Bazel rules.
 
     Raises CatalogError for bad archs, unknown configs, configs that are not implemented (unless `all_known`)
-    and configs named in `configs` that none of the archs allows (e.g. FP8 activations without 8.9 or 12.x).
+    and configs named in `configs` that none of the archs allows (e.g. FP8 activations without 8.9 or 12.x),
+    and shards outside MIN_SHARDS..MAX_SHARDS.
     Without `configs`: every implemented config (every known one with `all_known`) that the archs allow; the
     others are left out, as the seed's generator does.
     """
@@ -197,7 +256,7 @@ def plan_from_text(archs: str, configs: str | None = None, *, all_known: bool = 
     else:
         config_list = catalog.parse_config_list(configs, all_known=all_known)
         catalog.check_archs_allow(arch_list, config_list)
-    return make_plan(arch_list, config_list, all_known=all_known)
+    return make_plan(arch_list, config_list, all_known=all_known, shards=check_shards(shards))
 
 
 def config_files_by_family(config: QuantConfig, *, all_known: bool = False) -> dict[str, list[str]]:

@@ -100,7 +100,7 @@ def render_selector(plan: Plan) -> str:
 
 
 def render_plan(plan: Plan) -> dict[str, str]:
-    """File name -> content for every file of the plan, kernel files first, then the selector."""
-    out = {f.name: render_kernel_file(f) for f in plan.files}
+    """File name -> content for every file of the plan (kernel files as sharded), then the selector."""
+    out = {f.name: render_kernel_file(f) for f in plan.written_files}
     out[SELECTOR_FILE] = render_selector(plan)
     return out

@@ -15,6 +15,10 @@ Archs are written `MAJOR.MINOR`, optionally with nvcc's `a` (arch-specific) or `
 Bad archs or quant configs (unknown, duplicated, an empty list) fail the build at analysis time with one
 message that names the bad value and lists the accepted ones.
 
+Build speed: `shards = N` (1 to 16, default 1) on `marlin_kernels` or `marlin_library` splits each generated
+kernel file into N files (`..._part<i>of<N>.cu`), so more nvcc actions run in parallel and the longest is
+shorter.
+
 `marlin_deps()` and `marlin_register_toolchains()` (for the WORKSPACE) are here too and in
 `//rules:repositories.bzl`.
 """

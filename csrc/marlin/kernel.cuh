@@ -3,13 +3,13 @@
 // Work split. The output is cut into tiles of (rows of one M chunk) x (16 * thread_n_blocks) columns; each tile
 // needs k_iters steps of 16 * thread_k_blocks along K. The launcher gives every block a contiguous run of
 // iters_per_block steps of the flattened (tile, k step) space ("stream-K"), so every SM gets the same work
-// whatever the number of tiles, and a small-M problem with few tiles still keeps every SM busy. A block that covers a whole tile writes C directly; partial runs add fp32 partial
-// sums into a per-tile workspace slot, and the block that completes a tile converts the slot into C and zeroes
-// it again for the next launch.
+// whatever the number of tiles, and a small-M problem with few tiles still keeps every SM busy. A block that
+// covers a whole tile writes C directly; partial runs add fp32 partial sums into the tile's workspace slot, and
+// the block that completes a tile converts the slot into C and zeroes it again for the next launch.
 //
 // Inside a block. A multi-stage cp.async pipeline brings A (swizzled rows), the packed weights and the group
 // scales into shared memory. Warps are arranged as warps_n columns of 64 outputs times warps_k slices of K;
-// each warp dequantizes its 16 x 64 weight tiles with lop3 tricks straight into mma B fragments and runs
+// each warp dequantizes its 16 x 64 weight tiles (4- or 8-bit) straight into mma B fragments and runs
 // m16n8k16 tensor-core mma against ldmatrix-loaded A fragments. The K slices are summed through shared memory
 // at the end of each run.
 #pragma once

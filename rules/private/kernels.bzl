@@ -7,7 +7,7 @@ def _marlin_kernels_impl(ctx):
     archs, error = resolve_archs(ctx.attr.archs, ctx.attr._archs[MarlinArchsInfo].archs)
     if error:
         fail(error)
-    plan, error = plan_kernel_files(archs, ctx.attr.quant_configs)
+    plan, error = plan_kernel_files(archs, ctx.attr.quant_configs, shards = ctx.attr.shards)
     if error:
         fail(error)
 
@@ -21,6 +21,7 @@ def _marlin_kernels_impl(ctx):
     args.add(",".join(archs))
     args.add("--out", out_dir)
     args.add("--configs", ",".join(ctx.attr.quant_configs))
+    args.add("--shards", str(ctx.attr.shards))
 
     # The generator compares the files it would write with these and fails on any difference.
     args.add("--expect")
@@ -31,10 +32,11 @@ def _marlin_kernels_impl(ctx):
         arguments = [args],
         outputs = outputs.values(),
         mnemonic = "MarlinGenerate",
-        progress_message = "Generating Marlin kernels %s (archs %s; %s)" % (
+        progress_message = "Generating Marlin kernels %s (archs %s; %s; %d shard(s))" % (
             ctx.label,
             ",".join(archs),
             ",".join(ctx.attr.quant_configs),
+            ctx.attr.shards,
         ),
     )
 
@@ -60,6 +62,12 @@ marlin_kernels = rule(
             doc = "Quant configs to generate, e.g. `[\"awq_int4\", \"gptq_int4\"]` (docs/DESIGN.md " +
                   "lists them).",
         ),
+        "shards": attr.int(
+            default = 1,
+            doc = "Split each kernel file into this many files (1 to 16), so that nvcc compiles them in " +
+                  "parallel: `<family>_kernel_<a>_<b>_<c>_part<i>of<N>.cu`, i = 1..N, instantiations dealt " +
+                  "round-robin. 1 (the default): one unsplit file per family and type combination.",
+        ),
         "_archs": attr.label(default = Label("//rules:archs"), providers = [MarlinArchsInfo]),
         "_generator": attr.label(
             default = Label("//generator"),
@@ -69,7 +77,8 @@ marlin_kernels = rule(
     },
     doc = """Runs the kernel generator and declares every file it writes, in the folder `NAME/`.
 
-The files are `NAME/<family>_kernel_<a>_<b>_<c>.cu` (one per kernel-file family and type combination) and
+The files are `NAME/<family>_kernel_<a>_<b>_<c>.cu` (one per kernel-file family and type combination; with
+`shards = N > 1`, N files `NAME/<family>_kernel_<a>_<b>_<c>_part<i>of<N>.cu` each instead) and
 `NAME/kernel_selector.h`. Which files there are is known at analysis time (from
 `rules/private/catalog.bzl`); the generator checks that it writes exactly those.
 

@@ -17,7 +17,7 @@ _cc_group = rule(
     doc = "Several C++ libraries as one: their CcInfo merged, their files as its default outputs.",
 )
 
-def marlin_library(name, quant_configs, archs = None, visibility = None, **kwargs):
+def marlin_library(name, quant_configs, archs = None, shards = 1, visibility = None, **kwargs):
     """A Marlin GEMM library with the kernels of the given quant configs, compiled for the given archs.
 
     One C++ library (`CcInfo`) for `cc_binary`, `cc_test` or `cc_library` deps: include `"marlin/marlin.h"`
@@ -43,6 +43,9 @@ def marlin_library(name, quant_configs, archs = None, visibility = None, **kwarg
         (docs/DESIGN.md lists them).
       archs: CUDA archs such as `["8.0", "8.9"]`; `None` (or `[]`): the `//rules:archs` build setting
         (`--config=sm89`, `--@marlin_bazel//rules:archs=8.0,9.0a`).
+      shards: Split each generated kernel file into this many files (1 to 16) so that more nvcc actions run
+        in parallel and the longest one is shorter (see `marlin_kernels`); 1: one file per family and type
+        combination.
       visibility: Visibility of NAME; the targets it is made of are private to the package.
       **kwargs: Common attributes for every target (`tags`, `testonly`, ...).
     """
@@ -52,6 +55,7 @@ def marlin_library(name, quant_configs, archs = None, visibility = None, **kwarg
         name = kernels,
         archs = archs,
         quant_configs = quant_configs,
+        shards = shards,
         visibility = ["//visibility:private"],
         **kwargs
     )

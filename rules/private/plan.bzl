@@ -28,6 +28,10 @@ FAMILIES = list(FAMILY_ARCHS.keys())
 # Name of the generated selector header (always generated).
 SELECTOR_FILE = "kernel_selector.h"
 
+# Allowed values of `shards` (the generator's --shards): each kernel file is split into this many parts.
+MIN_SHARDS = 1
+MAX_SHARDS = 16
+
 # Suffixes nvcc accepts after an arch: 9.0a (arch-specific), 10.0f (family-specific).
 ARCH_SUFFIXES = ["a", "f"]
 
@@ -207,7 +211,39 @@ def check_config_archs(archs, quant_configs):
             )
     return list(quant_configs), None
 
-def plan_kernel_files(archs, quant_configs, all_known = False):
+def validate_shards(shards):
+    """Checks a shard count: an int from MIN_SHARDS to MAX_SHARDS.
+
+    Args:
+      shards: the `shards` attribute.
+
+    Returns:
+      (shards, None) or (None, error) naming the value and the allowed range.
+    """
+    if type(shards) != "int" or shards < MIN_SHARDS or shards > MAX_SHARDS:
+        return None, "marlin-bazel: bad shards %s; allowed: an integer from %d to %d (1: one file per family and type combination)" % (
+            _quoted(shards),
+            MIN_SHARDS,
+            MAX_SHARDS,
+        )
+    return shards, None
+
+def shard_file_names(name, shards):
+    """The files one kernel file is written as: "x.cu", 2 -> ["x_part1of2.cu", "x_part2of2.cu"]; 1 -> ["x.cu"].
+
+    Args:
+      name: unsharded kernel file basename (ends in ".cu").
+      shards: validated shard count.
+
+    Returns:
+      The basenames, part 1 first (the generator's naming).
+    """
+    if shards == 1:
+        return [name]
+    stem = name[:-len(".cu")] if name.endswith(".cu") else name
+    return ["%s_part%dof%d.cu" % (stem, i, shards) for i in range(1, shards + 1)]
+
+def plan_kernel_files(archs, quant_configs, all_known = False, shards = 1):
     """The files the generator writes for these archs and quant configs.
 
     Args:
@@ -217,12 +253,17 @@ def plan_kernel_files(archs, quant_configs, all_known = False):
         like the generator without --configs.
       all_known: internal, for tests and docs (the generator's --all-known): plan the seed's whole matrix,
         every known config and family whether implemented or not. Real builds never set it.
+      shards: split each kernel file into this many (validated here; see shard_file_names).
 
     Returns:
-      (plan, None) or (None, error). plan is a dict: one key per family in FAMILIES with the sorted kernel
-      file basenames of that family (possibly empty), and "selector" with SELECTOR_FILE.
+      (plan, None) or (None, error). plan is a dict: one key per family in FAMILIES with the kernel file
+      basenames of that family (possibly empty; sorted by unsharded name, parts in order), and "selector"
+      with SELECTOR_FILE.
     """
     archs, error = validate_archs(archs)
+    if error:
+        return None, error
+    shards, error = validate_shards(shards)
     if error:
         return None, error
     if quant_configs == None:
@@ -252,7 +293,7 @@ def plan_kernel_files(archs, quant_configs, all_known = False):
             for config in quant_configs:
                 for name in config_files[config].get(family, []):
                     names[name] = True
-        plan[family] = sorted(names.keys())
+        plan[family] = [part for name in sorted(names.keys()) for part in shard_file_names(name, shards)]
     plan["selector"] = SELECTOR_FILE
     return plan, None
 

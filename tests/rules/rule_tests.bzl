@@ -8,7 +8,7 @@ per check and exits 1 if any failed, so `bazel test` reports the result.
 load("//rules/private:catalog.bzl", "IMPLEMENTED_QUANT_CONFIGS", "KNOWN_QUANT_CONFIGS")
 
 # buildifier: disable=bzl-visibility
-load("//rules/private:plan.bzl", "FAMILIES", "check_config_archs", "family_archs", "gencode_flags", "plan_file_names", "plan_kernel_files", "resolve_archs", "validate_archs", "validate_quant_configs")
+load("//rules/private:plan.bzl", "FAMILIES", "check_config_archs", "family_archs", "gencode_flags", "plan_file_names", "plan_kernel_files", "resolve_archs", "shard_file_names", "validate_archs", "validate_quant_configs", "validate_shards")
 
 ALLOWED_ARCHS = "allowed: 7.5, 8.0, 8.6, 8.7, 8.9, 9.0, 10.0, 12.0, 12.1 (optionally with suffix a or f, e.g. 9.0a)"
 IMPLEMENTED_CONFIGS = ["awq_int4", "gptq_int4", "gptq_int8"]
@@ -197,6 +197,39 @@ def _planning_test_impl(ctx):
     if plan:
         _expect_equal(r, "plan for 7.5: no sm80 files", plan["sm80"], [])
         _expect_equal(r, "plan for 7.5: the selector", plan["selector"], "kernel_selector.h")
+
+    # Shards: each kernel file becomes NAME_part<i>of<N>.cu, i = 1..N; 1 keeps today's names.
+    _expect_equal(r, "one shard keeps the name", shard_file_names("sm80_kernel_float16_u4_float16.cu", 1), ["sm80_kernel_float16_u4_float16.cu"])
+    _expect_equal(r, "three shards", shard_file_names("sm80_kernel_float16_u4_float16.cu", 3), [
+        "sm80_kernel_float16_u4_float16_part1of3.cu",
+        "sm80_kernel_float16_u4_float16_part2of3.cu",
+        "sm80_kernel_float16_u4_float16_part3of3.cu",
+    ])
+    _expect_value(r, "shards 1 is allowed", validate_shards(1), 1)
+    _expect_value(r, "shards 16 is allowed", validate_shards(16), 16)
+    for bad in [0, 17, -1]:
+        _expect_error(r, "shards %d is rejected" % bad, validate_shards(bad), [
+            "marlin-bazel: bad shards %d; allowed: an integer from 1 to 16" % bad,
+        ])
+    _expect_error(r, "plan rejects shards 0", plan_kernel_files(["8.0"], ["gptq_int4"], shards = 0), ["bad shards 0; allowed: an integer from 1 to 16"])
+    _expect_error(r, "plan rejects shards 17", plan_kernel_files(["8.0"], ["gptq_int4"], shards = 17), ["bad shards 17; allowed: an integer from 1 to 16"])
+    _expect_value(r, "plan with shards = 1 is the unsharded plan", plan_kernel_files(["8.0"], IMPLEMENTED_CONFIGS, shards = 1), plan_kernel_files(["8.0"], IMPLEMENTED_CONFIGS)[0])
+    plan, error = plan_kernel_files(["8.0", "9.0a"], ["gptq_int4"], shards = 2)
+    _expect_equal(r, "plan with shards = 2 has no error", error, None)
+    if plan:
+        _expect_equal(r, "plan with shards = 2: two parts per file, in order", plan_file_names(plan), [
+            "sm80_kernel_bfloat16_u4b8_bfloat16_part1of2.cu",
+            "sm80_kernel_bfloat16_u4b8_bfloat16_part2of2.cu",
+            "sm80_kernel_float16_u4b8_float16_part1of2.cu",
+            "sm80_kernel_float16_u4b8_float16_part2of2.cu",
+            "kernel_selector.h",
+        ])
+        _expect_equal(r, "plan with shards = 2: no sm75/sm89 files", [plan["sm75"], plan["sm89"]], [[], []])
+    plan, error = plan_kernel_files(["8.0"], IMPLEMENTED_CONFIGS, shards = 7)
+    _expect_equal(r, "plan with shards = 7 has no error", error, None)
+    if plan:
+        _expect_equal(r, "plan with shards = 7: 7 files per unsharded file", plan["sm80"], [p for f in SM80_FILES for p in shard_file_names(f, 7)])
+        _expect_equal(r, "plan with shards = 7: 42 kernel files", len(plan["sm80"]), 6 * 7)
 
     # Families come from the catalog.
     _expect_equal(r, "families", FAMILIES, ["sm75", "sm80", "sm89"])
