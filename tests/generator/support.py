@@ -14,6 +14,17 @@ REPO_ROOT = Path(__file__).absolute().parents[2]
 CATALOG_BZL = REPO_ROOT / "rules" / "private" / "catalog.bzl"
 SCALAR_TYPE_HEADER = REPO_ROOT / "csrc" / "marlin" / "scalar_type.cuh"
 
+# What real builds generate for 8.0: every implemented config (awq_int4, gptq_int4, gptq_int8), one sm80 file
+# per weight type and f16/bf16, 60 instantiations each.
+KERNEL_FILES_8_0 = [
+    "sm80_kernel_bfloat16_u4_bfloat16.cu",
+    "sm80_kernel_bfloat16_u4b8_bfloat16.cu",
+    "sm80_kernel_bfloat16_u8b128_bfloat16.cu",
+    "sm80_kernel_float16_u4_float16.cu",
+    "sm80_kernel_float16_u4b8_float16.cu",
+    "sm80_kernel_float16_u8b128_float16.cu",
+]
+
 KEY_FIELDS = (
     "a_type",
     "b_type",

@@ -13,16 +13,7 @@ from generator import starlark
 from tests.generator import support
 
 ALLOWED_ARCHS = "7.5, 8.0, 8.6, 8.7, 8.9, 9.0, 10.0, 12.0, 12.1"
-# Every implemented config (awq_int4, gptq_int4, gptq_int8) for 8.0: one sm80 file per weight type and f16/bf16.
-FILES_8_0 = [
-    "kernel_selector.h",
-    "sm80_kernel_bfloat16_u4_bfloat16.cu",
-    "sm80_kernel_bfloat16_u4b8_bfloat16.cu",
-    "sm80_kernel_bfloat16_u8b128_bfloat16.cu",
-    "sm80_kernel_float16_u4_float16.cu",
-    "sm80_kernel_float16_u4b8_float16.cu",
-    "sm80_kernel_float16_u8b128_float16.cu",
-]
+FILES_8_0 = ["kernel_selector.h", *support.KERNEL_FILES_8_0]
 # 3 configs x 2 (a, c) pairs x 4 built group sizes x 15 (5 m_blocks values x 3 thread configs).
 BUILT_8_0 = 3 * 2 * 4 * 15
 

@@ -9,16 +9,9 @@ from collections import Counter
 
 from generator import catalog, plan, starlark
 from generator.plan import plan_from_text
+from tests.generator import support
 
-# What real builds generate for 8.0: every implemented config (awq_int4, gptq_int4, gptq_int8), f16 and bf16.
-FILES_8_0 = [
-    "sm80_kernel_bfloat16_u4_bfloat16.cu",
-    "sm80_kernel_bfloat16_u4b8_bfloat16.cu",
-    "sm80_kernel_bfloat16_u8b128_bfloat16.cu",
-    "sm80_kernel_float16_u4_float16.cu",
-    "sm80_kernel_float16_u4b8_float16.cu",
-    "sm80_kernel_float16_u8b128_float16.cu",
-]
+FILES_8_0 = support.KERNEL_FILES_8_0
 INT4_FILES_8_0 = [name for name in FILES_8_0 if "_u8b128_" not in name]
 # A file: 4 built group sizes (-1, 2, 4, 8; act-order pending) x 5 m_blocks values x 3 thread configs.
 PER_FILE = 4 * 5 * 3

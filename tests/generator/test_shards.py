@@ -8,15 +8,7 @@ from generator import catalog, plan, render
 from generator.plan import plan_from_text
 from tests.generator import support
 
-# Every implemented config for 8.0, unsharded (60 instantiations each).
-FILES_8_0 = [
-    "sm80_kernel_bfloat16_u4_bfloat16.cu",
-    "sm80_kernel_bfloat16_u4b8_bfloat16.cu",
-    "sm80_kernel_bfloat16_u8b128_bfloat16.cu",
-    "sm80_kernel_float16_u4_float16.cu",
-    "sm80_kernel_float16_u4b8_float16.cu",
-    "sm80_kernel_float16_u8b128_float16.cu",
-]
+FILES_8_0 = support.KERNEL_FILES_8_0  # unsharded, 60 instantiations each
 PER_FILE = 60
 SHARD_COUNTS = (1, 2, 3, 7)
 
