@@ -1,12 +1,17 @@
 """GEMM benchmark: marlin_bazel.gemm (4-bit or 8-bit weights) against torch's fp16/bf16 linear on the same shapes.
 
+Weight types (--b-types): u4b8 (GPTQ-INT4), u4 (AWQ-INT4), u8b128 (GPTQ-INT8), fe4m3fn (FP8 weights, f16/bf16
+scales), nvfp4 (FP4 e2m1 weights, e4m3 scales per 16 rows, a global scale), mxfp4 (FP4 e2m1 weights, e8m0 scales
+per 32 rows, bf16 only) and u4b8-act (GPTQ-INT4 with act-order, a whole layer: is_k_full).
+
 Timing: CUDA events around many calls after a warm-up; by default the calls are captured once in a CUDA graph
 and the graph is replayed, so that the numbers are GPU time, not Python launch overhead (``--no-graph`` times
 plain eager calls instead). Each call uses the next of several distinct copies of the weights (and scales), so
 that the working set exceeds the L2 cache and every call reads its weights from DRAM.
 
-Reported per (shape, M, b_type): time per call in µs, achieved DRAM bandwidth (bytes of weights (K*N/2 for u4b8
-and u4, K*N for u8b128) + scales [+ zero points] + A + C, divided by the time), that bandwidth as a share of the
+Reported per (shape, M, b_type): time per call in µs, achieved DRAM bandwidth (bytes of weights (K*N/2 for the
+4-bit types, K*N for u8b128 and fe4m3fn) + scales [+ zero points, global scale, act-order perm and g_idx] + A + C
+[+ act-order's permuted copy of A, written and read], divided by the time), that bandwidth as a share of the
 device-to-device copy bandwidth (measured once, a 1 GiB torch copy, read + write bytes), and the speedup over
 torch.
 
@@ -14,6 +19,7 @@ Usage (see bench/README.md):
     MARLIN_LIB=/path/to/libmarlin.so PYTHONPATH=python python bench/gemm.py --out docs/bench_gemm.md
     ... python bench/gemm.py --quick
     ... python bench/gemm.py --shapes 4096x4096,8192x28672 --m 1,16,64 --b-types u4b8,u8b128
+    ... python bench/gemm.py --dtype bf16 --b-types fe4m3fn,nvfp4,mxfp4,u4b8-act
 """
 
 from __future__ import annotations
@@ -25,7 +31,7 @@ import math
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 _PY = str(Path(__file__).resolve().parents[1] / "python")
@@ -38,8 +44,29 @@ from marlin_bazel import reference as ref
 
 SHAPES = [(4096, 4096), (4096, 14336), (14336, 4096), (8192, 8192), (8192, 28672), (28672, 8192)]
 MS = [1, 2, 4, 8, 16, 32, 64, 128, 256]
-B_TYPES = ["u4b8", "u4"]  # the default; every key of ops.B_TYPES (also "u8b128") is accepted
-BITS = {"u4b8": 4, "u4": 4, "u8b128": 8}  # bits per weight: b_q holds K*N*bits/8 bytes
+B_TYPES = ["u4b8", "u4"]  # the default; every key of BENCH_TYPES is accepted
+
+
+@dataclass(frozen=True)
+class BenchType:
+    """A --b-types value: the ops.gemm b_type it runs, bits per weight (b_q holds K*N*bits/8 bytes), the group
+    sizes it takes (the first is its default) and the activation dtypes it takes."""
+
+    b_type: str
+    bits: int
+    group_sizes: tuple[int, ...]
+    dtypes: tuple[str, ...] = ("f16", "bf16")
+
+
+BENCH_TYPES: dict[str, BenchType] = {
+    "u4b8": BenchType("u4b8", 4, (128, -1, 32, 64)),
+    "u4": BenchType("u4", 4, (128, -1, 32, 64)),
+    "u8b128": BenchType("u8b128", 8, (128, -1, 32, 64)),
+    "fe4m3fn": BenchType("fe4m3fn", 8, (128, -1)),
+    "nvfp4": BenchType("fe2m1f", 4, (16,)),
+    "mxfp4": BenchType("fe2m1f", 4, (32,), ("bf16",)),
+    "u4b8-act": BenchType("u4b8", 4, (128, 32, 64)),
+}
 QUICK_SHAPES = [(8192, 8192)]
 QUICK_MS = [1, 16]
 DTYPES = {"f16": torch.float16, "bf16": torch.bfloat16}
@@ -52,6 +79,7 @@ class Row:
     n: int
     m: int
     b_type: str
+    group_size: int
     marlin_us: float | None
     marlin_gbps: float | None
     marlin_bytes: int
@@ -151,6 +179,26 @@ def copies_for(bytes_per_copy: int, min_copies: int, min_working_set: int) -> in
     return max(min_copies, math.ceil(min_working_set / max(bytes_per_copy, 1)))
 
 
+def group_size_for(name: str, args: argparse.Namespace) -> int:
+    """--group-size when given (parse_args checked that the type takes it), else the type's default."""
+    return BENCH_TYPES[name].group_sizes[0] if args.group_size is None else args.group_size
+
+
+Operands = dict[str, "torch.Tensor | ops.ActOrder | None"]
+
+
+def _copy(value: torch.Tensor | ops.ActOrder | None) -> torch.Tensor | ops.ActOrder | None:
+    if isinstance(value, ops.ActOrder):
+        return replace(value, perm=value.perm.clone(), g_idx_sorted=value.g_idx_sorted.clone())
+    return value.clone() if value is not None else None
+
+
+def _nbytes(value: torch.Tensor | ops.ActOrder | None) -> int:
+    if isinstance(value, ops.ActOrder):
+        return _nbytes(value.perm) + _nbytes(value.g_idx_sorted)
+    return value.numel() * value.element_size() if value is not None else 0
+
+
 class Shape:
     """Weights of one (K, N): a marlin set per b_type and torch's dense weights, each in several copies."""
 
@@ -158,37 +206,59 @@ class Shape:
         self.k, self.n = k, n
         self.args = args
         self.dtype = DTYPES[args.dtype]
-        self.gs = args.group_size
-        self.groups = 1 if self.gs == -1 else k // self.gs
         self.gen = torch.Generator(device="cuda").manual_seed(k * 100003 + n)
 
-    def marlin(self, b_type: str) -> tuple[list[dict[str, torch.Tensor | None]], torch.Tensor, int]:
+    def _codes(self, lo: int, hi: int, shape: tuple[int, int]) -> torch.Tensor:
+        """Random int32 codes in lo..hi."""
+        return torch.randint(lo, hi + 1, shape, device="cuda", dtype=torch.int32, generator=self.gen)
+
+    def marlin(self, name: str) -> tuple[list[Operands], torch.Tensor, int]:
         """(per-copy operands, the dense weight [N, K] of the same values, bytes of one copy)."""
         k, n, dtype = self.k, self.n, self.dtype
-        bits = BITS[b_type]
-        q = torch.randint(0, 1 << bits, (k, n), device="cuda", dtype=torch.int32, generator=self.gen)
-        scales = (0.01 + 0.09 * torch.rand(self.groups, n, device="cuda", generator=self.gen)).to(dtype)
-        z = None
-        if b_type in ("u4b8", "u8b128"):
-            b_q = ops.repack_gptq(ref.pack_gptq(q, bits=bits), k, n, bits=bits)
+        bt = BENCH_TYPES[name]
+        gs = group_size_for(name, self.args)
+        groups = 1 if gs == -1 else k // gs
+        bits = bt.bits
+        base: Operands = {"b_q": None, "scales": None, "zeros": None, "global_scale": None, "act_order": None}
+        if name == "fe4m3fn":
+            r = self._codes(0, 253, (k, n))
+            q = r + (r >= 0x7F).to(torch.int32)  # every e4m3fn byte but the NaNs 0x7F, 0xFF
         else:
+            q = self._codes(0, (1 << bits) - 1, (k, n))
+        scales = (0.01 + 0.09 * torch.rand(groups, n, device="cuda", generator=self.gen)).to(dtype)
+        z = g_idx = global_scale = None
+        scale_format = None
+        if name == "u4":
             b_q = ops.repack_awq(ref.pack_awq(q), k, n)
-            z = torch.randint(0, 16, (self.groups, n), device="cuda", dtype=torch.int32, generator=self.gen)
-        base = {
-            "b_q": b_q,
-            "scales": ops.permute_scales(scales),
-            "zeros": ops.awq_zeros(ref.pack_awq_zeros(z), n, dtype) if z is not None else None,
-        }
-        dense = ref.dequant(q, scales, z, self.gs, b_type).to(dtype).t().contiguous()  # [N, K], as nn.Linear
-        del q
-        # Bytes one call reads besides A and C: the weights (K*N*bits/8: K*N/2 for 4-bit, K*N for u8b128), the
-        # scales and, for u4, the zero points.
-        one = sum(t.numel() * t.element_size() for t in base.values() if t is not None)
+            z = self._codes(0, 15, (groups, n))
+            base["zeros"] = ops.awq_zeros(ref.pack_awq_zeros(z), n, dtype)
+        elif name == "u4b8-act":
+            order = torch.randperm(k, generator=torch.Generator().manual_seed(k))  # row r -> sorted position
+            g_idx = (order // gs).to(device="cuda", dtype=torch.int32)  # a whole layer: is_k_full
+            ao = ops.prepare_act_order(g_idx, gs)
+            b_q = ops.repack_gptq(ref.pack_gptq(q, bits=bits), k, n, bits=bits, perm=ao.perm)
+            base["act_order"] = ao
+        else:
+            b_q = ops.repack_gptq(ref.pack_gptq(q, bits=bits), k, n, bits=bits)
+        if name == "nvfp4":
+            scale_format = "nvfp4"
+            scales = self._codes(0x08, 0x47, (groups, n)).to(torch.uint8).view(torch.float8_e4m3fn)  # 2^-6..3.75
+            global_scale = torch.full((1,), 0.25, device="cuda", dtype=torch.float32)
+            base["global_scale"] = global_scale
+        elif name == "mxfp4":
+            scale_format = "mxfp4"
+            scales = self._codes(116, 127, (groups, n)).to(torch.uint8)  # e8m0: 2^-11..1
+        base["b_q"] = b_q
+        base["scales"] = ops.permute_scales(scales)
+        w = ref.dequant(q, scales, z, gs, bt.b_type, g_idx=g_idx, scale_format=scale_format, global_scale=global_scale)
+        dense = w.to(dtype).t().contiguous()  # [N, K], as nn.Linear
+        del q, w
+        # Bytes one call reads besides A and C: the weights (K*N*bits/8: K*N/2 for 4-bit, K*N for 8-bit), the
+        # scales and, where the format has them, zero points, the global scale, act-order's perm and g_idx.
+        one = sum(_nbytes(t) for t in base.values())
         assert b_q.numel() * b_q.element_size() == k * n * bits // 8
         count = copies_for(one, self.args.min_copies, self.args.min_working_set_mb * MB)
-        sets = [base] + [
-            {key: t.clone() if t is not None else None for key, t in base.items()} for _ in range(count - 1)
-        ]
+        sets = [base] + [{key: _copy(t) for key, t in base.items()} for _ in range(count - 1)]
         return sets, dense, one
 
     def dense_copies(self, dense: torch.Tensor) -> list[torch.Tensor]:
@@ -205,6 +275,8 @@ def bench_shape(k: int, n: int, args: argparse.Namespace, timer: Timer) -> list[
     torch_us: dict[int, float | None] = {}
     dense_list: list[torch.Tensor] | None = None
     for b_type in args.b_types:
+        bt = BENCH_TYPES[b_type]
+        gs = group_size_for(b_type, args)
         sets, dense, one_copy = shape.marlin(b_type)
         if dense_list is None and not args.no_torch:
             dense_list = shape.dense_copies(dense)
@@ -213,14 +285,16 @@ def bench_shape(k: int, n: int, args: argparse.Namespace, timer: Timer) -> list[
             a = torch.randn(m, k, device="cuda", generator=shape.gen).to(dtype)
             out = torch.empty(m, n, device="cuda", dtype=dtype)
             io_bytes = (m * k + m * n) * elem
+            marlin_io = io_bytes + (2 * m * k * elem if b_type == "u4b8-act" else 0)  # A in perm order: write, read
             marlin_us = marlin_gbps = None
             error = check = ""
 
             def call(
-                s: dict[str, torch.Tensor | None],
+                s: Operands,
                 a: torch.Tensor = a,
-                out: torch.Tensor = out,
-                b_type: str = b_type,
+                out: torch.Tensor | None = out,
+                b_type: str = bt.b_type,
+                gs: int = gs,
             ) -> Callable[[], object]:
                 return lambda: ops.gemm(
                     a,
@@ -228,22 +302,17 @@ def bench_shape(k: int, n: int, args: argparse.Namespace, timer: Timer) -> list[
                     s["scales"],
                     b_type=b_type,
                     zeros=s["zeros"],
-                    group_size=args.group_size,
+                    group_size=gs,
+                    global_scale=s["global_scale"],
+                    act_order=s["act_order"],
                     out=out,
                 )
 
             try:
                 marlin_us = timer([call(s) for s in sets])
-                marlin_gbps = (one_copy + io_bytes) / (marlin_us * 1e-6) / 1e9
+                marlin_gbps = (one_copy + marlin_io) / (marlin_us * 1e-6) / 1e9
                 want = torch.nn.functional.linear(a, dense)
-                got = ops.gemm(
-                    a,
-                    sets[0]["b_q"],
-                    sets[0]["scales"],
-                    b_type=b_type,
-                    zeros=sets[0]["zeros"],
-                    group_size=args.group_size,
-                )
+                got = call(sets[0], out=None)()
                 rel = ((got.float() - want.float()).abs().max() / want.float().abs().mean().clamp_min(1e-30)).item()
                 check = f"{rel:.1e}" + ("" if rel < args.check_tol else " MISMATCH")
             except _lib.MarlinError as exc:
@@ -261,9 +330,10 @@ def bench_shape(k: int, n: int, args: argparse.Namespace, timer: Timer) -> list[
                 n=n,
                 m=m,
                 b_type=b_type,
+                group_size=gs,
                 marlin_us=marlin_us,
                 marlin_gbps=marlin_gbps,
-                marlin_bytes=one_copy + io_bytes,
+                marlin_bytes=one_copy + marlin_io,
                 torch_us=t_us,
                 torch_gbps=t_bytes / (t_us * 1e-6) / 1e9 if t_us else None,
                 torch_bytes=t_bytes,
@@ -300,18 +370,27 @@ def format_row(r: Row, copy_gbps: float) -> str:
     )
 
 
+def group_sizes_text(args: argparse.Namespace) -> str:
+    """e.g. "128 (nvfp4: 16, mxfp4: 32)": the group size of most types, then the others'."""
+    sizes = {name: group_size_for(name, args) for name in args.b_types}
+    common = max(set(sizes.values()), key=list(sizes.values()).count)
+    others = [f"{name}: {gs}" for name, gs in sizes.items() if gs != common]
+    return str(common) + (f" ({', '.join(others)})" if others else "")
+
+
 def report(rows: list[Row], args: argparse.Namespace, env: dict[str, object]) -> str:
     timing = "CUDA graph replay" if env["graph"] else "eager calls"
     lines = [
         f"GEMM benchmark: {env['device']} ({env['sm_count']} SMs), torch {env['torch']}, CUDA {env['cuda']}",
         f"({env['date']}).",
         "",
-        f"- a/c/scales dtype {args.dtype}, group size {args.group_size}; {env['built_kernel_count']} kernels built",
+        f"- a/c dtype {args.dtype}, group size {group_sizes_text(args)}; {env['built_kernel_count']} kernels built",
         f"- device-to-device copy bandwidth (1 GiB torch copy, read + write): **{args.copy_gbps:.0f} GB/s**",
         f"- timing: {timing}, CUDA events; each call reads the next of >= {args.min_copies} weight copies",
         f"  (>= {args.min_working_set_mb} MiB in all, beyond the L2 cache), so weights come from DRAM",
-        "- GB/s = bytes of weights (K*N/2 for u4b8/u4, K*N for u8b128) + scales (+ zero points) + A + C per call"
-        " / time; torch: fp weights + A + C",
+        "- GB/s = bytes of weights (K*N/2 for the 4-bit types, K*N for u8b128/fe4m3fn) + scales (+ zero points,"
+        " global scale, act-order perm/g_idx) + A + C (+ act-order's permuted A, written and read) per call / time;"
+        " torch: fp weights + A + C",
         "- check: max |marlin - torch| / mean |torch| at that M (same dequantized weights)",
         "",
         HEADER,
@@ -340,28 +419,51 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--b-types",
         type=lambda s: s.split(","),
         default=B_TYPES,
-        help=f"comma-separated, of {','.join(ops.B_TYPES)} (default {','.join(B_TYPES)})",
+        help=f"comma-separated, of {','.join(BENCH_TYPES)} (default {','.join(B_TYPES)})",
     )
     p.add_argument("--dtype", choices=sorted(DTYPES), default="f16")
-    p.add_argument("--group-size", type=int, default=128, choices=ops.GROUP_SIZES)
+    p.add_argument(
+        "--group-size",
+        type=int,
+        default=None,
+        choices=ops.GROUP_SIZES,
+        help="rows per scale (default: 128; nvfp4 16, mxfp4 32); every listed type must take it",
+    )
     p.add_argument("--min-copies", type=int, default=4, help="weight copies to rotate over (default 4)")
     p.add_argument("--min-working-set-mb", type=int, default=256, help="MiB of weights rotated over (default 256)")
     p.add_argument("--warmup", type=int, default=20, help="warm-up calls")
     p.add_argument("--target-ms", type=float, default=50.0, help="timed milliseconds per measurement")
     p.add_argument("--no-graph", action="store_true", help="time eager calls instead of a CUDA graph")
     p.add_argument("--no-torch", action="store_true", help="skip the torch baseline")
-    p.add_argument("--check-tol", type=float, default=0.02, help="flag a mismatch against torch above this")
+    p.add_argument(
+        "--check-tol",
+        type=float,
+        help="flag a mismatch against torch above this (default 0.02 for f16, 0.1 for bf16: with 8-bit mantissas "
+        "the max error over a large output reaches ~0.05 of the mean |C| from rounding alone, "
+        "tests/gpu/test_gemm.py)",
+    )
     p.add_argument("--out", type=Path, help="write the markdown table here")
     p.add_argument("--json", type=Path, help="write the rows as JSON here")
     args = p.parse_args(argv)
+    if args.check_tol is None:
+        args.check_tol = 0.1 if args.dtype == "bf16" else 0.02
     args.shapes = args.shapes or (QUICK_SHAPES if args.quick else SHAPES)
     args.m = args.m or (QUICK_MS if args.quick else MS)
     for b in args.b_types:
-        if b not in ops.B_TYPES:
-            p.error(f"--b-types: {b!r} is not one of {sorted(ops.B_TYPES)}")
+        if b not in BENCH_TYPES:
+            p.error(f"--b-types: {b!r} is not one of {list(BENCH_TYPES)}")
+        bt = BENCH_TYPES[b]
+        if args.group_size is not None and args.group_size not in bt.group_sizes:
+            p.error(
+                f"--group-size: {args.group_size} does not apply to {b} (allowed: {sorted(bt.group_sizes)}); leave "
+                "--group-size out to use each type's default"
+            )
+        if args.dtype not in bt.dtypes:
+            p.error(f"--b-types: {b} needs --dtype {' or '.join(bt.dtypes)}, got --dtype {args.dtype}")
     for k, n in args.shapes:
-        if k % 64 or n % 64 or (args.group_size != -1 and k % args.group_size):
-            p.error(f"--shapes: {k}x{n} needs K and N multiples of 64 and K a multiple of the group size")
+        gs = max(group_size_for(b, args) for b in args.b_types)
+        if k % 64 or n % 64 or (gs != -1 and k % gs):
+            p.error(f"--shapes: {k}x{n} needs K and N multiples of 64 and K a multiple of the group size ({gs})")
     if min(args.m) < 1:
         p.error("--m: every M must be >= 1")
     return args
@@ -378,7 +480,7 @@ def main(argv: list[str] | None = None) -> int:
         "sm_count": props.multi_processor_count,
         "torch": torch.__version__,
         "cuda": torch.version.cuda,
-        "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "library": str(_lib.library_path()),
         "built_kernel_count": ops.built_kernel_count(),
     }

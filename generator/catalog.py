@@ -195,7 +195,7 @@ FAMILIES: tuple[Family, ...] = (
         stages=2,
         a_types=(kFloat16, kS8),
         c_types=(kFloat16,),
-        implemented=False,
+        implemented=True,
         note="Turing: no bf16, two-stage pipeline",
     ),
     Family(
@@ -331,21 +331,19 @@ QUANT_CONFIGS: tuple[QuantConfig, ...] = (
     ),
     QuantConfig(
         "gptq_int4",
-        "GPTQ 4-bit weights, symmetric (bias 8); act-order (group_blocks 0) is not implemented yet",
+        "GPTQ 4-bit weights, symmetric (bias 8), with or without act-order",
         b_type=kU4B8,
         combos=_combos(),
         group_blocks=(-1, 0, 2, 4, 8),
         implemented=True,
-        pending_group_blocks=(0,),
     ),
     QuantConfig(
         "gptq_int8",
-        "GPTQ 8-bit weights, symmetric (bias 128); act-order (group_blocks 0) is not implemented yet",
+        "GPTQ 8-bit weights, symmetric (bias 128), with or without act-order",
         b_type=kU8B128,
         combos=_combos(),
         group_blocks=(-1, 0, 2, 4, 8),
         implemented=True,
-        pending_group_blocks=(0,),
     ),
     QuantConfig(
         "fp8",
@@ -353,6 +351,7 @@ QUANT_CONFIGS: tuple[QuantConfig, ...] = (
         b_type=kFE4M3fn,
         combos=_combos(),
         group_blocks=(-1, 8),
+        implemented=True,
     ),
     QuantConfig(
         "nvfp4",
@@ -360,6 +359,7 @@ QUANT_CONFIGS: tuple[QuantConfig, ...] = (
         b_type=kFE2M1f,
         combos=_combos(s_type=kFE4M3fn),
         group_blocks=(1,),
+        implemented=True,
     ),
     QuantConfig(
         "mxfp4",
@@ -367,6 +367,7 @@ QUANT_CONFIGS: tuple[QuantConfig, ...] = (
         b_type=kFE2M1f,
         combos=_combos(a_types=(kBFloat16,), s_type=kFE8M0fnu),
         group_blocks=(2,),
+        implemented=True,
     ),
     QuantConfig(
         "awq_int4_int8_act",

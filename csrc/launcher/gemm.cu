@@ -3,10 +3,10 @@
 #include <cuda_runtime.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <cstdio>
 #include <mutex>
 #include <map>
-#include <set>
 #include <string>
 #include <utility>
 
@@ -26,23 +26,36 @@ marlin_status cuda_fail(const char* what, cudaError_t e, char* err, size_t err_l
   return fail(MARLIN_ERR_CUDA, std::string(what) + ": " + cudaGetErrorString(e), err, err_len);
 }
 
-// Multiprocessor count and shared-memory limit per device, queried once.
+// Multiprocessor count, shared-memory limit and compute capability per device, queried once.
 cudaError_t device_limits(int device, DeviceLimits* out) {
   static std::mutex mu;
-  static std::set<std::pair<int, std::pair<int, int>>> cache;
+  static std::map<int, DeviceLimits> cache;
   std::lock_guard<std::mutex> lock(mu);
-  for (const auto& e : cache)
-    if (e.first == device) {
-      *out = {e.second.first, e.second.second};
-      return cudaSuccess;
-    }
-  int sms = 0, smem = 0;
+  const auto it = cache.find(device);
+  if (it != cache.end()) {
+    *out = it->second;
+    return cudaSuccess;
+  }
+  int sms = 0, smem = 0, major = 0, minor = 0;
   cudaError_t e = cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device);
   if (e == cudaSuccess) e = cudaDeviceGetAttribute(&smem, cudaDevAttrMaxSharedMemoryPerBlockOptin, device);
+  if (e == cudaSuccess) e = cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device);
+  if (e == cudaSuccess) e = cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, device);
   if (e != cudaSuccess) return e;
-  cache.insert({device, {sms, smem}});
-  *out = {sms, smem};
+  *out = {sms, smem, major * 10 + minor};
+  cache[device] = *out;
   return cudaSuccess;
+}
+
+// Act-order: out[r, j] = a[r, perm[j]], so that A's columns follow the repacked weight rows. 16-bit elements.
+__global__ void permute_columns(const uint16_t* __restrict__ a, const int32_t* __restrict__ perm,
+                                uint16_t* __restrict__ out, int m, int k, int lda) {
+  const int64_t total = static_cast<int64_t>(m) * k;
+  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < total;
+       i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+    const int64_t r = i / k;
+    out[i] = a[r * lda + perm[i % k]];
+  }
 }
 
 // Raises a kernel's dynamic shared-memory limit, once per device, and returns how many of its blocks fit on
@@ -94,12 +107,10 @@ extern "C" marlin_status marlin_gemm(const marlin_gemm_args* args, char* err, si
   e = prepare_kernel(fn, device, plan.key.threads, plan.smem_bytes, &blocks_per_sm);
   if (e == cudaErrorInvalidDeviceFunction || e == cudaErrorNoKernelImageForDevice) {
     cudaGetLastError();  // clear the sticky-free launch error
-    int major = 0, minor = 0;
-    cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device);
-    cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, device);
+    const int cc = limits.compute_capability;
     return fail(MARLIN_ERR_NOT_BUILT,
                 "this library holds no kernel image for the current GPU (compute capability " +
-                    std::to_string(major) + "." + std::to_string(minor) + "); rebuild with that arch in archs",
+                    std::to_string(cc / 10) + "." + std::to_string(cc % 10) + "); rebuild with that arch in archs",
                 err, err_len);
   }
   if (e != cudaSuccess) return cuda_fail("cudaFuncSetAttribute", e, err, err_len);
@@ -107,17 +118,31 @@ extern "C" marlin_status marlin_gemm(const marlin_gemm_args* args, char* err, si
 
   GemmParams p{};
   p.a = args->a;
+  p.lda = static_cast<int>(args->lda != 0 ? args->lda : args->k);
+  if (args->perm != nullptr) {
+    const int64_t total = args->m * args->k;
+    const int blocks = static_cast<int>(std::min<int64_t>((total + 255) / 256, 4 * limits.sm_count));
+    permute_columns<<<blocks, 256, 0, static_cast<cudaStream_t>(args->stream)>>>(
+        static_cast<const uint16_t*>(args->a), args->perm, static_cast<uint16_t*>(args->a_perm),
+        static_cast<int>(args->m), static_cast<int>(args->k), p.lda);
+    e = cudaGetLastError();
+    if (e != cudaSuccess) return cuda_fail("act-order column permutation launch", e, err, err_len);
+    p.a = args->a_perm;
+    p.lda = static_cast<int>(args->k);
+  }
   p.b = args->b_q;
   p.scales = args->scales;
   p.zeros = args->zeros;
+  p.g_idx = plan.key.group_blocks == 0 ? args->g_idx_sorted : nullptr;
+  p.bias = args->bias;
+  p.global_scale = args->global_scale;
   p.c = args->c;
   p.partials = static_cast<float*>(args->workspace);
-  p.tile_counters = reinterpret_cast<int*>(static_cast<char*>(args->workspace) +
-                                           static_cast<size_t>(limits.sm_count) * kMaxBlocksPerSm * kSlotFloats * sizeof(float));
+  const size_t slot_bytes = static_cast<size_t>(limits.sm_count) * kMaxBlocksPerSm * kSlotFloats * sizeof(float);
+  p.tile_counters = reinterpret_cast<int*>(static_cast<char*>(args->workspace) + slot_bytes);
   p.m = static_cast<int>(args->m);
   p.n = static_cast<int>(args->n);
   p.k = static_cast<int>(args->k);
-  p.lda = static_cast<int>(args->lda != 0 ? args->lda : args->k);
   p.ldc = static_cast<int>(args->ldc != 0 ? args->ldc : args->n);
   p.m_chunks = plan.m_chunks;
   p.n_tiles = plan.n_tiles;

@@ -26,6 +26,59 @@ bool is_16bit_float(marlin_scalar_type t) { return t == MARLIN_TYPE_FLOAT16 || t
 
 bool aligned(const void* p, uintptr_t bytes) { return reinterpret_cast<uintptr_t>(p) % bytes == 0; }
 
+bool is_8bit_weight(marlin_scalar_type t) { return t == MARLIN_TYPE_U8B128 || t == MARLIN_TYPE_FE4M3FN; }
+
+// The group sizes a weight format (with its scale type) takes, as text for messages, and whether g is one.
+const char* allowed_groups(const marlin_gemm_args& a) {
+  if (a.b_type == MARLIN_TYPE_FE4M3FN) return "-1 (channelwise) or 128";
+  if (a.b_type == MARLIN_TYPE_FE2M1F) return a.s_type == MARLIN_TYPE_FE4M3FN ? "16 (NVFP4)" : "32 (MXFP4)";
+  return "-1 (channelwise), 32, 64 or 128";
+}
+bool group_allowed(const marlin_gemm_args& a) {
+  const int64_t g = a.group_size;
+  if (a.b_type == MARLIN_TYPE_FE4M3FN) return g == -1 || g == 128;
+  if (a.b_type == MARLIN_TYPE_FE2M1F) return g == (a.s_type == MARLIN_TYPE_FE4M3FN ? 16 : 32);
+  return g == -1 || g == 32 || g == 64 || g == 128;
+}
+
+// Scale type of a weight format: the activation type, or e4m3 (NVFP4) / e8m0 (MXFP4) bytes for FP4 weights.
+std::string scale_type_error(const marlin_gemm_args& a) {
+  std::ostringstream e;
+  if (a.b_type == MARLIN_TYPE_FE2M1F) {
+    if (a.s_type == MARLIN_TYPE_FE8M0FNU && a.a_type != MARLIN_TYPE_BFLOAT16) {
+      e << "MXFP4 (b_type MARLIN_TYPE_FE2M1F with s_type MARLIN_TYPE_FE8M0FNU) needs a_type MARLIN_TYPE_BFLOAT16, "
+        << "got " << a.a_type;
+    } else if (a.s_type != MARLIN_TYPE_FE4M3FN && a.s_type != MARLIN_TYPE_FE8M0FNU) {
+      e << "s_type " << a.s_type << " is not allowed for b_type MARLIN_TYPE_FE2M1F; allowed: MARLIN_TYPE_FE4M3FN "
+        << "(NVFP4) or MARLIN_TYPE_FE8M0FNU (MXFP4)";
+    }
+  } else if (a.s_type != a.a_type) {
+    e << "s_type " << a.s_type << " must equal a_type " << a.a_type;
+  }
+  return e.str();
+}
+
+std::string act_order_error(const marlin_gemm_args& a) {
+  std::ostringstream e;
+  if (a.perm == nullptr) {
+    if (a.g_idx_sorted != nullptr || a.a_perm != nullptr)
+      e << "g_idx_sorted and a_perm are for act-order only and must be NULL when perm is NULL";
+  } else if (a.b_type != MARLIN_TYPE_U4B8 && a.b_type != MARLIN_TYPE_U8B128) {
+    e << "perm (act-order) is for b_type MARLIN_TYPE_U4B8 or MARLIN_TYPE_U8B128 only, got b_type " << a.b_type;
+  } else if (a.group_size == -1) {
+    e << "act-order (perm) needs group_size 32, 64 or 128, got -1 (channelwise)";
+  } else if (!aligned(a.perm, 4)) {
+    e << "perm must be a 4-byte aligned device pointer";
+  } else if (!a.is_k_full && (a.g_idx_sorted == nullptr || !aligned(a.g_idx_sorted, 16))) {
+    e << "g_idx_sorted must be a non-null, 16-byte aligned device pointer when is_k_full is 0";
+  } else if (a.a_perm == nullptr || !aligned(a.a_perm, 16)) {
+    e << "a_perm must be a non-null, 16-byte aligned device pointer of m * k elements with act-order";
+  } else if (a.a_perm == a.a) {
+    e << "a_perm must not be a (the permutation is out of place)";
+  }
+  return e.str();
+}
+
 std::string key_text(const KernelKey& k) {
   std::ostringstream os;
   os << "a=" << type_name(k.a_type) << " b=" << type_name(k.b_type) << " c=" << type_name(k.c_type)
@@ -66,15 +119,17 @@ size_t workspace_bytes_for(int sm_count) {
 
 std::string validate_gemm_args(const marlin_gemm_args& a) {
   std::ostringstream e;
-  if (a.b_type != MARLIN_TYPE_U4 && a.b_type != MARLIN_TYPE_U4B8 && a.b_type != MARLIN_TYPE_U8B128) {
+  if (a.b_type != MARLIN_TYPE_U4 && a.b_type != MARLIN_TYPE_U4B8 && a.b_type != MARLIN_TYPE_U8B128 &&
+      a.b_type != MARLIN_TYPE_FE4M3FN && a.b_type != MARLIN_TYPE_FE2M1F) {
     e << "b_type " << a.b_type << " is not supported by this library; allowed: MARLIN_TYPE_U4 (AWQ-INT4), "
-      << "MARLIN_TYPE_U4B8 (GPTQ-INT4), MARLIN_TYPE_U8B128 (GPTQ-INT8)";
+      << "MARLIN_TYPE_U4B8 (GPTQ-INT4), MARLIN_TYPE_U8B128 (GPTQ-INT8), MARLIN_TYPE_FE4M3FN (FP8), "
+      << "MARLIN_TYPE_FE2M1F (NVFP4, MXFP4)";
   } else if (!is_16bit_float(a.a_type)) {
     e << "a_type " << a.a_type << " is not supported; allowed: MARLIN_TYPE_FLOAT16, MARLIN_TYPE_BFLOAT16";
   } else if (a.c_type != a.a_type) {
     e << "c_type " << a.c_type << " must equal a_type " << a.a_type;
-  } else if (a.s_type != a.a_type) {
-    e << "s_type " << a.s_type << " must equal a_type " << a.a_type;
+  } else if (!scale_type_error(a).empty()) {
+    e << scale_type_error(a);
   } else if (a.m < 1) {
     e << "m must be >= 1, got " << a.m;
   } else if (a.n < 1 || a.k < 1) {
@@ -87,9 +142,10 @@ std::string validate_gemm_args(const marlin_gemm_args& a) {
     e << "n must be a multiple of 64, got " << a.n;
   } else if (a.k % 128 != 0 && a.n % 128 != 0) {
     e << "k or n must be a multiple of 128 (no thread config tiles k=" << a.k << ", n=" << a.n << ")";
-  } else if (a.group_size != -1 && a.group_size != 32 && a.group_size != 64 && a.group_size != 128) {
-    e << "group_size must be -1 (channelwise), 32, 64 or 128, got " << a.group_size;
-  } else if (a.group_size > 0 && a.k % a.group_size != 0) {
+  } else if (!group_allowed(a)) {
+    e << "group_size must be " << allowed_groups(a) << " for b_type " << type_name(static_cast<ScalarTypeId>(a.b_type))
+      << ", got " << a.group_size;
+  } else if (a.group_size > 0 && a.k % a.group_size != 0 && !(a.perm != nullptr && !a.is_k_full)) {
     e << "group_size " << a.group_size << " must divide k=" << a.k;
   } else if (a.lda != 0 && (a.lda < a.k || a.lda % 8 != 0 || a.lda > kIntMax)) {
     e << "lda must be >= k and a multiple of 8 (16-byte rows), got " << a.lda;
@@ -111,6 +167,14 @@ std::string validate_gemm_args(const marlin_gemm_args& a) {
     e << "workspace must be a non-null, 16-byte aligned device pointer";
   } else if (a.sm_count < 0) {
     e << "sm_count must be >= 0 (0 = all multiprocessors), got " << a.sm_count;
+  } else if (a.bias != nullptr && !aligned(a.bias, 2)) {
+    e << "bias must be a 2-byte aligned device pointer of n elements of c_type, or NULL";
+  } else if (a.global_scale != nullptr && !(a.b_type == MARLIN_TYPE_FE2M1F && a.s_type == MARLIN_TYPE_FE4M3FN)) {
+    e << "global_scale is for NVFP4 only (b_type MARLIN_TYPE_FE2M1F, s_type MARLIN_TYPE_FE4M3FN); pass NULL";
+  } else if (a.global_scale != nullptr && !aligned(a.global_scale, 4)) {
+    e << "global_scale must be a 4-byte aligned device pointer";
+  } else if (!act_order_error(a).empty()) {
+    e << act_order_error(a);
   }
   return e.str();
 }
@@ -122,7 +186,11 @@ marlin_status plan_gemm(const marlin_gemm_args& a, const DeviceLimits& limits,
   const bool m8 = a.m <= 8;
   const int tmb = m8 ? 1 : static_cast<int>(a.m >= 64 ? 4 : (a.m + 15) / 16);
   const int rows = m8 ? 8 : 16 * tmb;
-  const int group_blocks = a.group_size > 0 ? static_cast<int>(a.group_size / 16) : -1;
+  // Act-order over a whole layer has groups of group_size consecutive rows once sorted, as plain groups do;
+  // only a K shard needs the per-row group lookup of group_blocks 0.
+  const bool per_row_groups = a.perm != nullptr && !a.is_k_full;
+  const int group_blocks = per_row_groups ? 0 : a.group_size > 0 ? static_cast<int>(a.group_size / 16) : -1;
+  const auto st = static_cast<ScalarTypeId>(a.s_type);
 
   const size_t needed = workspace_bytes_for(limits.sm_count);
   if (a.workspace_bytes < needed) {
@@ -136,29 +204,35 @@ marlin_status plan_gemm(const marlin_gemm_args& a, const DeviceLimits& limits,
   bool shape_fits = false;
   KernelKey missing{};
   const auto& candidates = tmb <= 1 ? kSmallBatchConfigs : tmb == 4 ? kFullBlockConfigs : kLargeBatchConfigs;
-  for (const ThreadConfig& tc : candidates) {
-    if (a.k % tc.thread_k != 0 || a.n % tc.thread_n != 0) continue;
-    const KernelKey key{act, wt, act, act, tc.threads, tmb, tc.thread_n / 16, tc.thread_k / 16, m8,
-                        kStages, group_blocks, false};
-    const TileShape shape{key.threads, tmb, key.thread_n_blocks, key.thread_k_blocks, m8, kStages, group_blocks,
-                          wt == ScalarTypeId::kU4, wt == ScalarTypeId::kU8B128 ? 8 : 4};
-    if (smem_bytes(shape) > limits.max_smem_per_block) continue;
-    if (!shape_fits) missing = key;
-    shape_fits = true;
-    if (!is_built(key)) continue;
+  const bool turing = limits.compute_capability < 80;
+  // 4-stage kernels where cp.async exists, else (or when only they are built) the 2-stage ones.
+  const int stage_options[] = {kStages, kTuringStages};
+  for (int si = turing ? 1 : 0; si < 2; ++si) {
+    const int stages = stage_options[si];
+    for (const ThreadConfig& tc : candidates) {
+      if (a.k % tc.thread_k != 0 || a.n % tc.thread_n != 0) continue;
+      const KernelKey key{act, wt, act, st, tc.threads, tmb, tc.thread_n / 16, tc.thread_k / 16, m8,
+                          stages, group_blocks, false};
+      const TileShape shape{key.threads, tmb, key.thread_n_blocks, key.thread_k_blocks, m8, stages, group_blocks,
+                            wt == ScalarTypeId::kU4, is_8bit_weight(a.b_type) ? 8 : 4, st == act ? 2 : 1};
+      if (smem_bytes(shape) > limits.max_smem_per_block) continue;
+      if (!shape_fits) missing = key;
+      shape_fits = true;
+      if (!is_built(key)) continue;
 
-    plan->key = key;
-    plan->smem_bytes = smem_bytes(shape);
-    plan->m_chunks = static_cast<int>((a.m + rows - 1) / rows);
-    plan->n_tiles = static_cast<int>(a.n / tc.thread_n);
-    plan->k_iters = static_cast<int>(a.k / tc.thread_k);
-    const int64_t total = static_cast<int64_t>(plan->m_chunks) * plan->n_tiles * plan->k_iters;
-    if (total > kIntMax) {
-      *err = "the problem is too large: m_chunks * n_tiles * k_iters must be < 2^31";
-      return MARLIN_ERR_INVALID_ARGUMENT;
+      plan->key = key;
+      plan->smem_bytes = smem_bytes(shape);
+      plan->m_chunks = static_cast<int>((a.m + rows - 1) / rows);
+      plan->n_tiles = static_cast<int>(a.n / tc.thread_n);
+      plan->k_iters = static_cast<int>(a.k / tc.thread_k);
+      const int64_t total = static_cast<int64_t>(plan->m_chunks) * plan->n_tiles * plan->k_iters;
+      if (total > kIntMax) {
+        *err = "the problem is too large: m_chunks * n_tiles * k_iters must be < 2^31";
+        return MARLIN_ERR_INVALID_ARGUMENT;
+      }
+      split_work(limits.sm_count, plan);
+      return MARLIN_OK;
     }
-    split_work(limits.sm_count, plan);
-    return MARLIN_OK;
   }
 
   std::ostringstream e;
@@ -170,6 +244,7 @@ marlin_status plan_gemm(const marlin_gemm_args& a, const DeviceLimits& limits,
   }
   e << "no kernel for " << key_text(missing) << " is built into this library; add its quant config to "
     << "the marlin_library's quant_configs";
+  if (turing && act == ScalarTypeId::kBFloat16) e << " (compute capability 7.5 has no bf16 kernels)";
   *err = e.str();
   return MARLIN_ERR_NOT_BUILT;
 }

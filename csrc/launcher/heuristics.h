@@ -12,8 +12,9 @@
 namespace marlin {
 
 struct DeviceLimits {
-  int sm_count;          // multiprocessors to spread the work over
+  int sm_count;            // multiprocessors to spread the work over
   int max_smem_per_block;  // opt-in dynamic shared memory limit
+  int compute_capability;  // major * 10 + minor, e.g. 75, 90
 };
 
 struct LaunchPlan {
@@ -23,7 +24,9 @@ struct LaunchPlan {
   int m_chunks, n_tiles, k_iters, iters_per_block;
 };
 
+// Pipeline depths: the sm80 family's 4 stages (cp.async), and the sm75 family's 2 (Turing, through registers).
 constexpr int kStages = 4;
+constexpr int kTuringStages = 2;
 
 // Workspace bytes for a launch spread over sm_count multiprocessors: one fp32 partial-sum slot and one
 // arrival counter per block (kMaxBlocksPerSm per multiprocessor); split tiles are fewer than the blocks.
@@ -34,7 +37,8 @@ size_t workspace_bytes_for(int sm_count);
 std::string validate_gemm_args(const marlin_gemm_args& args);
 
 // Chooses the instantiation: the first candidate thread config that fits the shape and shared memory and is
-// built, as `is_built` says. Fills plan's key, smem_bytes and tile counts. Expects validated arguments.
+// built, as `is_built` says; 4-stage kernels first, then 2-stage ones (the only ones on Turing). Fills plan's key,
+// smem_bytes and tile counts. Expects validated arguments.
 marlin_status plan_gemm(const marlin_gemm_args& args, const DeviceLimits& limits,
                         const std::function<bool(const KernelKey&)>& is_built, LaunchPlan* plan, std::string* err);
 

@@ -1,6 +1,8 @@
-// Fast 4-bit dequantization: a lop3 drops each nibble pair into the mantissa of a 16-bit float with a fixed
-// exponent ("magic" number), and one subtraction removes the magic and the zero point together. Exact for
-// every q and zero in 0..15, so the only rounding is the later multiplication by the scale.
+// Weight dequantization into mma B fragments. Integer weights: a lop3 drops each nibble pair into the mantissa of
+// a 16-bit float with a fixed exponent ("magic" number), and one subtraction removes the magic and the zero point
+// together. Float weights (FP8 e4m3, FP4 e2m1): the sign and the exponent/mantissa bits are moved into place
+// inside a 16-bit float, whose larger exponent bias one exact multiplication by a power of two corrects. Every
+// path is exact, so the only rounding is the later multiplication by the scale.
 #pragma once
 
 #include <cstdint>
@@ -98,6 +100,106 @@ struct Dequant8<ScalarTypeId::kBFloat16> {
   static __device__ __forceinline__ void run(uint32_t q, nv_bfloat162& lo, nv_bfloat162& hi) {
     lo = __floats2bfloat162_rn(byte_minus_128(q, 0x7540), byte_minus_128(q, 0x7541));
     hi = __floats2bfloat162_rn(byte_minus_128(q, 0x7542), byte_minus_128(q, 0x7543));
+  }
+};
+
+// Float-format weights. Each converter takes the format's bits placed at the top of each 16-bit half (sign at
+// bit 15) and returns both halves as 16-bit floats, exact (subnormals included) after the power-of-two rescale.
+template <ScalarTypeId T>
+struct FloatBits;
+
+template <>
+struct FloatBits<ScalarTypeId::kFloat16> {
+  using pair = half2;
+  // e4m3 (bias 7) from a byte at bits 15..8: exponent and mantissa land 1 bit lower; f16's bias is 15, so 2^8.
+  static __device__ __forceinline__ half2 e4m3(uint32_t x) {
+    const uint32_t r = and_or(x, 0x80008000u, (x >> 1) & 0x3F803F80u);
+    return __hmul2(as_pair<half2>(r), __half2half2(__ushort_as_half(0x5C00)));  // 256
+  }
+  // e2m1 (bias 1) from a nibble at bits 15..12: exponent and mantissa land 3 bits lower; 2^14.
+  static __device__ __forceinline__ half2 e2m1(uint32_t x) {
+    const uint32_t r = and_or(x, 0x80008000u, (x >> 3) & 0x0E000E00u);
+    return __hmul2(as_pair<half2>(r), __half2half2(__ushort_as_half(0x7400)));  // 16384
+  }
+};
+
+template <>
+struct FloatBits<ScalarTypeId::kBFloat16> {
+  using pair = nv_bfloat162;
+  // bf16 has fp32's 8-bit exponent (bias 127): e4m3 lands 4 bits lower and needs 2^120, e2m1 6 bits and 2^126.
+  static __device__ __forceinline__ nv_bfloat162 e4m3(uint32_t x) {
+    const uint32_t r = and_or(x, 0x80008000u, (x >> 4) & 0x07F007F0u);
+    return __hmul2(as_pair<nv_bfloat162>(r), __bfloat162bfloat162(__ushort_as_bfloat16(0x7B80)));
+  }
+  static __device__ __forceinline__ nv_bfloat162 e2m1(uint32_t x) {
+    const uint32_t r = and_or(x, 0x80008000u, (x >> 6) & 0x01C001C0u);
+    return __hmul2(as_pair<nv_bfloat162>(r), __bfloat162bfloat162(__ushort_as_bfloat16(0x7E80)));
+  }
+};
+
+// FP4 e2m1 weights, nibble order as Dequant4: the pairs (v0,v1), (v2,v3), (v4,v5), (v6,v7) sit in nibbles (0,4),
+// (1,5), (2,6), (3,7), which shifts of 12, 8, 4 and 0 bring to the top of each half.
+template <ScalarTypeId T>
+struct DequantFp4 {
+  static __device__ __forceinline__ void run(uint32_t q, typename FloatBits<T>::pair (&out)[4]) {
+    out[0] = FloatBits<T>::e2m1(q << 12);
+    out[1] = FloatBits<T>::e2m1(q << 8);
+    out[2] = FloatBits<T>::e2m1(q << 4);
+    out[3] = FloatBits<T>::e2m1(q);
+  }
+};
+
+// FP8 e4m3 weights, byte order as Dequant8: lo = (byte 0, byte 1), hi = (byte 2, byte 3).
+template <ScalarTypeId T>
+struct DequantFp8 {
+  using pair = typename FloatBits<T>::pair;
+  static __device__ __forceinline__ void run(uint32_t q, pair& lo, pair& hi) {
+    lo = FloatBits<T>::e4m3(__byte_perm(q, 0, 0x1404));
+    hi = FloatBits<T>::e4m3(__byte_perm(q, 0, 0x3424));
+  }
+};
+
+// Scales as stored (16-bit, or one byte for NVFP4's e4m3 and MXFP4's e8m0) -> eight values of the 16-bit type T.
+// `raw` holds a thread's eight consecutive stored scales: 16 bytes, or 8 bytes in its first two words.
+template <ScalarTypeId S, ScalarTypeId T>
+struct ScaleCvt {
+  static_assert(S == T, "16-bit scales are of the activation type");
+  static __device__ __forceinline__ void run(const int4& raw, typename HalfType<T>::scalar (&out)[8]) {
+#pragma unroll
+    for (int j = 0; j < 8; ++j) out[j] = reinterpret_cast<const typename HalfType<T>::scalar*>(&raw)[j];
+  }
+};
+
+template <ScalarTypeId T>
+struct ScaleCvt<ScalarTypeId::kFE4M3fn, T> {
+  static __device__ __forceinline__ void run(const int4& raw, typename HalfType<T>::scalar (&out)[8]) {
+    const uint32_t w[2] = {static_cast<uint32_t>(raw.x), static_cast<uint32_t>(raw.y)};
+#pragma unroll
+    for (int h = 0; h < 2; ++h) {
+      const auto lo = FloatBits<T>::e4m3(__byte_perm(w[h], 0, 0x1404));
+      const auto hi = FloatBits<T>::e4m3(__byte_perm(w[h], 0, 0x3424));
+      out[4 * h] = lo.x;
+      out[4 * h + 1] = lo.y;
+      out[4 * h + 2] = hi.x;
+      out[4 * h + 3] = hi.y;
+    }
+  }
+};
+
+// e8m0 is a bare exponent with bf16's bias: the byte becomes the bf16 exponent field. E = 0 (2^-127) gives 0.
+template <>
+struct ScaleCvt<ScalarTypeId::kFE8M0fnu, ScalarTypeId::kBFloat16> {
+  static __device__ __forceinline__ void run(const int4& raw, nv_bfloat16 (&out)[8]) {
+    const uint32_t w[2] = {static_cast<uint32_t>(raw.x), static_cast<uint32_t>(raw.y)};
+#pragma unroll
+    for (int h = 0; h < 2; ++h) {
+      const nv_bfloat162 lo = as_pair<nv_bfloat162>(__byte_perm(w[h], 0, 0x4140) << 7);
+      const nv_bfloat162 hi = as_pair<nv_bfloat162>(__byte_perm(w[h], 0, 0x4342) << 7);
+      out[4 * h] = lo.x;
+      out[4 * h + 1] = lo.y;
+      out[4 * h + 2] = hi.x;
+      out[4 * h + 3] = hi.y;
+    }
   }
 };
 

@@ -7,9 +7,9 @@
 // covers a whole tile writes C directly; partial runs add fp32 partial sums into the tile's workspace slot, and
 // the block that completes a tile converts the slot into C and zeroes it again for the next launch.
 //
-// Inside a block. A multi-stage cp.async pipeline brings A (swizzled rows), the packed weights and the group
-// scales into shared memory. Warps are arranged as warps_n columns of 64 outputs times warps_k slices of K;
-// each warp dequantizes its 16 x 64 weight tiles (4- or 8-bit) straight into mma B fragments and runs
+// Inside a block. A multi-stage cp.async pipeline (on Turing: two stages through registers) brings A (swizzled
+// rows), the packed weights and the group scales into shared memory. Warps are arranged as warps_n columns of 64 outputs times warps_k slices of K;
+// each warp dequantizes its 16 x 64 weight tiles (4- or 8-bit, integer or float) straight into mma B fragments and runs
 // m16n8k16 tensor-core mma against ldmatrix-loaded A fragments. The K slices are summed through shared memory
 // at the end of each run.
 #pragma once
@@ -28,12 +28,18 @@ template <ScalarTypeId a_type, ScalarTypeId b_type, ScalarTypeId c_type, ScalarT
           int thread_m_blocks, int thread_n_blocks, int thread_k_blocks, bool m_block_size_8, int stages,
           int group_blocks, bool is_zp_float>
 __global__ void __launch_bounds__(threads) marlin_gemm_kernel(const GemmParams p) {
-  static_assert(a_type == c_type && c_type == s_type, "16-bit activations, outputs and scales of one type");
-  static_assert(b_type == ScalarTypeId::kU4 || b_type == ScalarTypeId::kU4B8 || b_type == ScalarTypeId::kU8B128,
-                "4-bit or 8-bit integer weights");
+  constexpr bool kFp4 = b_type == ScalarTypeId::kFE2M1f;
+  constexpr bool kFp8 = b_type == ScalarTypeId::kFE4M3fn;
+  static_assert(a_type == c_type, "16-bit activations and outputs of one type");
+  static_assert(s_type == c_type || (kFp4 && (s_type == ScalarTypeId::kFE4M3fn || s_type == ScalarTypeId::kFE8M0fnu)),
+                "scales of the output type, or e4m3 (NVFP4) / e8m0 (MXFP4) bytes for FP4 weights");
+  static_assert(b_type == ScalarTypeId::kU4 || b_type == ScalarTypeId::kU4B8 || b_type == ScalarTypeId::kU8B128 ||
+                    kFp8 || kFp4,
+                "4-bit or 8-bit integer or float weights");
   static_assert(!is_zp_float, "float zero points are not implemented");
   static_assert(!m_block_size_8 || thread_m_blocks == 1, "8-row blocks have one M block");
-  static_assert(group_blocks == -1 || group_blocks > 0, "act-order (group_blocks 0) is not implemented");
+  static_assert(group_blocks != 0 || b_type == ScalarTypeId::kU4B8 || b_type == ScalarTypeId::kU8B128,
+                "act-order is for GPTQ weights");
 
   using Traits = HalfType<a_type>;
   using scalar_t = typename Traits::scalar;
@@ -41,10 +47,12 @@ __global__ void __launch_bounds__(threads) marlin_gemm_kernel(const GemmParams p
   using Dq = Dequant4<a_type>;
 
   constexpr bool kHasZp = b_type == ScalarTypeId::kU4;
-  constexpr int kBits = b_type == ScalarTypeId::kU8B128 ? 8 : 4;
+  constexpr int kBits = b_type == ScalarTypeId::kU8B128 || kFp8 ? 8 : 4;
+  constexpr int kSBytes = s_type == c_type ? 2 : 1;
+  constexpr bool kNvfp4 = kFp4 && s_type == ScalarTypeId::kFE4M3fn;  // has a global fp32 scale
   constexpr int kTileBytes = 16 * 64 * kBits / 8;  // one 16 x 64 weight tile
-  constexpr TileShape kShape{threads,      thread_m_blocks, thread_n_blocks, thread_k_blocks, m_block_size_8,
-                             stages,       group_blocks,    kHasZp,          kBits};
+  constexpr TileShape kShape{threads, thread_m_blocks, thread_n_blocks, thread_k_blocks, m_block_size_8,
+                             stages,  group_blocks,    kHasZp,          kBits,           kSBytes};
   constexpr int kWarpsN = warps_n(kShape);
   constexpr int kWarpsK = warps_k(kShape);
   constexpr int kSubK = thread_k_blocks / kWarpsK;  // 16-deep K slices per warp per stage
@@ -59,15 +67,18 @@ __global__ void __launch_bounds__(threads) marlin_gemm_kernel(const GemmParams p
   constexpr int kBStage = b_stage_bytes(kShape);
   constexpr int kBRowBytes = thread_n_blocks / 4 * kTileBytes;  // one 16-deep row of the block's weight tiles
   constexpr bool kGrouped = group_blocks > 0;
+  constexpr bool kActOrder = group_blocks == 0;
   constexpr int kGroupSize = 16 * group_blocks;
   constexpr int kSRows = scale_rows(kShape);
-  constexpr int kSStage = kSRows * kTileN;
+  constexpr int kSStage = kSRows * kTileN;  // scales (and zero points) per stage
+  constexpr int kSRowChunks = kTileN * kSBytes / 16;  // 16-byte chunks per scale row
 
   extern __shared__ int4 smem[];
   scalar_t* const sA = reinterpret_cast<scalar_t*>(smem);
   uint8_t* const sB = reinterpret_cast<uint8_t*>(sA + stages * kAStage);
-  scalar_t* const sS = reinterpret_cast<scalar_t*>(sB + stages * kBStage);
-  scalar_t* const sZ = sS + stages * kSStage;
+  uint8_t* const sS = sB + stages * kBStage;  // kSBytes per scale
+  scalar_t* const sZ = reinterpret_cast<scalar_t*>(sS + stages * kSStage * kSBytes);
+  int* const sG = reinterpret_cast<int*>(sZ + (kHasZp ? stages * kSStage : 0));
   float4* const sRed = reinterpret_cast<float4*>(sB);  // reused once a run's main loop has drained
   __shared__ int s_last;
 
@@ -81,11 +92,12 @@ __global__ void __launch_bounds__(threads) marlin_gemm_kernel(const GemmParams p
 
   const scalar_t* const A = static_cast<const scalar_t*>(p.a);
   const uint8_t* const B = static_cast<const uint8_t*>(p.b);
-  const scalar_t* const S = static_cast<const scalar_t*>(p.scales);
+  const uint8_t* const S = static_cast<const uint8_t*>(p.scales);
   const scalar_t* const Z = static_cast<const scalar_t*>(p.zeros);
   scalar_t* const C = static_cast<scalar_t*>(p.c);
   const size_t b_row_bytes = static_cast<size_t>(p.n) * 2 * kBits;  // 16 rows of weights
 
+  const float global_scale = kNvfp4 && p.global_scale != nullptr ? *p.global_scale : 1.f;
   const uint64_t policy = evict_first_policy();
   const int total = p.m_chunks * p.n_tiles * p.k_iters;
   int it = blockIdx.x * p.iters_per_block;
@@ -106,7 +118,8 @@ __global__ void __launch_bounds__(threads) marlin_gemm_kernel(const GemmParams p
     constexpr int kBRowsPerIter = threads / (kBRowBytes / 16);  // B rows one pass of all threads covers
     static_assert(kBStage / 16 % threads == 0, "whole B chunks per thread");
     static_assert(threads % (kBRowBytes / 16) == 0, "B rows split evenly over threads");
-    static_assert(kSStage / 8 <= threads, "one scale chunk per thread at most");
+    static_assert(kSStage * kSBytes / 16 <= threads, "one scale chunk per thread at most");
+    static_assert(kKStep / 4 <= threads, "one group-index chunk per thread at most");
     const scalar_t* a_next[kAIters];
     int a_dst[kAIters];
     bool a_valid[kAIters];
@@ -123,30 +136,70 @@ __global__ void __launch_bounds__(threads) marlin_gemm_kernel(const GemmParams p
                             (tid % (kBRowBytes / 16)) * 16;
     int k_next = k_begin;  // K step of the next stage to load, for the scale rows
 
+    // One 16-byte copy of a stage, numbered by its place in load_stage (`slot`, a compile-time constant once
+    // unrolled). sm_80+: a cp.async (zero-filled when !valid). Turing: a load into registers, which store_stage
+    // writes to shared memory after the current stage's computation.
+#if MARLIN_TURING
+    static_assert(stages == 2, "the Turing pipeline has two stages: one computed, one in registers");
+    constexpr int kSlots = kAIters + kBIters + 3;
+    int4 st_val[kSlots];
+    uint32_t st_dst[kSlots];
+    bool st_write[kSlots];
+#pragma unroll
+    for (int i = 0; i < kSlots; ++i) st_write[i] = false;
+#endif
+    auto copy16 = [&](int slot, void* dst, const void* src, bool write, bool valid, bool hint) {
+#if MARLIN_TURING
+      st_val[slot] = write && valid ? load_global_cg(src) : make_int4(0, 0, 0, 0);
+      st_dst[slot] = smem_addr(dst);
+      st_write[slot] = write;
+#else
+      if (write) {
+        if (hint) {
+          cp_async16_hint(dst, src, policy);
+        } else {
+          cp_async16(dst, src, valid);
+        }
+      }
+#endif
+    };
+
     auto load_stage = [&](int stage) {
       scalar_t* dA = sA + stage * kAStage;
 #pragma unroll
       for (int j = 0; j < kAIters; ++j) {
-        if (j * threads + threads <= kRows * kAChunks || tid + j * threads < kRows * kAChunks) {
-          cp_async16(dA + a_dst[j], a_next[j], a_valid[j]);
-          if (a_valid[j]) a_next[j] += kKStep;
-        }
+        const bool write = j * threads + threads <= kRows * kAChunks || tid + j * threads < kRows * kAChunks;
+        copy16(j, dA + a_dst[j], a_next[j], write, a_valid[j], false);
+        if (write && a_valid[j]) a_next[j] += kKStep;
       }
       uint8_t* dB = sB + stage * kBStage + tid * 16;
 #pragma unroll
       for (int j = 0; j < kBIters; ++j)
-        cp_async16_hint(dB + j * threads * 16, b_next + static_cast<size_t>(j * kBRowsPerIter) * b_row_bytes, policy);
+        copy16(kAIters + j, dB + j * threads * 16, b_next + static_cast<size_t>(j * kBRowsPerIter) * b_row_bytes,
+               true, true, true);
       b_next += b_step;
+      constexpr int kSSlot = kAIters + kBIters;
       if constexpr (kGrouped) {
-        if (tid < kSStage / 8) {
-          const int r = tid / (kTileN / 8), c = tid % (kTileN / 8);
-          const size_t src = static_cast<size_t>(k_next * kKStep / kGroupSize + r) * p.n + col0 + c * 8;
-          cp_async16(sS + stage * kSStage + tid * 8, S + src);
-          if constexpr (kHasZp) cp_async16(sZ + stage * kSStage + tid * 8, Z + src);
-        }
+        const bool write = tid < kSStage * kSBytes / 16;
+        const int r = tid / kSRowChunks, c = tid % kSRowChunks;
+        const size_t row = static_cast<size_t>(k_next * kKStep / kGroupSize + r) * p.n + col0;
+        copy16(kSSlot, sS + (stage * kSStage + r * kTileN) * kSBytes + c * 16, S + row * kSBytes + c * 16, write,
+               true, false);
+        if constexpr (kHasZp) copy16(kSSlot + 1, sZ + stage * kSStage + tid * 8, Z + row + c * 8, write, true, false);
+      }
+      if constexpr (kActOrder) {
+        copy16(kSSlot + 2, sG + stage * kKStep + tid * 4, p.g_idx + k_next * kKStep + tid * 4, tid < kKStep / 4,
+               true, false);
       }
       ++k_next;
     };
+#if MARLIN_TURING
+    auto store_stage = [&]() {
+#pragma unroll
+      for (int i = 0; i < kSlots; ++i)
+        if (st_write[i]) store_shared16(st_dst[i], st_val[i]);
+    };
+#endif
 
     // Channelwise zero points do not change along K: load this thread's eight once per run.
     typename Dq::Offset cw_off[8];
@@ -199,20 +252,42 @@ __global__ void __launch_bounds__(threads) marlin_gemm_kernel(const GemmParams p
         if constexpr (kGrouped) {
           const int srow = kGroupSize >= kKStep ? 0 : kb * 16 / kGroupSize;
           const int idx = stage * kSStage + srow * kTileN + wn * 64 + g * 8;
-          const int4 sv = *reinterpret_cast<const int4*>(sS + idx);
-#pragma unroll
-          for (int j = 0; j < 8; ++j) sc[j] = reinterpret_cast<const scalar_t*>(&sv)[j];
+          int4 sv;
+          if constexpr (kSBytes == 2) {
+            sv = *reinterpret_cast<const int4*>(sS + idx * 2);
+          } else {
+            const int2 v = *reinterpret_cast<const int2*>(sS + idx);
+            sv = make_int4(v.x, v.y, 0, 0);
+          }
+          ScaleCvt<s_type, a_type>::run(sv, sc);
           if constexpr (kHasZp) {
             const int4 zv = *reinterpret_cast<const int4*>(sZ + idx);
 #pragma unroll
             for (int j = 0; j < 8; ++j) off[j] = Dq::from_zero(reinterpret_cast<const scalar_t*>(&zv)[j]);
           }
         }
+        // Act-order: rows 2t, 2t+1, 2t+8, 2t+9 of this 16-row slice may each belong to another group; their
+        // scale rows (this thread's eight columns each) come through L1.
+        pair_t rs[2][8];  // [rows (2t, 2t+1) or (2t+8, 2t+9)][column tile]
+        if constexpr (kActOrder) {
+#pragma unroll
+          for (int h = 0; h < 2; ++h) {
+            const int2 gi = *reinterpret_cast<const int2*>(sG + stage * kKStep + kb * 16 + 2 * t + 8 * h);
+            const size_t col = col0 + wn * 64 + g * 8;
+            const int4 s0 = __ldg(reinterpret_cast<const int4*>(S) + (static_cast<size_t>(gi.x) * p.n + col) / 8);
+            const int4 s1 = __ldg(reinterpret_cast<const int4*>(S) + (static_cast<size_t>(gi.y) * p.n + col) / 8);
+#pragma unroll
+            for (int j = 0; j < 8; ++j) {
+              rs[h][j].x = reinterpret_cast<const scalar_t*>(&s0)[j];
+              rs[h][j].y = reinterpret_cast<const scalar_t*>(&s1)[j];
+            }
+          }
+        }
 #pragma unroll
         for (int j = 0; j < 8; ++j) {
-          if constexpr (!kHasZp && kBits == 4) {
+          if constexpr (b_type == ScalarTypeId::kU4B8) {
             off[j] = Dq::bias8();
-          } else if constexpr (!kGrouped) {
+          } else if constexpr (kHasZp && !kGrouped) {
             off[j] = cw_off[j];
           }
         }
@@ -222,13 +297,23 @@ __global__ void __launch_bounds__(threads) marlin_gemm_kernel(const GemmParams p
         for (int i = 0; i < 4; ++i) {
           // Column tiles 2i and 2i + 1: (k 2t, 2t+1) and (k 2t+8, 2t+9) pairs of each.
           pair_t w[4];
-          if constexpr (kBits == 4) {
+          if constexpr (kFp4) {
+            DequantFp4<a_type>::run(q[i], w);
+          } else if constexpr (kFp8) {
+            DequantFp8<a_type>::run(q[2 * i], w[0], w[1]);
+            DequantFp8<a_type>::run(q[2 * i + 1], w[2], w[3]);
+          } else if constexpr (kBits == 4) {
             Dq::run(q[i], off[2 * i], off[2 * i + 1], w);
           } else {
             Dequant8<a_type>::run(q[2 * i], w[0], w[1]);
             Dequant8<a_type>::run(q[2 * i + 1], w[2], w[3]);
           }
-          if constexpr (kGrouped) {
+          if constexpr (kActOrder) {
+            w[0] = __hmul2(w[0], rs[0][2 * i]);
+            w[1] = __hmul2(w[1], rs[1][2 * i]);
+            w[2] = __hmul2(w[2], rs[0][2 * i + 1]);
+            w[3] = __hmul2(w[3], rs[1][2 * i + 1]);
+          } else if constexpr (kGrouped) {
             const pair_t s0 = Traits::splat(sc[2 * i]), s1 = Traits::splat(sc[2 * i + 1]);
             w[0] = __hmul2(w[0], s0);
             w[1] = __hmul2(w[1], s0);
@@ -254,6 +339,26 @@ __global__ void __launch_bounds__(threads) marlin_gemm_kernel(const GemmParams p
       }
     };
 
+#if MARLIN_TURING
+    // Pipeline: the next stage's loads are in flight in registers while the current stage is computed.
+    if (k_begin < k_end) {
+      load_stage(0);
+      store_stage();
+    }
+    __syncthreads();
+    for (int kk = k_begin; kk < k_end; kk += 2) {
+#pragma unroll
+      for (int s = 0; s < 2; ++s) {
+        if (kk + s < k_end) {
+          const bool more = kk + s + 1 < k_end;
+          if (more) load_stage(s ^ 1);
+          compute_stage(s);
+          if (more) store_stage();  // into the buffer every warp finished reading before the last barrier
+          __syncthreads();
+        }
+      }
+    }
+#else
     // Pipeline: stages - 1 loads in flight ahead of the stage being computed.
 #pragma unroll
     for (int s = 0; s < stages - 1; ++s) {
@@ -275,6 +380,7 @@ __global__ void __launch_bounds__(threads) marlin_gemm_kernel(const GemmParams p
     }
     cp_async_wait<0>();
     __syncthreads();
+#endif
 
     // Sum the K-slice warps of each column pairwise through shared memory; warps with wk == 0 keep the result.
 #pragma unroll
@@ -319,13 +425,22 @@ __global__ void __launch_bounds__(threads) marlin_gemm_kernel(const GemmParams p
             const int r = m_block_size_8 ? 2 * t : mb * 16 + g + 8 * (e / 2);
             const int c = m_block_size_8 ? 16 * j + g + 8 * (e / 2) : 8 * j + 2 * t;
             float v0 = acc[mb][j][e], v1 = acc[mb][j][e + 1];
-            if constexpr (!kGrouped) {  // channelwise scales multiply the fp32 sums (stored column order)
-              const int c1 = m_block_size_8 ? c : c + 1;
-              v0 *= Traits::to_float(S[col0 + wn * 64 + 8 * (c % 8) + c / 8]);
-              v1 *= Traits::to_float(S[col0 + wn * 64 + 8 * (c1 % 8) + c1 / 8]);
-            }
             const int r1 = m_block_size_8 ? r + 1 : r;
             const int c1 = m_block_size_8 ? c : c + 1;
+            if constexpr (group_blocks == -1) {  // channelwise scales multiply the fp32 sums (stored column order)
+              const scalar_t* const S16 = reinterpret_cast<const scalar_t*>(S);
+              v0 *= Traits::to_float(S16[col0 + wn * 64 + 8 * (c % 8) + c / 8]);
+              v1 *= Traits::to_float(S16[col0 + wn * 64 + 8 * (c1 % 8) + c1 / 8]);
+            }
+            if constexpr (kNvfp4) {
+              v0 *= global_scale;
+              v1 *= global_scale;
+            }
+            if (p.bias != nullptr && k_begin == 0) {  // once per tile: by the run that starts it
+              const scalar_t* const bias = static_cast<const scalar_t*>(p.bias) + col0 + wn * 64;
+              v0 += Traits::to_float(bias[c]);
+              v1 += Traits::to_float(bias[c1]);
+            }
             const size_t out = static_cast<size_t>(row0 + r) * p.ldc + col0 + wn * 64 + c;
             if (whole_tile) {
               if constexpr (m_block_size_8) {

@@ -11,6 +11,9 @@ struct GemmParams {
   const void* b;        // Marlin-layout weights
   const void* scales;   // [groups, n] permuted
   const void* zeros;    // [groups, n] permuted, or nullptr
+  const int* g_idx;     // act-order (group_blocks 0): [k] group of each row, 16-byte aligned; else nullptr
+  const void* bias;     // [n] of the output type, or nullptr
+  const float* global_scale;  // NVFP4: one fp32 multiplying C, or nullptr
   void* c;              // [m, n] row-major, stride ldc
   float* partials;      // stream-K partial sums: one slot of kSlotFloats per block
   int* tile_counters;   // one arrival counter per block

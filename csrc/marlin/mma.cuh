@@ -1,9 +1,19 @@
-// Tensor-core mma, ldmatrix and cp.async wrappers (sm_80 and newer PTX).
+// Tensor-core mma, ldmatrix and global->shared copy wrappers. sm_80 and newer use m16n8k16 mma and cp.async;
+// Turing (sm_75) has neither, so there an m16n8k16 is two m16n8k8 and the pipeline stages go through registers.
 #pragma once
 
 #include <cstdint>
 
 #include "marlin/scalar_type.cuh"
+
+// 1 when compiling device code for Turing. MARLIN_EMULATE_SM75 forces the Turing instructions on a newer GPU, so
+// that the GPU suite can check that code path where no Turing GPU is at hand (every instruction it uses exists on
+// later archs).
+#if defined(__CUDA_ARCH__) && (__CUDA_ARCH__ < 800 || defined(MARLIN_EMULATE_SM75))
+#define MARLIN_TURING 1
+#else
+#define MARLIN_TURING 0
+#endif
 
 namespace marlin {
 
@@ -11,6 +21,18 @@ namespace marlin {
 template <ScalarTypeId T>
 __device__ __forceinline__ void mma_m16n8k16(const uint32_t (&a)[4], const uint32_t (&b)[2], float (&c)[4]) {
   static_assert(T == ScalarTypeId::kFloat16 || T == ScalarTypeId::kBFloat16, "16-bit mma only");
+#if MARLIN_TURING
+  static_assert(T == ScalarTypeId::kFloat16, "Turing has no bf16 mma");
+  // k 0..7 of the tile from a0, a1, b0, then k 8..15 from a2, a3, b1.
+  asm volatile(
+      "mma.sync.aligned.m16n8k8.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5}, {%6}, {%0,%1,%2,%3};\n"
+      : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+      : "r"(a[0]), "r"(a[1]), "r"(b[0]));
+  asm volatile(
+      "mma.sync.aligned.m16n8k8.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5}, {%6}, {%0,%1,%2,%3};\n"
+      : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+      : "r"(a[2]), "r"(a[3]), "r"(b[1]));
+#else
   if constexpr (T == ScalarTypeId::kFloat16) {
     asm volatile(
         "mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
@@ -24,6 +46,7 @@ __device__ __forceinline__ void mma_m16n8k16(const uint32_t (&a)[4], const uint3
         : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
         : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
   }
+#endif
 }
 
 __device__ __forceinline__ uint32_t smem_addr(const void* p) {
@@ -52,9 +75,23 @@ __device__ __forceinline__ void cp_async16(void* dst, const void* src, bool vali
 
 // An L2 policy that evicts the lines it marks first: for data read once per launch, such as the weights.
 __device__ __forceinline__ uint64_t evict_first_policy() {
-  uint64_t policy;
+  uint64_t policy = 0;
+#if !MARLIN_TURING
   asm volatile("createpolicy.fractional.L2::evict_first.b64 %0, 1.0;\n" : "=l"(policy));
+#endif
   return policy;
+}
+
+// Turing's stage copies: a 16-byte load that bypasses L1, and the shared-memory store that later lands it.
+__device__ __forceinline__ int4 load_global_cg(const void* src) {
+  int4 v;
+  asm volatile("ld.global.cg.v4.u32 {%0,%1,%2,%3}, [%4];\n"
+               : "=r"(v.x), "=r"(v.y), "=r"(v.z), "=r"(v.w)
+               : "l"(src));
+  return v;
+}
+__device__ __forceinline__ void store_shared16(uint32_t dst, const int4& v) {
+  asm volatile("st.shared.v4.u32 [%0], {%1,%2,%3,%4};\n" ::"r"(dst), "r"(v.x), "r"(v.y), "r"(v.z), "r"(v.w));
 }
 
 // As cp_async16, with an L2 cache policy from evict_first_policy().

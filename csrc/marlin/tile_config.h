@@ -11,9 +11,10 @@ struct TileShape {
   int thread_k_blocks;
   bool m_block_size_8;
   int stages;
-  int group_blocks;  // -1 channelwise, > 0 groups of 16 * group_blocks
+  int group_blocks;  // -1 channelwise, 0 act-order (a group index per row), > 0 groups of 16 * group_blocks
   bool has_zp;
   int weight_bits;
+  int scale_bytes;  // 2 (f16, bf16) or 1 (e4m3 for NVFP4, e8m0 for MXFP4)
 };
 
 constexpr int a_rows(const TileShape& s) { return s.m_block_size_8 ? 8 : 16 * s.thread_m_blocks; }
@@ -30,8 +31,10 @@ constexpr int b_stage_bytes(const TileShape& s) {
 constexpr int scale_rows(const TileShape& s) {
   return s.group_blocks <= 0 ? 0 : (s.group_blocks >= s.thread_k_blocks ? 1 : s.thread_k_blocks / s.group_blocks);
 }
-constexpr int s_stage_bytes(const TileShape& s) { return scale_rows(s) * 16 * s.thread_n_blocks * 2; }
+constexpr int s_stage_bytes(const TileShape& s) { return scale_rows(s) * 16 * s.thread_n_blocks * s.scale_bytes; }
 constexpr int z_stage_bytes(const TileShape& s) { return s.has_zp ? s_stage_bytes(s) : 0; }
+// Act-order: the int32 group index of every row of the stage (the scales themselves are read through L1).
+constexpr int g_stage_bytes(const TileShape& s) { return s.group_blocks == 0 ? 16 * s.thread_k_blocks * 4 : 0; }
 
 // Cross-warp reduction scratch: half of the k-split warps park their fp32 accumulators at a time.
 constexpr int warps_n(const TileShape& s) { return s.thread_n_blocks / 4; }
@@ -42,10 +45,11 @@ constexpr int reduce_bytes(const TileShape& s) {
 
 constexpr int max_int(int a, int b) { return a > b ? a : b; }
 
-// Layout: [A stages][B, S, Z stages | reduction scratch].
+// Layout: [A stages][B, S, Z, G stages | reduction scratch].
 constexpr int smem_bytes(const TileShape& s) {
   return s.stages * a_stage_bytes(s) +
-         max_int(s.stages * (b_stage_bytes(s) + s_stage_bytes(s) + z_stage_bytes(s)), reduce_bytes(s));
+         max_int(s.stages * (b_stage_bytes(s) + s_stage_bytes(s) + z_stage_bytes(s) + g_stage_bytes(s)),
+                 reduce_bytes(s));
 }
 
 }  // namespace marlin

@@ -58,16 +58,23 @@ __global__ void repack_kernel(int32_t* __restrict__ out, int64_t k, int64_t n, V
   }
 }
 
-// Sources: GPTQ packs along K (4-bit [K/8, N], 8-bit [K/4, N]); AWQ packs 4-bit values along N ([K, N/8]).
+// Sources: GPTQ packs along K (4-bit [K/8, N], 8-bit [K/4, N]), with an optional act-order row order (output
+// row i takes source row perm[i]); AWQ packs 4-bit values along N ([K, N/8]).
 struct Gptq4 {
   const int32_t* in;
+  const int32_t* perm;
   int64_t n;
-  __device__ uint32_t operator()(int64_t row, int64_t col) const { return gptq_value(in, n, row, col); }
+  __device__ uint32_t operator()(int64_t row, int64_t col) const {
+    return gptq_value(in, n, perm != nullptr ? perm[row] : row, col);
+  }
 };
 struct Gptq8 {
   const int32_t* in;
+  const int32_t* perm;
   int64_t n;
-  __device__ uint32_t operator()(int64_t row, int64_t col) const { return gptq8_value(in, n, row, col); }
+  __device__ uint32_t operator()(int64_t row, int64_t col) const {
+    return gptq8_value(in, n, perm != nullptr ? perm[row] : row, col);
+  }
 };
 struct Awq4 {
   const int32_t* in;
@@ -82,8 +89,8 @@ __device__ __forceinline__ int64_t permuted_source_column(int64_t col) {
   return base + 8 * (p % 8) + p / 8;
 }
 
-__global__ void permute_kernel(const uint16_t* __restrict__ in, uint16_t* __restrict__ out, int64_t groups,
-                               int64_t n) {
+template <typename T>
+__global__ void permute_kernel(const T* __restrict__ in, T* __restrict__ out, int64_t groups, int64_t n) {
   for (int64_t o = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; o < groups * n;
        o += static_cast<int64_t>(gridDim.x) * blockDim.x) {
     const int64_t row = o / n;
@@ -116,9 +123,12 @@ int grid_for(int64_t items) {
   return static_cast<int>(blocks < 65535 ? (blocks > 0 ? blocks : 1) : 65535);
 }
 
-marlin_status repack(bool awq, const int32_t* in, int32_t* out, int64_t k, int64_t n, int num_bits, void* stream,
-                     char* err, size_t err_len) {
-  if (in == nullptr || out == nullptr) return fail(MARLIN_ERR_INVALID_ARGUMENT, "in and out must not be NULL", err, err_len);
+marlin_status repack(bool awq, const int32_t* in, const int32_t* perm, int32_t* out, int64_t k, int64_t n,
+                     int num_bits, void* stream, char* err, size_t err_len) {
+  if (in == nullptr || out == nullptr)
+    return fail(MARLIN_ERR_INVALID_ARGUMENT, "in and out must not be NULL", err, err_len);
+  if (perm != nullptr && reinterpret_cast<uintptr_t>(perm) % 4 != 0)
+    return fail(MARLIN_ERR_INVALID_ARGUMENT, "perm must be a 4-byte aligned device pointer", err, err_len);
   if (num_bits != 4 && !(num_bits == 8 && !awq))
     return fail(MARLIN_ERR_INVALID_ARGUMENT,
                 std::string("num_bits must be ") + (awq ? "4 for AWQ" : "4 or 8 for GPTQ") + ", got " +
@@ -133,18 +143,20 @@ marlin_status repack(bool awq, const int32_t* in, int32_t* out, int64_t k, int64
   const auto s = static_cast<cudaStream_t>(stream);
   const int grid = grid_for((k / 16) * num_bits / 2 * n);
   if (num_bits == 8) {
-    repack_kernel<8><<<grid, 256, 0, s>>>(out, k, n, Gptq8{in, n});
+    repack_kernel<8><<<grid, 256, 0, s>>>(out, k, n, Gptq8{in, perm, n});
   } else if (awq) {
     repack_kernel<4><<<grid, 256, 0, s>>>(out, k, n, Awq4{in, n});
   } else {
-    repack_kernel<4><<<grid, 256, 0, s>>>(out, k, n, Gptq4{in, n});
+    repack_kernel<4><<<grid, 256, 0, s>>>(out, k, n, Gptq4{in, perm, n});
   }
   return check_launch("repack kernel launch", err, err_len);
 }
 
 marlin_status check_groups(const void* in, const void* out, int64_t groups, int64_t n, char* err, size_t err_len) {
-  if (in == nullptr || out == nullptr) return fail(MARLIN_ERR_INVALID_ARGUMENT, "in and out must not be NULL", err, err_len);
-  if (groups <= 0) return fail(MARLIN_ERR_INVALID_ARGUMENT, "groups must be >= 1, got " + std::to_string(groups), err, err_len);
+  if (in == nullptr || out == nullptr)
+    return fail(MARLIN_ERR_INVALID_ARGUMENT, "in and out must not be NULL", err, err_len);
+  if (groups <= 0)
+    return fail(MARLIN_ERR_INVALID_ARGUMENT, "groups must be >= 1, got " + std::to_string(groups), err, err_len);
   if (n <= 0 || n % 64 != 0)
     return fail(MARLIN_ERR_INVALID_ARGUMENT, "n must be a positive multiple of 64, got " + std::to_string(n), err,
                 err_len);
@@ -154,14 +166,14 @@ marlin_status check_groups(const void* in, const void* out, int64_t groups, int6
 }  // namespace
 }  // namespace marlin
 
-extern "C" marlin_status marlin_repack_gptq(const int32_t* in, int32_t* out, int64_t k, int64_t n, int num_bits,
-                                            void* stream, char* err, size_t err_len) {
-  return marlin::repack(false, in, out, k, n, num_bits, stream, err, err_len);
+extern "C" marlin_status marlin_repack_gptq(const int32_t* in, const int32_t* perm, int32_t* out, int64_t k,
+                                            int64_t n, int num_bits, void* stream, char* err, size_t err_len) {
+  return marlin::repack(false, in, perm, out, k, n, num_bits, stream, err, err_len);
 }
 
 extern "C" marlin_status marlin_repack_awq(const int32_t* in, int32_t* out, int64_t k, int64_t n, int num_bits,
                                            void* stream, char* err, size_t err_len) {
-  return marlin::repack(true, in, out, k, n, num_bits, stream, err, err_len);
+  return marlin::repack(true, in, nullptr, out, k, n, num_bits, stream, err, err_len);
 }
 
 extern "C" marlin_status marlin_permute_scales(const void* in, void* out, int64_t groups, int64_t n, int elem_bytes,
@@ -169,11 +181,19 @@ extern "C" marlin_status marlin_permute_scales(const void* in, void* out, int64_
   using namespace marlin;
   const marlin_status st = check_groups(in, out, groups, n, err, err_len);
   if (st != MARLIN_OK) return st;
-  if (elem_bytes != 2)
-    return fail(MARLIN_ERR_INVALID_ARGUMENT, "elem_bytes must be 2 (f16 or bf16 scales), got " + std::to_string(elem_bytes),
+  const auto s = static_cast<cudaStream_t>(stream);
+  if (elem_bytes == 2) {
+    permute_kernel<<<grid_for(groups * n), 256, 0, s>>>(static_cast<const uint16_t*>(in), static_cast<uint16_t*>(out),
+                                                       groups, n);
+  } else if (elem_bytes == 1) {
+    permute_kernel<<<grid_for(groups * n), 256, 0, s>>>(static_cast<const uint8_t*>(in), static_cast<uint8_t*>(out),
+                                                       groups, n);
+  } else {
+    return fail(MARLIN_ERR_INVALID_ARGUMENT,
+                "elem_bytes must be 2 (f16 or bf16 scales) or 1 (e4m3 or e8m0 scales), got " +
+                    std::to_string(elem_bytes),
                 err, err_len);
-  permute_kernel<<<grid_for(groups * n), 256, 0, static_cast<cudaStream_t>(stream)>>>(
-      static_cast<const uint16_t*>(in), static_cast<uint16_t*>(out), groups, n);
+  }
   return check_launch("permute_scales kernel launch", err, err_len);
 }
 

@@ -1,5 +1,7 @@
 """marlin-bazel: mixed-precision GEMM with 4-bit and 8-bit quantized weights (Marlin kernels), from torch.
 
+Weight formats: GPTQ-INT4/INT8 (also with act-order), AWQ-INT4, FP8 (e4m3fn) and FP4 (e2m1: NVFP4, MXFP4).
+
 The torch-facing functions live in :mod:`marlin_bazel.ops` and are re-exported here; they are imported on first
 access, so ``marlin_bazel._lib`` (the ctypes binding) works without torch. :mod:`marlin_bazel.reference` holds
 pure-torch reference implementations of the layouts (docs/DESIGN.md).
@@ -15,20 +17,27 @@ from ._lib import LibraryNotFoundError, MarlinError, ScalarType, Status
 
 if TYPE_CHECKING:
     from .ops import (
+        ACT_ORDER_B_TYPES,
         B_TYPES,
+        FORMAT_GROUP_SIZES,
         GROUP_SIZES,
+        ActOrder,
         awq_zeros,
         built_kernel_count,
         gemm,
         permute_scales,
+        prepare_act_order,
         repack_awq,
         repack_gptq,
         workspace_bytes,
     )
 
 __all__ = [
+    "ACT_ORDER_B_TYPES",
     "B_TYPES",
+    "FORMAT_GROUP_SIZES",
     "GROUP_SIZES",
+    "ActOrder",
     "LibraryNotFoundError",
     "MarlinError",
     "ScalarType",
@@ -37,6 +46,7 @@ __all__ = [
     "built_kernel_count",
     "gemm",
     "permute_scales",
+    "prepare_act_order",
     "repack_awq",
     "repack_gptq",
     "workspace_bytes",
@@ -44,12 +54,16 @@ __all__ = [
 
 _OPS = frozenset(
     {
+        "ACT_ORDER_B_TYPES",
         "B_TYPES",
+        "FORMAT_GROUP_SIZES",
         "GROUP_SIZES",
+        "ActOrder",
         "awq_zeros",
         "built_kernel_count",
         "gemm",
         "permute_scales",
+        "prepare_act_order",
         "repack_awq",
         "repack_gptq",
         "workspace_bytes",

@@ -88,8 +88,8 @@ class MarlinGemmArgs(ctypes.Structure):
 
     _fields_ = [
         ("a", ctypes.c_void_p),  # [m, k] activations, row stride lda elements, a_type
-        ("b_q", ctypes.c_void_p),  # [k/16, 2n] int32 (4-bit types) or [k/16, 4n] (U8B128), Marlin layout
-        ("scales", ctypes.c_void_p),  # [k/group_size (or 1), n] s_type, permuted
+        ("b_q", ctypes.c_void_p),  # [k/16, 2n] int32 (U4, U4B8, FE2M1F) or [k/16, 4n] (U8B128, FE4M3FN), Marlin layout
+        ("scales", ctypes.c_void_p),  # [groups, n] s_type, permuted; groups = 1, k/group_size or act-order groups
         ("zeros", ctypes.c_void_p),  # [k/group_size, n] s_type, permuted; U4 only, else NULL
         ("c", ctypes.c_void_p),  # [m, n] output, row stride ldc elements, c_type
         ("workspace", ctypes.c_void_p),  # marlin_workspace_bytes(sm_count) bytes, zeroed once
@@ -99,13 +99,20 @@ class MarlinGemmArgs(ctypes.Structure):
         ("k", ctypes.c_int64),
         ("lda", ctypes.c_int64),  # 0 means k
         ("ldc", ctypes.c_int64),  # 0 means n
-        ("group_size", ctypes.c_int64),  # -1 channelwise, else 32, 64 or 128
+        ("group_size", ctypes.c_int64),  # -1 channelwise, else 16 (NVFP4), 32, 64 or 128
         ("a_type", ctypes.c_int),
         ("b_type", ctypes.c_int),
         ("c_type", ctypes.c_int),
         ("s_type", ctypes.c_int),
         ("sm_count", ctypes.c_int),  # 0 = all of the current device
         ("stream", ctypes.c_void_p),  # cudaStream_t; NULL = default stream
+        ("bias", ctypes.c_void_p),  # [n] c_type added to every row of C, or NULL
+        ("global_scale", ctypes.c_void_p),  # const float*: one fp32 on the device (NVFP4 only), NULL means 1
+        # Act-order (GPTQ desc_act, U4B8 and U8B128 only); perm NULL means none.
+        ("perm", ctypes.c_void_p),  # const int32_t* [k]: repacked row i is checkpoint row perm[i]
+        ("g_idx_sorted", ctypes.c_void_p),  # const int32_t* [k]: group of repacked row i; required unless is_k_full
+        ("a_perm", ctypes.c_void_p),  # [m, k] a_type scratch for A's columns in perm order
+        ("is_k_full", ctypes.c_int),  # nonzero: groups of exactly group_size consecutive repacked rows
     ]
 
 
@@ -140,10 +147,10 @@ class Library:
         dll.marlin_gemm.restype = status
         dll.marlin_workspace_bytes.argtypes = [ctypes.c_int]
         dll.marlin_workspace_bytes.restype = sz
-        for name in ("marlin_repack_gptq", "marlin_repack_awq"):
-            fn = getattr(dll, name)
-            fn.argtypes = [vp, vp, i64, i64, ctypes.c_int, vp, _ERR_BUF, sz]
-            fn.restype = status
+        dll.marlin_repack_gptq.argtypes = [vp, vp, vp, i64, i64, ctypes.c_int, vp, _ERR_BUF, sz]
+        dll.marlin_repack_gptq.restype = status
+        dll.marlin_repack_awq.argtypes = [vp, vp, i64, i64, ctypes.c_int, vp, _ERR_BUF, sz]
+        dll.marlin_repack_awq.restype = status
         dll.marlin_permute_scales.argtypes = [vp, vp, i64, i64, ctypes.c_int, vp, _ERR_BUF, sz]
         dll.marlin_permute_scales.restype = status
         dll.marlin_awq_zeros.argtypes = [vp, vp, i64, i64, ctypes.c_int, vp, _ERR_BUF, sz]
@@ -169,17 +176,22 @@ class Library:
         """``marlin_workspace_bytes``: workspace size for ``sm_count`` multiprocessors (0 = current device)."""
         return int(self._dll.marlin_workspace_bytes(int(sm_count)))
 
-    def repack_gptq(self, src: int, dst: int, k: int, n: int, num_bits: int, stream: int | None) -> None:
+    def repack_gptq(
+        self, src: int, dst: int, k: int, n: int, num_bits: int, stream: int | None, *, perm: int | None = None
+    ) -> None:
         """``marlin_repack_gptq``: int32 [k/8, n] (``num_bits`` 4) or [k/4, n] (8) at ``src`` -> Marlin layout
-        [k/16, 2n] or [k/16, 4n] at ``dst``."""
-        self._call(self._dll.marlin_repack_gptq, src, dst, k, n, num_bits, stream or None)
+        [k/16, 2n] or [k/16, 4n] at ``dst``. ``perm``: address of an int32 [k] act-order row order (repacked row i
+        is source row perm[i]), or ``None``/0 for none. (The C function takes ``perm`` second; it is keyword-only
+        here so that calls written before it existed keep their meaning.)"""
+        self._call(self._dll.marlin_repack_gptq, src, perm or None, dst, k, n, num_bits, stream or None)
 
     def repack_awq(self, src: int, dst: int, k: int, n: int, num_bits: int, stream: int | None) -> None:
         """``marlin_repack_awq``: int32 [k, n/8] (AWQ order) at ``src`` -> Marlin layout [k/16, 2n]."""
         self._call(self._dll.marlin_repack_awq, src, dst, k, n, num_bits, stream or None)
 
     def permute_scales(self, src: int, dst: int, groups: int, n: int, elem_bytes: int, stream: int | None) -> None:
-        """``marlin_permute_scales``: [groups, n] values of ``elem_bytes`` -> the kernel's column order."""
+        """``marlin_permute_scales``: [groups, n] values of ``elem_bytes`` (2: f16/bf16, 1: e4m3/e8m0) -> the
+        kernel's column order."""
         self._call(self._dll.marlin_permute_scales, src, dst, groups, n, elem_bytes, stream or None)
 
     def awq_zeros(self, src: int, dst: int, groups: int, n: int, s_type: int, stream: int | None) -> None:

@@ -9,16 +9,35 @@ Weight preparation from checkpoint formats (see docs/DESIGN.md for the layouts):
     b_q = repack_gptq(qweight, k, n)          # GPTQ-INT4 int32 [k/8, n] -> Marlin [k/16, 2n]
     b_q = repack_gptq(qweight, k, n, bits=8)  # GPTQ-INT8 int32 [k/4, n] -> Marlin [k/16, 4n]
     b_q = repack_awq(qweight, k, n)           # AWQ  int32 [k, n/8]  -> Marlin [k/16, 2n]
-    s = permute_scales(scales)                # [groups, n] f16/bf16 -> kernel column order
+    s = permute_scales(scales)                # [groups, n] f16/bf16 (or 1-byte e4m3/e8m0) -> kernel column order
     z = awq_zeros(qzeros, n, scales.dtype)    # AWQ int32 [groups, n/8] -> [groups, n], kernel order
     c = gemm(a, b_q, s, b_type="u4b8", group_size=128)           # GPTQ-INT4
     c = gemm(a, b_q, s, b_type="u8b128", group_size=128)         # GPTQ-INT8
     c = gemm(a, b_q, s, b_type="u4", zeros=z, group_size=128)    # AWQ
+    c = gemm(a, b_q, s, b_type="u4b8", group_size=128, bias=b)   # any format: C = A @ W + bias, b [n] of a.dtype
+
+    # GPTQ with desc_act (act-order): g_idx int32 [k] from the checkpoint, scales [max(g_idx) + 1, n].
+    ao = prepare_act_order(g_idx.cuda(), group_size=128)
+    b_q = repack_gptq(qweight, k, n, perm=ao.perm)                # weights in ao.perm row order
+    c = gemm(a, b_q, permute_scales(scales), b_type="u4b8", group_size=128, act_order=ao)
+
+    # FP8 weights (e4m3fn) [k, n] with f16/bf16 scales [1 or k/128, n]: packed like GPTQ-INT8 first.
+    qweight = reference.pack_gptq(w_fp8.view(torch.uint8).to(torch.int32), bits=8)   # [k/4, n]
+    b_q = repack_gptq(qweight, k, n, bits=8)
+    c = gemm(a, b_q, permute_scales(scales), b_type="fe4m3fn", group_size=128)
+
+    # FP4 weights (e2m1 codes 0..15) [k, n], packed like GPTQ-INT4: b_q = repack_gptq(pack_gptq(q, 4), k, n)
+    c = gemm(a, b_q, permute_scales(s_e4m3), b_type="fe2m1f", group_size=16, global_scale=gs)  # NVFP4
+    c = gemm(a_bf16, b_q, permute_scales(s_e8m0), b_type="fe2m1f", group_size=32)             # MXFP4
+
+NVFP4 scales are ``torch.float8_e4m3fn`` [k/16, n] and ``gs`` a one-element float32 CUDA tensor (or None); MXFP4
+scales are e8m0 exponent bytes [k/32, n] as ``torch.uint8`` (or ``torch.float8_e8m0fnu``), with bfloat16 ``a``.
 """
 
 from __future__ import annotations
 
 import threading
+from dataclasses import dataclass, replace
 
 import torch
 
@@ -26,27 +45,56 @@ from . import _lib
 from ._lib import ScalarType
 
 __all__ = [
+    "ACT_ORDER_B_TYPES",
     "B_TYPES",
+    "FORMAT_GROUP_SIZES",
     "GROUP_SIZES",
+    "ActOrder",
     "awq_zeros",
     "built_kernel_count",
     "gemm",
     "permute_scales",
+    "prepare_act_order",
     "repack_awq",
     "repack_gptq",
     "workspace_bytes",
 ]
 
-B_TYPES: dict[str, ScalarType] = {"u4": ScalarType.U4, "u4b8": ScalarType.U4B8, "u8b128": ScalarType.U8B128}
-GROUP_SIZES = (-1, 32, 64, 128)
+B_TYPES: dict[str, ScalarType] = {
+    "u4": ScalarType.U4,
+    "u4b8": ScalarType.U4B8,
+    "u8b128": ScalarType.U8B128,
+    "fe4m3fn": ScalarType.FE4M3FN,
+    "fe2m1f": ScalarType.FE2M1F,
+}
+# Every group size some format takes; FORMAT_GROUP_SIZES says which format takes which. A format is a b_type,
+# except that "fe2m1f" is "nvfp4" or "mxfp4" by the dtype of its scales.
+GROUP_SIZES = (-1, 16, 32, 64, 128)
+FORMAT_GROUP_SIZES: dict[str, tuple[int, ...]] = {
+    "u4": (-1, 32, 64, 128),
+    "u4b8": (-1, 32, 64, 128),
+    "u8b128": (-1, 32, 64, 128),
+    "fe4m3fn": (-1, 128),
+    "nvfp4": (16,),
+    "mxfp4": (32,),
+}
+# b_types with act-order (GPTQ desc_act), and the checkpoint group sizes it takes.
+ACT_ORDER_B_TYPES = ("u4b8", "u8b128")
+_ACT_ORDER_GROUP_SIZES = (32, 64, 128)
 # Bits per weight of each b_type; a Marlin-layout b_q is int32 [k/16, (bits/2) * n].
-_BITS: dict[str, int] = {"u4": 4, "u4b8": 4, "u8b128": 8}
+_BITS: dict[str, int] = {"u4": 4, "u4b8": 4, "u8b128": 8, "fe4m3fn": 8, "fe2m1f": 4}
 # Weight widths repack_gptq accepts.
 _GPTQ_BITS = (4, 8)
 _DTYPES: dict[torch.dtype, ScalarType] = {
     torch.float16: ScalarType.FLOAT16,
     torch.bfloat16: ScalarType.BFLOAT16,
 }
+# 1-byte scale dtypes: e4m3 (NVFP4) and e8m0 (MXFP4; torch.uint8 always, torch.float8_e8m0fnu where torch has it).
+_FP8_E4M3: torch.dtype | None = getattr(torch, "float8_e4m3fn", None)
+_FP8_E8M0: torch.dtype | None = getattr(torch, "float8_e8m0fnu", None)
+_NVFP4_SCALE_DTYPES: tuple[torch.dtype, ...] = tuple(d for d in (_FP8_E4M3,) if d is not None)
+_MXFP4_SCALE_DTYPES: tuple[torch.dtype, ...] = tuple(d for d in (torch.uint8, _FP8_E8M0) if d is not None)
+_BYTE_SCALE_DTYPES = _NVFP4_SCALE_DTYPES + _MXFP4_SCALE_DTYPES
 _ALIGN = 16  # bytes; every operand is read or written with 16-byte vectors
 
 
@@ -66,10 +114,10 @@ def _cuda(name: str, t: torch.Tensor, device: torch.device | None = None) -> Non
         raise ValueError(f"{name}: is on {t.device}, expected {device} (the device of a)")
 
 
-def _dtype(name: str, t: torch.Tensor, allowed: tuple[torch.dtype, ...]) -> None:
+def _dtype(name: str, t: torch.Tensor, allowed: tuple[torch.dtype, ...], why: str = "") -> None:
     if t.dtype not in allowed:
         want = " or ".join(str(d) for d in allowed)
-        raise ValueError(f"{name}: dtype must be {want}, got {t.dtype}")
+        raise ValueError(f"{name}: dtype must be {want}{why}, got {t.dtype}")
 
 
 def _layout(name: str, t: torch.Tensor, shape: tuple[int, ...] | None = None) -> None:
@@ -139,7 +187,112 @@ def _default_workspace(device: torch.device) -> torch.Tensor:
     return ws
 
 
+# ------------------------------------------------------------------------------------------------ act-order
+
+
+@dataclass(frozen=True, eq=False)
+class ActOrder:
+    """Act-order (GPTQ ``desc_act``) metadata of one weight matrix, from :func:`prepare_act_order`.
+
+    Attributes:
+        perm: int32 ``[k]``, the stable argsort of ``g_idx``: repacked row i is checkpoint row ``perm[i]`` (pass it
+            to ``repack_gptq(..., perm=)``; :func:`gemm` permutes A's columns the same way).
+        g_idx_sorted: int32 ``[k]``, ``g_idx[perm]``: the scale row of repacked row i (non-decreasing).
+        is_k_full: True iff ``g_idx_sorted == arange(k) // group_size`` and ``k % group_size == 0``: every group
+            has exactly ``group_size`` consecutive rows after sorting (a whole GPTQ layer). False for a K shard of a
+            row-parallel layer, whose groups have uneven sizes (and ``k`` need not be a multiple of the group
+            size); the kernel then looks the scales up row by row.
+        num_groups: ``max(g_idx) + 1``, the number of scale rows :func:`gemm` expects.
+        group_size: the checkpoint's group size (32, 64 or 128); :func:`gemm` must be called with the same.
+    """
+
+    perm: torch.Tensor
+    g_idx_sorted: torch.Tensor
+    is_k_full: bool
+    num_groups: int
+    group_size: int
+
+    @property
+    def k(self) -> int:
+        """Rows of the weight matrix (length of ``perm``)."""
+        return int(self.perm.shape[0])
+
+    def to(self, device: torch.device | str | int) -> ActOrder:
+        """A copy with ``perm`` and ``g_idx_sorted`` on ``device``."""
+        return replace(self, perm=self.perm.to(device), g_idx_sorted=self.g_idx_sorted.to(device))
+
+
+def prepare_act_order(g_idx: torch.Tensor, group_size: int) -> ActOrder:
+    """Act-order metadata from a GPTQ checkpoint's ``g_idx`` (the group of each row of the weight matrix).
+
+    Args:
+        g_idx: integer tensor ``[k]`` (int32 in checkpoints; any integer dtype), values >= 0, on any device (the
+            result's tensors are on the same device; pass CUDA tensors to :func:`gemm`). For a K shard of a
+            row-parallel layer, the shard's rows of the full ``g_idx``.
+        group_size: the checkpoint's group size: 32, 64 or 128.
+
+    Returns:
+        :class:`ActOrder`: ``perm`` (stable argsort of ``g_idx``, int32), ``g_idx_sorted`` (int32), ``is_k_full``,
+        ``num_groups = max(g_idx) + 1`` and ``group_size``. Pure torch (no library call); it reads ``g_idx``'s
+        values, so a CUDA ``g_idx`` synchronizes once.
+
+    A ``desc_act`` checkpoint with channelwise scales (group size -1) needs no act-order: every row has the same
+    scales, so repack without ``perm`` and call :func:`gemm` without ``act_order``.
+    """
+    g_idx = _tensor("g_idx", g_idx)
+    if isinstance(group_size, bool) or not isinstance(group_size, int) or group_size not in _ACT_ORDER_GROUP_SIZES:
+        raise ValueError(
+            f"group_size: {group_size!r} is not a group size act-order takes; allowed: {list(_ACT_ORDER_GROUP_SIZES)}"
+        )
+    _dims("g_idx", g_idx, 1)
+    if g_idx.dtype.is_floating_point or g_idx.dtype.is_complex or g_idx.dtype == torch.bool:
+        raise ValueError(f"g_idx: dtype must be an integer type (int32 in GPTQ checkpoints), got {g_idx.dtype}")
+    k = g_idx.shape[0]
+    if k == 0:
+        raise ValueError("g_idx: is empty (k must be >= 1)")
+    lo, hi = int(g_idx.min()), int(g_idx.max())
+    if lo < 0:
+        raise ValueError(f"g_idx: groups must be >= 0, got {lo}")
+    if hi >= 2**31:
+        raise ValueError(f"g_idx: groups must be < 2^31, got {hi}")
+    g = g_idx.to(torch.int64)
+    order = torch.sort(g, stable=True).indices
+    g_sorted = g.index_select(0, order)
+    full = torch.arange(k, device=g.device, dtype=torch.int64) // group_size
+    is_k_full = k % group_size == 0 and bool(torch.equal(g_sorted, full))
+    return ActOrder(
+        perm=order.to(torch.int32).contiguous(),
+        g_idx_sorted=g_sorted.to(torch.int32).contiguous(),
+        is_k_full=is_k_full,
+        num_groups=hi + 1,
+        group_size=group_size,
+    )
+
+
 # ----------------------------------------------------------------------------------------------------- gemm
+
+
+def _format(b_type: str, scales: torch.Tensor, a: torch.Tensor) -> tuple[str, ScalarType]:
+    """(format name, s_type) of a call: the b_type, except that "fe2m1f" is "nvfp4" or "mxfp4" by the scales'
+    dtype. Checks the scales' dtype and the activations' dtype the format needs."""
+    if b_type != "fe2m1f":
+        _dtype("scales", scales, (a.dtype,), f" (the dtype of a) for b_type {b_type!r}")
+        return b_type, _DTYPES[a.dtype]
+    if scales.dtype in _NVFP4_SCALE_DTYPES:
+        return "nvfp4", ScalarType.FE4M3FN
+    if scales.dtype in _MXFP4_SCALE_DTYPES:
+        if a.dtype != torch.bfloat16:
+            raise ValueError(
+                f"a: MXFP4 (b_type 'fe2m1f' with e8m0 scales, dtype {scales.dtype}) needs torch.bfloat16 "
+                f"activations, got {a.dtype}"
+            )
+        return "mxfp4", ScalarType.FE8M0FNU
+    nv = " or ".join(str(d) for d in _NVFP4_SCALE_DTYPES) or "torch.float8_e4m3fn (needs torch >= 2.1)"
+    mx = " or ".join(str(d) for d in _MXFP4_SCALE_DTYPES)
+    raise ValueError(
+        f"scales: dtype for b_type 'fe2m1f' must be {nv} (NVFP4, e4m3 scales) or {mx} (MXFP4, e8m0 exponent "
+        f"bytes), got {scales.dtype}"
+    )
 
 
 def gemm(
@@ -152,23 +305,41 @@ def gemm(
     group_size: int = -1,
     workspace: torch.Tensor | None = None,
     out: torch.Tensor | None = None,
+    bias: torch.Tensor | None = None,
+    global_scale: torch.Tensor | None = None,
+    act_order: ActOrder | None = None,
 ) -> torch.Tensor:
-    """``C = A @ dequant(B)`` with 4-bit or 8-bit weights in the Marlin layout.
+    """``C = A @ dequant(B) (+ bias)`` with 4-bit or 8-bit weights in the Marlin layout.
 
     Args:
-        a: activations ``[m, k]``, float16 or bfloat16, CUDA, contiguous; ``m >= 1``, ``k % 64 == 0``.
-        b_q: weights in the Marlin layout, int32 ``[k/16, 2n]`` for the 4-bit types (from :func:`repack_gptq` or
-            :func:`repack_awq`), ``[k/16, 4n]`` for ``"u8b128"`` (from ``repack_gptq(..., bits=8)``);
-            ``n % 64 == 0``.
-        scales: ``[groups, n]`` of ``a.dtype``, permuted by :func:`permute_scales`; ``groups = 1`` when
-            ``group_size == -1`` (channelwise), else ``k / group_size``.
-        b_type: ``"u4b8"`` (GPTQ-INT4, ``W = (q - 8) * s``), ``"u8b128"`` (GPTQ-INT8, ``W = (q - 128) * s``) or
-            ``"u4"`` (AWQ-INT4, ``W = (q - z) * s``).
+        a: activations ``[m, k]``, float16 or bfloat16 (bfloat16 only for MXFP4), CUDA, contiguous; ``m >= 1``,
+            ``k % 64 == 0``.
+        b_q: weights in the Marlin layout, int32 ``[k/16, 2n]`` for the 4-bit types ``"u4b8"``, ``"u4"`` and
+            ``"fe2m1f"`` (from ``repack_gptq(..., bits=4)`` or :func:`repack_awq`), ``[k/16, 4n]`` for the 8-bit
+            types ``"u8b128"`` and ``"fe4m3fn"`` (from ``repack_gptq(..., bits=8)``); ``n % 64 == 0``.
+        scales: ``[groups, n]``, permuted by :func:`permute_scales`; ``groups = 1`` when ``group_size == -1``
+            (channelwise), ``k / group_size`` with groups, ``act_order.num_groups`` with act-order. Dtype:
+            ``a.dtype``, except for ``"fe2m1f"``: ``torch.float8_e4m3fn`` (NVFP4) or ``torch.uint8`` /
+            ``torch.float8_e8m0fnu`` e8m0 exponent bytes (MXFP4, ``scale = 2^(E - 127)``).
+        b_type: ``"u4b8"`` (GPTQ-INT4, ``W = (q - 8) * s``), ``"u8b128"`` (GPTQ-INT8, ``W = (q - 128) * s``),
+            ``"u4"`` (AWQ-INT4, ``W = (q - z) * s``), ``"fe4m3fn"`` (FP8 weights, ``W = fp8(q) * s``) or
+            ``"fe2m1f"`` (FP4 e2m1 weights, ``W = fp4(q) * s`` (NVFP4: ``* global_scale``)).
         zeros: for ``"u4"`` only: ``[groups, n]`` of ``a.dtype`` from :func:`awq_zeros`.
-        group_size: -1 (channelwise), 32, 64 or 128; must divide ``k``.
+        group_size: rows per scale: -1 (channelwise), 32, 64 or 128 for ``"u4"``, ``"u4b8"``, ``"u8b128"``;
+            -1 or 128 for ``"fe4m3fn"``; 16 for NVFP4; 32 for MXFP4. Must divide ``k``. With ``act_order``: the
+            checkpoint's group size (32, 64 or 128), which need not divide ``k`` for a K shard
+            (``act_order.is_k_full`` False).
         workspace: optional uint8 CUDA tensor of at least :func:`workspace_bytes` bytes, zeroed before its
             first use (kernels leave it zeroed). By default a cached per-device workspace is used.
         out: optional output ``[m, n]`` of ``a.dtype``, contiguous, on ``a``'s device.
+        bias: optional ``[n]`` of ``a.dtype``, contiguous, on ``a``'s device: added to every row of C.
+        global_scale: NVFP4 only, optional: a float32 CUDA tensor of one element (shape ``[]`` or ``[1]``) on
+            ``a``'s device that multiplies C (``None`` means 1). It is read on the device, so it may change
+            between calls (and CUDA graph replays) without a host sync.
+        act_order: ``"u4b8"`` and ``"u8b128"`` only: :class:`ActOrder` from :func:`prepare_act_order` (tensors on
+            ``a``'s device), for weights repacked with ``repack_gptq(..., perm=act_order.perm)``. A is multiplied
+            in checkpoint column order as usual; a scratch ``[m, k]`` of ``a.dtype`` is allocated per call for A's
+            permuted columns.
 
     Returns:
         ``[m, n]`` tensor of ``a.dtype`` (``out`` when given).
@@ -189,14 +360,39 @@ def gemm(
         raise ValueError(f"a: k (columns of a) = {k} must be a multiple of 64")
     _layout("a", a)
 
-    # b_type, group_size
-    if b_type not in B_TYPES:
+    # b_type, scales' dtype -> format; group_size
+    if not isinstance(b_type, str) or b_type not in B_TYPES:
         raise ValueError(f"b_type: {b_type!r} is not one of {sorted(B_TYPES)}")
+    fmt, s_type = _format(b_type, scales, a)
     if isinstance(group_size, bool) or not isinstance(group_size, int) or group_size not in GROUP_SIZES:
         raise ValueError(f"group_size: {group_size!r} is not one of {list(GROUP_SIZES)}")
-    if group_size != -1 and k % group_size:
+    allowed = FORMAT_GROUP_SIZES[fmt]
+    if group_size not in allowed:
+        what = f"b_type {b_type!r}" if fmt == b_type else f"{fmt.upper()} (b_type {b_type!r}, {scales.dtype} scales)"
+        raise ValueError(f"group_size: {group_size} is not allowed for {what}; allowed: {list(allowed)}")
+    k_shard = isinstance(act_order, ActOrder) and not act_order.is_k_full
+    if group_size != -1 and k % group_size and not k_shard:  # an act-order K shard has groups of any size
         raise ValueError(f"group_size: {group_size} does not divide k = {k}")
-    groups = 1 if group_size == -1 else k // group_size
+    if act_order is not None:
+        if not isinstance(act_order, ActOrder):
+            raise TypeError(f"act_order: expected an ActOrder (prepare_act_order), got {type(act_order).__name__}")
+        if b_type not in ACT_ORDER_B_TYPES:
+            raise ValueError(
+                f"act_order: b_type {b_type!r} has no act-order; only {list(ACT_ORDER_B_TYPES)} (GPTQ desc_act)"
+            )
+        if group_size not in _ACT_ORDER_GROUP_SIZES:
+            raise ValueError(
+                f"group_size: {group_size} cannot be used with act_order; pass the checkpoint's group size, one "
+                f"of {list(_ACT_ORDER_GROUP_SIZES)}"
+            )
+        if group_size != act_order.group_size:
+            raise ValueError(
+                f"group_size: {group_size} differs from act_order.group_size = {act_order.group_size} (the group "
+                "size given to prepare_act_order)"
+            )
+        groups = act_order.num_groups
+    else:
+        groups = 1 if group_size == -1 else k // group_size
 
     # b_q
     _cuda("b_q", b_q, device)
@@ -222,9 +418,13 @@ def gemm(
     n = cols // words
     _layout("b_q", b_q)
 
-    # scales
+    # scales (dtype checked by _format)
     _cuda("scales", scales, device)
-    _dtype("scales", scales, (a.dtype,))
+    if act_order is not None and (scales.dim() != 2 or scales.shape[0] != groups):
+        raise ValueError(
+            f"scales: expected shape {[groups, n]} (act_order.num_groups = max(g_idx) + 1 rows), got "
+            f"{list(scales.shape)}"
+        )
     _layout("scales", scales, (groups, n))
 
     # zeros
@@ -237,6 +437,36 @@ def gemm(
         _layout("zeros", zeros, (groups, n))
     elif zeros is not None:
         raise ValueError(f"zeros: must be None for b_type {b_type!r}")
+
+    # bias
+    if bias is not None:
+        bias = _tensor("bias", bias)
+        _cuda("bias", bias, device)
+        _dtype("bias", bias, (a.dtype,), " (the dtype of a and of the output)")
+        _layout("bias", bias, (n,))
+
+    # global_scale
+    if global_scale is not None:
+        if fmt != "nvfp4":
+            raise ValueError(
+                f"global_scale: only NVFP4 (b_type 'fe2m1f' with float8_e4m3fn scales) takes one; got it with "
+                f"b_type {b_type!r} and {scales.dtype} scales (pass None)"
+            )
+        global_scale = _tensor("global_scale", global_scale)
+        _cuda("global_scale", global_scale, device)
+        _dtype("global_scale", global_scale, (torch.float32,))
+        if global_scale.numel() != 1:
+            raise ValueError(f"global_scale: expected one element, got shape {list(global_scale.shape)}")
+
+    # act_order tensors
+    a_perm = None
+    if act_order is not None:
+        for name, t in (("act_order.perm", act_order.perm), ("act_order.g_idx_sorted", act_order.g_idx_sorted)):
+            t = _tensor(name, t)
+            _cuda(name, t, device)
+            _dtype(name, t, (torch.int32,))
+            _layout(name, t, (k,))
+        a_perm = torch.empty((m, k), dtype=a.dtype, device=device)
 
     # workspace
     lib = _lib.get()
@@ -279,9 +509,15 @@ def gemm(
         a_type=dtype_id,
         b_type=B_TYPES[b_type],
         c_type=dtype_id,
-        s_type=dtype_id,
+        s_type=s_type,
         sm_count=sm_count,
         stream=_stream(device) or None,
+        bias=bias.data_ptr() if bias is not None else None,
+        global_scale=global_scale.data_ptr() if global_scale is not None else None,
+        perm=act_order.perm.data_ptr() if act_order is not None else None,
+        g_idx_sorted=act_order.g_idx_sorted.data_ptr() if act_order is not None else None,
+        a_perm=a_perm.data_ptr() if a_perm is not None else None,
+        is_k_full=int(act_order.is_k_full) if act_order is not None else 0,
     )
     with torch.cuda.device(device):
         lib.gemm(args)
@@ -291,12 +527,17 @@ def gemm(
 # --------------------------------------------------------------------------------------------------- repack
 
 
-def repack_gptq(qweight: torch.Tensor, k: int, n: int, bits: int = 4) -> torch.Tensor:
-    """GPTQ weights packed along K -> the Marlin layout.
+def repack_gptq(qweight: torch.Tensor, k: int, n: int, bits: int = 4, perm: torch.Tensor | None = None) -> torch.Tensor:
+    """Weights packed along K (GPTQ packing) -> the Marlin layout.
 
-    ``bits=4`` (GPTQ-INT4, ``b_type="u4b8"``): int32 ``[k/8, n]``, nibble i of word (r, c) is row 8r+i ->
-    int32 ``[k/16, 2n]``. ``bits=8`` (GPTQ-INT8, ``b_type="u8b128"``): int32 ``[k/4, n]``, byte i of word (r, c)
-    is row 4r+i -> int32 ``[k/16, 4n]``.
+    ``bits=4``: int32 ``[k/8, n]``, nibble i of word (r, c) is row 8r+i -> int32 ``[k/16, 2n]``; GPTQ-INT4
+    (``b_type="u4b8"``) and FP4 e2m1 codes (``"fe2m1f"``, packed the same way). ``bits=8``: int32 ``[k/4, n]``,
+    byte i of word (r, c) is row 4r+i -> int32 ``[k/16, 4n]``; GPTQ-INT8 (``"u8b128"``) and FP8 e4m3fn bytes
+    (``"fe4m3fn"``, packed the same way).
+
+    ``perm`` (act-order): optional int32 ``[k]`` CUDA tensor on ``qweight``'s device, a permutation of
+    ``0..k-1`` (``ActOrder.perm`` from :func:`prepare_act_order`); repacked row i is then source row ``perm[i]``.
+    It is checked to be a permutation (one device synchronization).
 
     ``qweight`` must be a contiguous CUDA tensor; ``k % 16 == 0`` and ``n % 64 == 0`` (``gemm`` further needs
     ``k % 64 == 0``). Returns a new tensor on the same device.
@@ -315,9 +556,24 @@ def repack_gptq(qweight: torch.Tensor, k: int, n: int, bits: int = 4) -> torch.T
             f"k = {k}, n = {n}), got {list(qweight.shape)}"
         )
     _layout("qweight", qweight)
+    if perm is not None:
+        perm = _tensor("perm", perm)
+        _cuda("perm", perm, qweight.device)
+        _dtype("perm", perm, (torch.int32,))
+        _layout("perm", perm, (k,))
+        if not torch.equal(torch.sort(perm).values, torch.arange(k, device=perm.device, dtype=torch.int32)):
+            raise ValueError(f"perm: must be a permutation of 0..{k - 1} (each row exactly once)")
     out = torch.empty((k // 16, (bits // 2) * n), dtype=torch.int32, device=qweight.device)
     with torch.cuda.device(qweight.device):
-        _lib.get().repack_gptq(qweight.data_ptr(), out.data_ptr(), k, n, bits, _stream(qweight.device))
+        _lib.get().repack_gptq(
+            qweight.data_ptr(),
+            out.data_ptr(),
+            k,
+            n,
+            bits,
+            _stream(qweight.device),
+            perm=perm.data_ptr() if perm is not None else None,
+        )
     return out
 
 
@@ -339,14 +595,16 @@ def repack_awq(qweight: torch.Tensor, k: int, n: int) -> torch.Tensor:
 
 
 def permute_scales(scales: torch.Tensor) -> torch.Tensor:
-    """Scales ``[groups, n]`` (float16 or bfloat16, CUDA, contiguous, ``n % 64 == 0``) -> the kernel's column
-    order: inside each block of 64 columns, index ``8g + j`` holds column ``8j + g``. Returns a new tensor of the
-    same shape and dtype.
+    """Scales ``[groups, n]`` (CUDA, contiguous, ``n % 64 == 0``) -> the kernel's column order: inside each block
+    of 64 columns, index ``8g + j`` holds column ``8j + g``. Returns a new tensor of the same shape and dtype.
+
+    Dtypes: float16 or bfloat16 (2 bytes), or 1-byte scales: ``torch.float8_e4m3fn`` (NVFP4) and ``torch.uint8``
+    or ``torch.float8_e8m0fnu`` (MXFP4 e8m0 exponent bytes); bytes are moved, never converted.
     """
     scales = _tensor("scales", scales)
     _cuda("scales", scales)
     _dims("scales", scales, 2)
-    _dtype("scales", scales, tuple(_DTYPES))
+    _dtype("scales", scales, (*_DTYPES, *_BYTE_SCALE_DTYPES))
     groups, n = scales.shape
     if groups < 1:
         raise ValueError("scales: needs at least one row (group)")

@@ -6,9 +6,12 @@ weight matrix, and the Marlin weight layouts (4-bit and 8-bit) and scale permuta
 kernels must match bit for bit.
 
 Conventions: ``q`` is an integer tensor ``[K, N]`` (any integer dtype) of ``bits``-bit values: 0..15 for
-``bits=4`` (the default everywhere; GPTQ-INT4 and AWQ-INT4), 0..255 for ``bits=8`` (GPTQ-INT8, GPTQ and Marlin
-layouts only). Packed words are ``torch.int32`` holding the unsigned 32-bit pattern (so a word with the top bit
-set is negative).
+``bits=4`` (the default everywhere; GPTQ-INT4, AWQ-INT4 and FP4 e2m1 codes), 0..255 for ``bits=8`` (GPTQ-INT8 and
+FP8 e4m3 codes; GPTQ and Marlin layouts only). Packed words are ``torch.int32`` holding the unsigned 32-bit
+pattern (so a word with the top bit set is negative).
+
+The floating-point codes are decoded from their bit fields (:func:`fp8_e4m3fn_to_float`,
+:func:`fp4_e2m1_to_float`, :func:`e8m0_to_float`), exactly: every value they denote is a float32.
 """
 
 from __future__ import annotations
@@ -18,8 +21,12 @@ import torch
 __all__ = [
     "AWQ_ORDER",
     "MARLIN_NIBBLE",
+    "SCALE_FORMATS",
     "awq_zeros_reference",
     "dequant",
+    "e8m0_to_float",
+    "fp4_e2m1_to_float",
+    "fp8_e4m3fn_to_float",
     "marlin_layout_reference",
     "pack_awq",
     "pack_awq_zeros",
@@ -38,8 +45,10 @@ AWQ_ORDER = (0, 2, 4, 6, 1, 3, 5, 7)
 MARLIN_NIBBLE = (0, 4, 1, 5, 2, 6, 3, 7)
 
 # b_type -> bits per weight.
-_B_TYPES: dict[str, int] = {"u4": 4, "u4b8": 4, "u8b128": 8}
+_B_TYPES: dict[str, int] = {"u4": 4, "u4b8": 4, "u8b128": 8, "fe4m3fn": 8, "fe2m1f": 4}
 _BITS = (4, 8)
+# Scale formats of b_type "fe2m1f": NVFP4 (e4m3 scales, 16 rows each) and MXFP4 (e8m0 scales, 32 rows each).
+SCALE_FORMATS = ("nvfp4", "mxfp4")
 
 
 def _check_bits(bits: object) -> int:
@@ -144,35 +153,185 @@ def unpack_awq_zeros(packed: torch.Tensor) -> torch.Tensor:
     return unpack_awq(packed)
 
 
+# ------------------------------------------------------------------------------- floating-point codes
+
+
+def _codes(codes: torch.Tensor, name: str, bits: int, float_dtype_name: str | None) -> torch.Tensor:
+    """An integer tensor of ``bits``-bit codes (or a tensor of the named 1-byte float dtype, taken bit for bit)
+    -> int64 codes."""
+    if not isinstance(codes, torch.Tensor):
+        raise TypeError(f"{name}: expected a torch.Tensor, got {type(codes).__name__}")
+    fdtype = getattr(torch, float_dtype_name, None) if float_dtype_name else None
+    if fdtype is not None and codes.dtype == fdtype:
+        return codes.view(torch.uint8).to(torch.int64)
+    if codes.dtype.is_floating_point or codes.dtype.is_complex or codes.dtype == torch.bool:
+        want = f"an integer tensor or torch.{float_dtype_name}" if float_dtype_name else "an integer tensor"
+        raise ValueError(f"{name}: expected {want}, got {codes.dtype}")
+    top = (1 << bits) - 1
+    if codes.numel() and (int(codes.min()) < 0 or int(codes.max()) > top):
+        raise ValueError(f"{name}: codes must lie in 0..{top} ({bits}-bit)")
+    return codes.to(torch.int64)
+
+
+def _pow2(exponent: torch.Tensor) -> torch.Tensor:
+    """2**exponent as float64, exactly, for integer exponents in -1022..1023: the float64 whose biased exponent
+    field is exponent + 1023 and whose mantissa is 0."""
+    return ((exponent.to(torch.int64) + 1023) << 52).view(torch.float64)
+
+
+def fp8_e4m3fn_to_float(codes: torch.Tensor) -> torch.Tensor:
+    """FP8 e4m3fn codes -> float32 values, same shape.
+
+    ``codes``: integers 0..255 (any integer dtype) or a ``torch.float8_e4m3fn`` tensor (its bytes are used).
+    Bit 7 is the sign, bits 6..3 the exponent E (bias 7), bits 2..0 the mantissa M. E = 0: ``M * 2^-9``
+    (subnormal, ``M/8 * 2^(1-7)``); else ``(1 + M/8) * 2^(E-7)``. The "fn" variant has no infinities: only
+    E = 15, M = 7 (0x7F, 0xFF) is NaN, so the largest value is 0x7E = 448.
+    """
+    c = _codes(codes, "codes", 8, "float8_e4m3fn")
+    sign = torch.where(c >= 128, -1.0, 1.0).to(torch.float64)
+    e = (c >> 3) & 0xF
+    m = (c & 0x7).to(torch.float64)
+    # Normal: (8 + M) * 2^(E - 10) = (1 + M/8) * 2^(E - 7); subnormal: M * 2^-9. Both are exact in float64.
+    mag = torch.where(e == 0, m * 2.0**-9, (m + 8.0) * _pow2(e - 10))
+    out = sign * mag
+    out = torch.where((e == 15) & ((c & 0x7) == 7), torch.full_like(out, float("nan")), out)
+    return out.to(torch.float32)
+
+
+def fp4_e2m1_to_float(codes: torch.Tensor) -> torch.Tensor:
+    """FP4 e2m1 codes (integers 0..15) -> float32 values, same shape.
+
+    Bit 3 is the sign, bits 2..1 the exponent E (bias 1), bit 0 the mantissa M. E = 0: ``M * 0.5`` (subnormal,
+    ``M/2 * 2^(1-1)``); else ``(1 + M/2) * 2^(E-1)``. The magnitudes are 0, 0.5, 1, 1.5, 2, 3, 4, 6; there is no
+    NaN or infinity (0b1000 is -0.0).
+    """
+    c = _codes(codes, "codes", 4, None)
+    sign = torch.where(c >= 8, -1.0, 1.0).to(torch.float64)
+    e = (c >> 1) & 0x3
+    m = (c & 0x1).to(torch.float64)
+    # Normal: (2 + M) * 2^(E - 2) = (1 + M/2) * 2^(E - 1); subnormal: M * 2^-1.
+    mag = torch.where(e == 0, m * 0.5, (m + 2.0) * _pow2(e - 2))
+    return (sign * mag).to(torch.float32)
+
+
+def e8m0_to_float(codes: torch.Tensor) -> torch.Tensor:
+    """E8M0 scale codes (integers 0..255, ``torch.uint8``, or a ``torch.float8_e8m0fnu`` tensor) -> float32
+    ``2^(E - 127)``, same shape.
+
+    There is no sign and no mantissa: code 0 is 2^-127 (a float32 subnormal, exact), 254 is 2^127, and 255 is NaN.
+    """
+    c = _codes(codes, "codes", 8, "float8_e8m0fnu")
+    out = _pow2(c - 127)  # float64; converting 2^-127..2^127 to float32 is exact
+    out = torch.where(c == 255, torch.full_like(out, float("nan")), out)
+    return out.to(torch.float32)
+
+
+def _scale_values(scales: torch.Tensor, scale_format: str | None) -> torch.Tensor:
+    """The float32 value of each scale: decoded bytes for NVFP4 (e4m3) and MXFP4 (e8m0), else a float cast."""
+    if not isinstance(scales, torch.Tensor):
+        raise TypeError(f"scales: expected a torch.Tensor, got {type(scales).__name__}")
+    if scale_format == "nvfp4":
+        try:
+            return fp8_e4m3fn_to_float(scales)
+        except ValueError as exc:
+            raise ValueError(f"scales: NVFP4 scales are e4m3 codes ({exc})") from None
+    if scale_format == "mxfp4":
+        try:
+            return e8m0_to_float(scales)
+        except ValueError as exc:
+            raise ValueError(f"scales: MXFP4 scales are e8m0 codes ({exc})") from None
+    if not scales.dtype.is_floating_point or scales.element_size() < 2:
+        raise ValueError(f"scales: expected a float tensor (float16, bfloat16, float32, ...), got {scales.dtype}")
+    return scales.to(torch.float32)
+
+
 def dequant(
     q: torch.Tensor,
     scales: torch.Tensor,
     zeros: torch.Tensor | None,
     group_size: int,
     b_type: str,
+    *,
+    g_idx: torch.Tensor | None = None,
+    scale_format: str | None = None,
+    global_scale: float | torch.Tensor | None = None,
 ) -> torch.Tensor:
     """The fp32 weight matrix W [K, N] that ``gemm`` multiplies by.
 
-    ``q``: [K, N] integers, 0..15 for the 4-bit types, 0..255 for ``"u8b128"``. ``scales``: [groups, N] (any
-    float dtype, not permuted), ``groups = 1`` for ``group_size == -1`` (channelwise) else ``K / group_size``;
-    row r of ``q`` uses scale row ``r // group_size``. ``zeros``: [groups, N] integer zero points in 0..15 for
-    ``b_type == "u4"`` (AWQ, ``W = (q - z) * s``), ``None`` for ``"u4b8"`` (GPTQ-INT4, ``W = (q - 8) * s``) and
-    ``"u8b128"`` (GPTQ-INT8, ``W = (q - 128) * s``).
+    ``q``: [K, N] integer codes: 0..15 for the 4-bit types (``"u4"``, ``"u4b8"``, ``"fe2m1f"``), 0..255 for the
+    8-bit ones (``"u8b128"``, ``"fe4m3fn"``). ``scales``: [groups, N], not permuted; ``groups = 1`` for
+    ``group_size == -1`` (channelwise) else ``K / group_size``, and row r of ``q`` uses scale row
+    ``r // group_size``. Per b_type:
+
+    - ``"u4"`` (AWQ): ``W = (q - z) * s`` with ``zeros`` [groups, N] integer zero points in 0..15;
+    - ``"u4b8"`` (GPTQ-INT4): ``W = (q - 8) * s``; ``"u8b128"`` (GPTQ-INT8): ``W = (q - 128) * s``;
+    - ``"fe4m3fn"`` (FP8 weights): ``W = fp8(q) * s``, ``q`` e4m3fn bytes (:func:`fp8_e4m3fn_to_float`);
+    - ``"fe2m1f"`` (FP4 weights): ``W = fp4(q) * scale`` (:func:`fp4_e2m1_to_float`), with ``scale_format``
+      ``"nvfp4"``: ``scales`` are e4m3fn codes (integers 0..255 or a ``torch.float8_e4m3fn`` tensor), usually one
+      per 16 rows, and ``W`` is further multiplied by ``global_scale`` (a float or a one-element tensor; ``None``
+      means 1); or ``"mxfp4"``: ``scales`` are e8m0 codes (integers 0..255, ``torch.uint8`` or
+      ``torch.float8_e8m0fnu``), ``scale = 2^(E - 127)``, usually one per 32 rows.
+
+    For the other b_types ``scales`` is any float tensor (float16, bfloat16, float32, ...), ``scale_format`` and
+    ``global_scale`` must be ``None``, and ``zeros`` is ``None`` except for ``"u4"``.
+
+    ``g_idx`` (act-order, GPTQ ``desc_act``): an integer [K] tensor, the group of each row of ``q`` (checkpoint
+    order); row r then uses scale (and zero point) row ``g_idx[r]``, ``scales`` may have any number of rows above
+    ``max(g_idx)``, and ``group_size`` (which must not be -1, and need not divide K: a K shard) is not used for the
+    lookup.
     """
     if b_type not in _B_TYPES:
         raise ValueError(f"b_type: {b_type!r} is not one of {tuple(_B_TYPES)}")
     _check_q(q, bits=_B_TYPES[b_type])
     k, n = q.shape
+    if isinstance(group_size, bool) or not isinstance(group_size, int):
+        raise ValueError(f"group_size: expected an int, got {group_size!r}")
     if group_size == -1:
         groups = 1
-    elif group_size > 0 and k % group_size == 0:
-        groups = k // group_size
+    elif group_size > 0 and (k % group_size == 0 or g_idx is not None):  # act-order K shards: groups of any size
+        groups = -(-k // group_size)
     else:
         raise ValueError(f"group_size: {group_size} must be -1 or a positive divisor of K={k}")
-    if tuple(scales.shape) != (groups, n):
-        raise ValueError(f"scales: expected shape {(groups, n)}, got {tuple(scales.shape)}")
-    rows = k if group_size == -1 else group_size
-    s = scales.to(torch.float32).repeat_interleave(rows, dim=0)
+
+    # How scales are read.
+    if b_type == "fe2m1f":
+        if scale_format not in SCALE_FORMATS:
+            raise ValueError(f"scale_format: b_type 'fe2m1f' needs one of {SCALE_FORMATS}, got {scale_format!r}")
+    elif scale_format is not None:
+        raise ValueError(f"scale_format: must be None for b_type {b_type!r}, got {scale_format!r}")
+    if global_scale is not None and scale_format != "nvfp4":
+        raise ValueError(f"global_scale: only NVFP4 (scale_format 'nvfp4') has one, got it for b_type {b_type!r}")
+    s_val = _scale_values(scales, scale_format)
+
+    # Which scale row each row of q uses.
+    if g_idx is not None:
+        if group_size == -1:
+            raise ValueError("group_size: act-order (g_idx) needs grouped scales, got -1 (channelwise)")
+        if not isinstance(g_idx, torch.Tensor) or g_idx.dim() != 1 or g_idx.shape[0] != k:
+            got = list(g_idx.shape) if isinstance(g_idx, torch.Tensor) else type(g_idx).__name__
+            raise ValueError(f"g_idx: expected an integer tensor of shape [{k}] (one group per row of q), got {got}")
+        if g_idx.dtype.is_floating_point or g_idx.dtype.is_complex or g_idx.dtype == torch.bool:
+            raise ValueError(f"g_idx: expected an integer tensor, got {g_idx.dtype}")
+        if s_val.dim() != 2 or s_val.shape[1] != n:
+            raise ValueError(f"scales: expected shape [groups, {n}], got {tuple(scales.shape)}")
+        if k and (int(g_idx.min()) < 0 or int(g_idx.max()) >= s_val.shape[0]):
+            raise ValueError(f"g_idx: groups must lie in 0..{s_val.shape[0] - 1} (rows of scales)")
+        rows_of = g_idx.to(device=q.device, dtype=torch.int64)
+    else:
+        if tuple(s_val.shape) != (groups, n):
+            raise ValueError(f"scales: expected shape {(groups, n)}, got {tuple(scales.shape)}")
+        rows_of = torch.arange(k, device=q.device) // (k if group_size == -1 else group_size)
+    s = s_val.to(q.device).index_select(0, rows_of)  # [K, N]
+
+    if b_type == "fe4m3fn":
+        _no_zeros(zeros, b_type)
+        return fp8_e4m3fn_to_float(q) * s
+    if b_type == "fe2m1f":
+        _no_zeros(zeros, b_type)
+        w = fp4_e2m1_to_float(q) * s  # exact: 2 significant bits times at most 4 (e4m3) or 1 (e8m0)
+        if global_scale is not None:
+            w = w * _global_scale_value(global_scale).to(w.device)
+        return w
     fixed_zero = {"u4b8": 8.0, "u8b128": 128.0}.get(b_type)
     if fixed_zero is not None:
         if zeros is not None:
@@ -181,10 +340,28 @@ def dequant(
     if zeros is None:
         raise ValueError("zeros: b_type 'u4' (AWQ) needs zero points")
     _check_q(zeros, "zeros")
-    if tuple(zeros.shape) != (groups, n):
-        raise ValueError(f"zeros: expected shape {(groups, n)}, got {tuple(zeros.shape)}")
-    z = zeros.to(torch.float32).repeat_interleave(rows, dim=0)
+    if tuple(zeros.shape) != (s_val.shape[0], n):
+        raise ValueError(f"zeros: expected shape {(s_val.shape[0], n)}, got {tuple(zeros.shape)}")
+    z = zeros.to(device=q.device, dtype=torch.float32).index_select(0, rows_of)
     return (q.to(torch.float32) - z) * s
+
+
+def _no_zeros(zeros: torch.Tensor | None, b_type: str) -> None:
+    if zeros is not None:
+        raise ValueError(f"zeros: must be None for b_type {b_type!r} (floating-point weights have no zero point)")
+
+
+def _global_scale_value(global_scale: float | torch.Tensor) -> torch.Tensor:
+    if isinstance(global_scale, torch.Tensor):
+        if global_scale.numel() != 1 or not global_scale.dtype.is_floating_point:
+            raise ValueError(
+                f"global_scale: expected one floating-point value, got {global_scale.dtype} "
+                f"of shape {list(global_scale.shape)}"
+            )
+        return global_scale.reshape(()).to(torch.float32)
+    if isinstance(global_scale, bool) or not isinstance(global_scale, (int, float)):
+        raise ValueError(f"global_scale: expected a float or a one-element tensor, got {type(global_scale).__name__}")
+    return torch.tensor(float(global_scale), dtype=torch.float32)
 
 
 # 4-bit Marlin layout (DESIGN.md): tile (kb, nc) covers rows 16kb.. and columns 64nc..; inside it lane l = 4g + t
@@ -206,8 +383,12 @@ _TO_MARLIN8 = (0, 4, 6, 2, 5, 1, 3)
 _FROM_MARLIN8 = tuple(_TO_MARLIN8.index(d) for d in range(7))
 
 
-def marlin_layout_reference(q: torch.Tensor, bits: int = 4) -> torch.Tensor:
+def marlin_layout_reference(q: torch.Tensor, bits: int = 4, *, perm: torch.Tensor | None = None) -> torch.Tensor:
     """``q`` [K, N] -> the Marlin layout (K % 16 == 0, N % 64 == 0).
+
+    ``perm`` (act-order): an integer [K] permutation of 0..K-1; the rows are laid out in that order, i.e. the
+    result is ``marlin_layout_reference(q[perm], bits)`` (repacked row i is row ``perm[i]`` of ``q``), what
+    ``repack_gptq(..., perm=perm)`` must produce.
 
     ``bits=4`` (values 0..15) -> int32 [K/16, 2N]: tile (kb, nc) is the 128 words at flat word offset
     ``(kb * N/64 + nc) * 128``; word ``4l + i`` of a tile (lane ``l = 4g + t``) holds ``B[ks][n0], B[ks+1][n0],
@@ -223,6 +404,9 @@ def marlin_layout_reference(q: torch.Tensor, bits: int = 4) -> torch.Tensor:
     k, n = q.shape
     if k % 16 or n % 64:
         raise ValueError(f"q: K={k} must be a multiple of 16 and N={n} a multiple of 64")
+    if perm is not None:
+        _check_perm(perm, k)
+        q = q.index_select(0, perm.to(device=q.device, dtype=torch.int64))
     v = q.to(torch.int64)
     if bits == 8:
         v = v.reshape(k // 16, 2, 4, 2, n // 64, 8, 8).permute(*_TO_MARLIN8)
@@ -233,6 +417,16 @@ def marlin_layout_reference(q: torch.Tensor, bits: int = 4) -> torch.Tensor:
     v = v.reshape(k // 16, n // 64, 8, 4, 4, 8)  # [kb, nc, g, t, i, j]
     shifts = 4 * torch.tensor(MARLIN_NIBBLE, dtype=torch.int64, device=q.device)
     return _to_int32((v << shifts).sum(dim=-1)).reshape(k // 16, 2 * n)
+
+
+def _check_perm(perm: torch.Tensor, k: int) -> None:
+    if not isinstance(perm, torch.Tensor) or perm.dim() != 1 or perm.shape[0] != k:
+        got = list(perm.shape) if isinstance(perm, torch.Tensor) else type(perm).__name__
+        raise ValueError(f"perm: expected an integer tensor of shape [{k}], got {got}")
+    if perm.dtype.is_floating_point or perm.dtype.is_complex or perm.dtype == torch.bool:
+        raise ValueError(f"perm: expected an integer tensor, got {perm.dtype}")
+    if not torch.equal(torch.sort(perm.to(torch.int64)).values.cpu(), torch.arange(k)):
+        raise ValueError(f"perm: must be a permutation of 0..{k - 1}")
 
 
 def unpack_marlin_layout(b_q: torch.Tensor, bits: int = 4) -> torch.Tensor:

@@ -24,12 +24,13 @@ FAMILY_ARCHS = {
 
 # The families whose kernels csrc/marlin compiles now (real builds generate only these).
 IMPLEMENTED_FAMILIES = [
+    "sm75",
     "sm80",
 ]
 
 # Arch -> implemented kernel-file families it brings in (what real builds generate).
 ARCH_FAMILIES = {
-    "7.5": [],
+    "7.5": ["sm75"],
     "8.0": ["sm80"],
     "8.6": ["sm80"],
     "8.7": ["sm80"],
@@ -44,16 +45,36 @@ ARCH_FAMILIES = {
 # generated too). This is what real builds write.
 QUANT_CONFIG_FILES = {
     "awq_int4": {
+        "sm75": ["sm75_kernel_float16_u4_float16.cu"],
         "sm80": ["sm80_kernel_bfloat16_u4_bfloat16.cu", "sm80_kernel_float16_u4_float16.cu"],
     },
     "gptq_int4": {
+        "sm75": ["sm75_kernel_float16_u4b8_float16.cu"],
         "sm80": ["sm80_kernel_bfloat16_u4b8_bfloat16.cu", "sm80_kernel_float16_u4b8_float16.cu"],
     },
     "gptq_int8": {
+        "sm75": ["sm75_kernel_float16_u8b128_float16.cu"],
         "sm80": [
             "sm80_kernel_bfloat16_u8b128_bfloat16.cu",
             "sm80_kernel_float16_u8b128_float16.cu",
         ],
+    },
+    "fp8": {
+        "sm75": ["sm75_kernel_float16_fe4m3fn_float16.cu"],
+        "sm80": [
+            "sm80_kernel_bfloat16_fe4m3fn_bfloat16.cu",
+            "sm80_kernel_float16_fe4m3fn_float16.cu",
+        ],
+    },
+    "nvfp4": {
+        "sm75": ["sm75_kernel_float16_fe2m1f_float16.cu"],
+        "sm80": [
+            "sm80_kernel_bfloat16_fe2m1f_bfloat16.cu",
+            "sm80_kernel_float16_fe2m1f_float16.cu",
+        ],
+    },
+    "mxfp4": {
+        "sm80": ["sm80_kernel_bfloat16_fe2m1f_bfloat16.cu"],
     },
 }
 
@@ -77,6 +98,9 @@ IMPLEMENTED_QUANT_CONFIGS = [
     "awq_int4",
     "gptq_int4",
     "gptq_int8",
+    "fp8",
+    "nvfp4",
+    "mxfp4",
 ]
 
 # Quant config -> the archs that allow it (one of them must be listed), e.g. FP8 activations: 8.9, 12.x.

@@ -14,16 +14,45 @@ REPO_ROOT = Path(__file__).absolute().parents[2]
 CATALOG_BZL = REPO_ROOT / "rules" / "private" / "catalog.bzl"
 SCALAR_TYPE_HEADER = REPO_ROOT / "csrc" / "marlin" / "scalar_type.cuh"
 
-# What real builds generate for 8.0: every implemented config (awq_int4, gptq_int4, gptq_int8), one sm80 file
-# per weight type and f16/bf16, 60 instantiations each.
-KERNEL_FILES_8_0 = [
-    "sm80_kernel_bfloat16_u4_bfloat16.cu",
-    "sm80_kernel_bfloat16_u4b8_bfloat16.cu",
-    "sm80_kernel_bfloat16_u8b128_bfloat16.cu",
-    "sm80_kernel_float16_u4_float16.cu",
-    "sm80_kernel_float16_u4b8_float16.cu",
-    "sm80_kernel_float16_u8b128_float16.cu",
-]
+# What real builds generate for 8.0 (any arch >= 8.0): the sm80 files of every implemented config (awq_int4,
+# gptq_int4, gptq_int8, fp8, nvfp4, mxfp4), one per (a, b, c) with a = c in f16/bf16 (mixed pairs are never
+# built) -> the number of group sizes the file holds, summed over the configs that write it. nvfp4 and mxfp4
+# share the bf16 e2m1 file (their instantiations differ in the scale type: e4m3 vs e8m0); mxfp4 has no f16 one.
+KERNEL_FILE_GROUP_SIZES_8_0 = {
+    "sm80_kernel_bfloat16_fe2m1f_bfloat16.cu": 1 + 1,  # nvfp4: 1; mxfp4: 2
+    "sm80_kernel_bfloat16_fe4m3fn_bfloat16.cu": 2,  # fp8: -1, 8
+    "sm80_kernel_bfloat16_u4_bfloat16.cu": 4,  # awq_int4: -1, 2, 4, 8
+    "sm80_kernel_bfloat16_u4b8_bfloat16.cu": 5,  # gptq_int4: -1, 0 (act-order), 2, 4, 8
+    "sm80_kernel_bfloat16_u8b128_bfloat16.cu": 5,  # gptq_int8: -1, 0 (act-order), 2, 4, 8
+    "sm80_kernel_float16_fe2m1f_float16.cu": 1,  # nvfp4 only (mxfp4 takes bf16 activations only)
+    "sm80_kernel_float16_fe4m3fn_float16.cu": 2,
+    "sm80_kernel_float16_u4_float16.cu": 4,
+    "sm80_kernel_float16_u4b8_float16.cu": 5,
+    "sm80_kernel_float16_u8b128_float16.cu": 5,
+}
+KERNEL_FILES_8_0 = list(KERNEL_FILE_GROUP_SIZES_8_0)  # in plan order: by name
+# Each group size of a file gives 5 m_blocks values (0.5, 1, 2, 3, 4) x 3 thread configs = 15 instantiations.
+PER_GROUP_SIZE = 5 * 3
+KERNEL_FILE_SIZES_8_0 = {name: n * PER_GROUP_SIZE for name, n in KERNEL_FILE_GROUP_SIZES_8_0.items()}
+# awq_int4 2 (a, c) pairs x 4 group sizes, gptq_int4 and gptq_int8 2 x 5 each, fp8 2 x 2, nvfp4 2 x 1,
+# mxfp4 1 x 1: 35 (pair, group size) combinations x 15 = 525 instantiations in 10 files.
+BUILT_8_0 = (2 * 4 + 2 * 5 + 2 * 5 + 2 * 2 + 2 * 1 + 1 * 1) * PER_GROUP_SIZE
+
+# What real builds add when 7.5 is listed: the sm75 family (Turing: two stages, no bf16), so only the f16 -> f16
+# file of each implemented config that has an f16 pair -> the group sizes that file holds. mxfp4 takes bf16
+# activations only: it has no sm75 file, and nvfp4 alone writes the f16 e2m1 file.
+KERNEL_FILE_GROUP_SIZES_7_5 = {
+    "sm75_kernel_float16_fe2m1f_float16.cu": 1,  # nvfp4: 1
+    "sm75_kernel_float16_fe4m3fn_float16.cu": 2,  # fp8: -1, 8
+    "sm75_kernel_float16_u4_float16.cu": 4,  # awq_int4: -1, 2, 4, 8
+    "sm75_kernel_float16_u4b8_float16.cu": 5,  # gptq_int4: -1, 0 (act-order), 2, 4, 8
+    "sm75_kernel_float16_u8b128_float16.cu": 5,  # gptq_int8: -1, 0 (act-order), 2, 4, 8
+}
+KERNEL_FILES_7_5 = list(KERNEL_FILE_GROUP_SIZES_7_5)  # in plan order: by name
+KERNEL_FILE_SIZES_7_5 = {name: n * PER_GROUP_SIZE for name, n in KERNEL_FILE_GROUP_SIZES_7_5.items()}
+# One (a, c) pair (f16 -> f16) per config: awq_int4 1 x 4 group sizes, gptq_int4 and gptq_int8 1 x 5 each, fp8
+# 1 x 2, nvfp4 1 x 1, mxfp4 none: 17 (pair, group size) combinations x 15 = 255 instantiations in 5 files.
+BUILT_7_5 = (1 * 4 + 1 * 5 + 1 * 5 + 1 * 2 + 1 * 1) * PER_GROUP_SIZE
 
 KEY_FIELDS = (
     "a_type",

@@ -76,13 +76,15 @@ class ArchTest(unittest.TestCase):
                     self.assertIn("8.0, 8.6", str(ctx.exception))
 
     def test_families(self) -> None:
-        # Real builds: only implemented families (sm80 now); 7.5 brings in none yet.
-        self.assertEqual(catalog.families_for_arch("7.5"), ())
+        # Real builds: only implemented families (sm75 and sm80); 7.5 brings in sm75, every later arch sm80, and
+        # 8.9 and 12.x not sm89 (FP8 activations: not implemented).
+        self.assertEqual([f.name for f in catalog.families_for_arch("7.5")], ["sm75"])
         for arch in catalog.SUPPORTED_ARCHS[1:]:
             with self.subTest(arch=arch):
                 names = [f.name for f in catalog.families_for_arch(arch)]
                 self.assertEqual(names, ["sm80"])
-        self.assertEqual(catalog.IMPLEMENTED_FAMILIES, ("sm80",))
+        self.assertEqual(catalog.IMPLEMENTED_FAMILIES, ("sm75", "sm80"))
+        self.assertFalse(catalog.family("sm89").implemented)
         # Every family, implemented or not: sm75 for 7.5, sm80 for >= 8.0, sm89 for 8.9 and 12.x.
         every = {
             arch: [f.name for f in catalog.families_for_arch(arch, all_known=True)] for arch in catalog.SUPPORTED_ARCHS
@@ -122,6 +124,11 @@ class ArchTest(unittest.TestCase):
 # The seed's QUANT_CONFIGS (notes/seed-facts.md), written down again here rather than read from the catalog:
 # name -> (b type, (a, c, s) triples, group_blocks, m_blocks).
 F16, BF16 = "kFloat16", "kBFloat16"
+# What csrc/marlin compiles now (in catalog order), and the configs it does not compile yet (INT8 and FP8
+# activations).
+IMPLEMENTED = ("awq_int4", "gptq_int4", "gptq_int8", "fp8", "nvfp4", "mxfp4")
+AVAILABLE = ", ".join(IMPLEMENTED)
+NOT_IMPLEMENTED = ("awq_int4_int8_act", "gptq_int4_int8_act", "awq_int4_fp8_act", "gptq_int4_fp8_act", "mxfp4_fp8_act")
 HALF_PAIRS = ((F16, F16, F16), (BF16, BF16, BF16))
 ALL_M = (0.5, 1, 2, 3, 4)
 NO_HALF_M = (1, 2, 3, 4)
@@ -145,7 +152,7 @@ class QuantConfigTest(unittest.TestCase):
         self.assertEqual(catalog.check_catalog(), [])
 
     def test_names(self) -> None:
-        self.assertEqual(catalog.IMPLEMENTED_QUANT_CONFIGS, ("awq_int4", "gptq_int4", "gptq_int8"))
+        self.assertEqual(catalog.IMPLEMENTED_QUANT_CONFIGS, IMPLEMENTED)
         self.assertEqual(catalog.KNOWN_QUANT_CONFIGS, tuple(SEED_CONFIGS))
 
     def test_seed_matrix(self) -> None:
@@ -161,19 +168,32 @@ class QuantConfigTest(unittest.TestCase):
                 self.assertFalse(q.is_zp_float)
 
     def test_implemented_configs(self) -> None:
-        awq = catalog.quant_config("awq_int4")
-        self.assertTrue(awq.implemented)
-        self.assertEqual(awq.pending_group_blocks, ())
-        self.assertEqual(awq.built_group_blocks, (-1, 2, 4, 8))
-        # Act-order (group_blocks 0) is part of GPTQ-INT4 and GPTQ-INT8 but not implemented yet.
-        for name in ("gptq_int4", "gptq_int8"):
+        # Real builds take every group size of the seed for each implemented config; nothing is pending now.
+        built = {
+            "awq_int4": (-1, 2, 4, 8),
+            "gptq_int4": (-1, 0, 2, 4, 8),  # act-order (0) included
+            "gptq_int8": (-1, 0, 2, 4, 8),
+            "fp8": (-1, 8),
+            "nvfp4": (1,),  # groups of 16 rows
+            "mxfp4": (2,),  # groups of 32 rows
+        }
+        self.assertEqual(tuple(built), IMPLEMENTED)
+        for name, group_blocks in built.items():
             with self.subTest(config=name):
-                gptq = catalog.quant_config(name)
-                self.assertTrue(gptq.implemented)
-                self.assertEqual(gptq.group_blocks, (-1, 0, 2, 4, 8))
-                self.assertEqual(gptq.pending_group_blocks, (0,))
-                self.assertEqual(gptq.built_group_blocks, (-1, 2, 4, 8))
-                self.assertEqual(gptq.planned_group_blocks(all_known=True), (-1, 0, 2, 4, 8))
+                q = catalog.quant_config(name)
+                self.assertTrue(q.implemented)
+                self.assertEqual(q.pending_group_blocks, ())
+                self.assertEqual(q.built_group_blocks, group_blocks)
+                self.assertEqual(q.planned_group_blocks(), group_blocks)
+                self.assertEqual(q.planned_group_blocks(all_known=True), group_blocks)
+        # The pending mechanism (no real config uses it now): a hypothetical GPTQ config whose act-order is not
+        # implemented builds every group size but 0; the all-known mode still plans 0.
+        pending = dataclasses.replace(catalog.quant_config("gptq_int4"), pending_group_blocks=(0,))
+        self.assertEqual(pending.built_group_blocks, (-1, 2, 4, 8))
+        self.assertEqual(pending.planned_group_blocks(), (-1, 2, 4, 8))
+        self.assertEqual(pending.planned_group_blocks(all_known=True), (-1, 0, 2, 4, 8))
+        # A config that is not implemented builds nothing, pending or not.
+        self.assertEqual(dataclasses.replace(pending, implemented=False).built_group_blocks, ())
         for q in catalog.QUANT_CONFIGS:
             if not q.implemented:
                 with self.subTest(config=q.name):
@@ -217,15 +237,15 @@ class QuantConfigTest(unittest.TestCase):
         )
 
     def test_not_implemented(self) -> None:
-        not_implemented = [n for n in catalog.KNOWN_QUANT_CONFIGS if n not in catalog.IMPLEMENTED_QUANT_CONFIGS]
-        self.assertEqual(len(not_implemented), 11 - 3)
+        not_implemented = tuple(n for n in catalog.KNOWN_QUANT_CONFIGS if n not in catalog.IMPLEMENTED_QUANT_CONFIGS)
+        self.assertEqual(len(not_implemented), 11 - 6)
+        self.assertEqual(not_implemented, NOT_IMPLEMENTED)
         for name in not_implemented:
             with self.subTest(config=name):
                 with self.assertRaises(CatalogError) as ctx:
                     catalog.quant_config(name)
                 self.assertEqual(
-                    str(ctx.exception),
-                    f"quant config '{name}' is not implemented yet; available: awq_int4, gptq_int4, gptq_int8",
+                    str(ctx.exception), f"quant config '{name}' is not implemented yet; available: {AVAILABLE}"
                 )
                 # The internal all-known mode takes it.
                 self.assertEqual(catalog.quant_config(name, all_known=True).name, name)
@@ -233,10 +253,10 @@ class QuantConfigTest(unittest.TestCase):
     def test_unknown(self) -> None:
         with self.assertRaises(CatalogError) as ctx:
             catalog.quant_config("int3")
-        self.assertEqual(str(ctx.exception), "unknown quant config 'int3'; available: awq_int4, gptq_int4, gptq_int8")
+        self.assertEqual(str(ctx.exception), f"unknown quant config 'int3'; available: {AVAILABLE}")
         with self.assertRaises(CatalogError) as ctx:
             catalog.quant_config("int3", all_known=True)
-        self.assertIn("available: awq_int4, gptq_int4, gptq_int8, fp8,", str(ctx.exception))
+        self.assertIn(f"available: {AVAILABLE}, awq_int4_int8_act,", str(ctx.exception))
 
     def test_parse_list(self) -> None:
         names = [q.name for q in catalog.parse_config_list("gptq_int4,awq_int4")]
@@ -245,7 +265,9 @@ class QuantConfigTest(unittest.TestCase):
         self.assertEqual(names, ["gptq_int4"])
         names = [q.name for q in catalog.parse_config_list("gptq_int8,awq_int4,gptq_int4")]
         self.assertEqual(names, ["awq_int4", "gptq_int4", "gptq_int8"])
-        for bad in ("", "awq_int4,", "awq_int4,,gptq_int4", "awq_int4,fp8"):
+        names = [q.name for q in catalog.parse_config_list("mxfp4,gptq_int4,nvfp4,fp8")]
+        self.assertEqual(names, ["gptq_int4", "fp8", "nvfp4", "mxfp4"])
+        for bad in ("", "awq_int4,", "awq_int4,,gptq_int4", "awq_int4,gptq_int4_int8_act", "fp8,mxfp4_fp8_act"):
             with self.subTest(text=bad), self.assertRaises(CatalogError):
                 catalog.parse_config_list(bad)
         names = [q.name for q in catalog.parse_config_list("mxfp4_fp8_act,fp8,awq_int4", all_known=True)]
@@ -272,25 +294,30 @@ class CheckCatalogTest(unittest.TestCase):
             self.assertEqual(self.problems(awq_int4_fp8_act={"implemented": True}), [])
 
     def test_pending_group_blocks(self) -> None:
-        # An implemented config may leave some of its group sizes pending (GPTQ's act-order)...
-        self.assertEqual(self.problems(fp8={"implemented": True, "pending_group_blocks": (8,)}), [])
+        # No real config has pending group sizes now; these are hypothetical edits of the catalog.
+        self.assertEqual([q.name for q in catalog.QUANT_CONFIGS if q.pending_group_blocks], [])
+        # An implemented config may leave some of its group sizes pending (as GPTQ's act-order once was)...
+        self.assertEqual(self.problems(gptq_int4={"pending_group_blocks": (0,)}), [])
+        self.assertEqual(self.problems(fp8={"pending_group_blocks": (8,)}), [])
         # ...but a config that is not implemented has nothing to leave out.
-        self.assertIn(
-            "quant config gptq_int8: pending_group_blocks on a config that is not implemented",
-            self.problems(gptq_int8={"implemented": False}),
+        self.assertEqual(
+            self.problems(gptq_int8={"implemented": False, "pending_group_blocks": (0,)}),
+            ["quant config gptq_int8: pending_group_blocks on a config that is not implemented"],
         )
-        self.assertIn(
-            "quant config gptq_int4: pending group_blocks 3 is not one of its group_blocks",
+        self.assertEqual(
+            self.problems(gptq_int4_int8_act={"pending_group_blocks": (2,)}),
+            ["quant config gptq_int4_int8_act: pending_group_blocks on a config that is not implemented"],
+        )
+        self.assertEqual(
             self.problems(gptq_int4={"pending_group_blocks": (3,)}),
+            ["quant config gptq_int4: pending group_blocks 3 is not one of its group_blocks"],
         )
-        self.assertIn(
-            "quant config fp8: pending_group_blocks on a config that is not implemented",
-            self.problems(fp8={"pending_group_blocks": (8,)}),
+        self.assertEqual(
+            self.problems(fp8={"pending_group_blocks": (-1, 8)}),
+            ["quant config fp8 is implemented but every group_blocks value is pending"],
         )
-        self.assertIn(
-            "quant config fp8 is implemented but every group_blocks value is pending",
-            self.problems(fp8={"implemented": True, "pending_group_blocks": (-1, 8)}),
-        )
+        # Taking a config back out (implemented=False) is consistent as long as nothing is pending.
+        self.assertEqual(self.problems(gptq_int8={"implemented": False}), [])
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import collections
 import os
 import subprocess
 import sys
@@ -14,8 +15,11 @@ from tests.generator import support
 
 ALLOWED_ARCHS = "7.5, 8.0, 8.6, 8.7, 8.9, 9.0, 10.0, 12.0, 12.1"
 FILES_8_0 = ["kernel_selector.h", *support.KERNEL_FILES_8_0]
-# 3 configs x 2 (a, c) pairs x 4 built group sizes x 15 (5 m_blocks values x 3 thread configs).
-BUILT_8_0 = 3 * 2 * 4 * 15
+FILES_7_5 = ["kernel_selector.h", *support.KERNEL_FILES_7_5]
+# Every implemented config's (a, c) pairs x group sizes x 15 (5 m_blocks values x 3 thread configs): 525.
+BUILT_8_0 = support.BUILT_8_0
+IMPLEMENTED = ("awq_int4", "gptq_int4", "gptq_int8", "fp8", "nvfp4", "mxfp4")
+AVAILABLE = ", ".join(IMPLEMENTED)
 
 
 class WriteTest(unittest.TestCase):
@@ -66,6 +70,37 @@ class WriteTest(unittest.TestCase):
         self.assertEqual(len(in_files), BUILT_8_0)
         self.assertEqual(sorted(in_files), sorted(branches))
 
+    def test_turing(self) -> None:
+        """7.5 writes the sm75 files: f16 only (Turing has no bf16), two-stage kernels, no mxfp4 (bf16 only)."""
+        out = support.make_tmpdir() / "out"
+        result = support.run_cli("7.5", "--out", str(out))
+        self.assertEqual(result.returncode, 0, result.stderr)
+        tree = support.read_tree(out)
+        self.assertEqual(sorted(tree), FILES_7_5)
+        count, branches = support.parse_selector(tree["kernel_selector.h"].decode())
+        # One (a, c) pair (f16 -> f16) x the group sizes of each config x 15: 255.
+        self.assertEqual(count, support.BUILT_7_5)
+        self.assertEqual(len(branches), support.BUILT_7_5)
+        stages = support.KEY_FIELDS.index("stages")
+        self.assertEqual({key[stages] for key in branches}, {"2"})
+        self.assertEqual({key[0] for key in branches}, {"kFloat16"})
+        for name in support.KERNEL_FILES_7_5:
+            with self.subTest(file=name):
+                keys = support.parse_kernel_file(tree[name].decode())
+                self.assertEqual(len(keys), support.KERNEL_FILE_SIZES_7_5[name])
+        in_files = [key for name in support.KERNEL_FILES_7_5 for key in support.parse_kernel_file(tree[name].decode())]
+        self.assertEqual(sorted(in_files), sorted(branches))
+
+    def test_turing_and_ampere(self) -> None:
+        out = support.make_tmpdir()
+        result = support.run_cli("7.5,8.0", "--out", str(out))
+        self.assertEqual(result.returncode, 0, result.stderr)
+        tree = support.read_tree(out)
+        self.assertEqual(sorted(tree), sorted({*FILES_7_5, *FILES_8_0}))
+        count, branches = support.parse_selector(tree["kernel_selector.h"].decode())
+        self.assertEqual(count, support.BUILT_7_5 + support.BUILT_8_0)
+        self.assertEqual(len(set(branches)), count)
+
     def test_rerun_leaves_files_alone(self) -> None:
         out = support.make_tmpdir()
         self.assertEqual(support.run_cli("8.0", "--out", str(out)).returncode, 0)
@@ -101,20 +136,35 @@ class ListTest(unittest.TestCase):
         rows = lines[1 : lines.index("")]
         self.assertTrue(all(row.split()[1] == "sm80" for row in rows))
         self.assertEqual(len(rows), BUILT_8_0)
-        self.assertEqual({row.split()[2] for row in rows}, {"awq_int4", "gptq_int4", "gptq_int8"})
+        self.assertEqual({row.split()[2] for row in rows}, set(IMPLEMENTED))
         for name in FILES_8_0:
             self.assertTrue(any(line.startswith(name) for line in lines), name)
-        self.assertIn("360 instantiations in 6 kernel files", lines[-1])
+        self.assertEqual(BUILT_8_0, 525)
+        self.assertIn("525 instantiations in 10 kernel files", lines[-1])
 
     def test_list_gptq_int8(self) -> None:
         result = support.run_cli("8.0", "--configs", "gptq_int8", "--list")
         self.assertEqual(result.returncode, 0, result.stderr)
         lines = result.stdout.splitlines()
         rows = lines[1 : lines.index("")]
-        self.assertEqual(len(rows), 2 * 4 * 15)
+        # 2 (a, c) pairs x 5 group sizes (act-order included) x 15.
+        self.assertEqual(len(rows), 2 * 5 * 15)
         self.assertEqual({row.split()[2] for row in rows}, {"gptq_int8"})
-        self.assertIn("120 instantiations in 2 kernel files", lines[-1])
+        self.assertIn("150 instantiations in 2 kernel files", lines[-1])
         for name in ("sm80_kernel_bfloat16_u8b128_bfloat16.cu", "sm80_kernel_float16_u8b128_float16.cu"):
+            self.assertTrue(any(line.startswith(name) for line in lines), name)
+
+    def test_list_fp4(self) -> None:
+        """nvfp4 (f16 and bf16) and mxfp4 (bf16 only) share the bf16 e2m1 file."""
+        result = support.run_cli("9.0a", "--configs", "mxfp4,nvfp4", "--list")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        lines = result.stdout.splitlines()
+        rows = lines[1 : lines.index("")]
+        # nvfp4: 2 (a, c) pairs x 1 group size x 15; mxfp4: 1 pair x 1 group size x 15.
+        self.assertEqual(len(rows), 2 * 1 * 15 + 1 * 1 * 15)
+        self.assertEqual(collections.Counter(row.split()[2] for row in rows), {"nvfp4": 30, "mxfp4": 15})
+        self.assertIn("45 instantiations in 2 kernel files", lines[-1])
+        for name in ("sm80_kernel_bfloat16_fe2m1f_bfloat16.cu", "sm80_kernel_float16_fe2m1f_float16.cu"):
             self.assertTrue(any(line.startswith(name) for line in lines), name)
 
     def test_list_writes_nothing_without_out(self) -> None:
@@ -140,13 +190,13 @@ class ExpectTest(unittest.TestCase):
     def test_mismatch(self) -> None:
         out = support.make_tmpdir() / "out"
         declared = [n for n in FILES_8_0 if n != "sm80_kernel_float16_u4b8_float16.cu"]
-        declared.append("sm80_kernel_float16_fe4m3fn_float16.cu")
+        declared.append("sm80_kernel_s8_u4b8_float16.cu")  # gptq_int4_int8_act: not implemented
         result = support.run_cli("8.0", "--out", str(out), "--expect", *declared)
         self.assertEqual(result.returncode, 2)
         self.assertEqual(result.stdout, "")
         self.assertEqual(len(result.stderr.splitlines()), 1, result.stderr)
         self.assertIn(
-            "declared but not generated: sm80_kernel_float16_fe4m3fn_float16.cu",
+            "declared but not generated: sm80_kernel_s8_u4b8_float16.cu",
             result.stderr,
         )
         self.assertIn(
@@ -192,22 +242,34 @@ class BadInputTest(unittest.TestCase):
     def test_configs(self) -> None:
         out = str(support.make_tmpdir())
         self.assert_usage_error(
-            ["8.0", "--out", out, "--configs", "fp8"],
-            "quant config 'fp8' is not implemented yet; available: awq_int4, gptq_int4, gptq_int8",
+            ["8.0", "--out", out, "--configs", "awq_int4_int8_act"],
+            f"quant config 'awq_int4_int8_act' is not implemented yet; available: {AVAILABLE}",
         )
         self.assert_usage_error(
             ["8.0", "--out", out, "--configs", "awq_int4,int3"],
-            "unknown quant config 'int3'; available: awq_int4, gptq_int4, gptq_int8",
+            f"unknown quant config 'int3'; available: {AVAILABLE}",
         )
-        self.assert_usage_error(["8.0", "--out", out, "--configs", ""], "available: awq_int4, gptq_int4, gptq_int8")
+        self.assert_usage_error(["8.0", "--out", out, "--configs", ""], f"available: {AVAILABLE}")
+        # mxfp4 is built now, but still needs an arch >= 8.0 (bf16 activations: nothing for Turing).
+        self.assert_usage_error(
+            ["7.5", "--out", out, "--configs", "mxfp4"],
+            "quant config 'mxfp4' has no kernels for archs 7.5; archs that allow it: 8.0, 8.6",
+        )
+        self.assertEqual(list(Path(out).iterdir()), [])
 
     def test_not_implemented(self) -> None:
         out = support.make_tmpdir()
-        for name in ("fp8", "nvfp4", "mxfp4", "awq_int4_int8_act", "gptq_int4_int8_act", "mxfp4_fp8_act"):
+        for name in (
+            "awq_int4_int8_act",
+            "gptq_int4_int8_act",
+            "awq_int4_fp8_act",
+            "gptq_int4_fp8_act",
+            "mxfp4_fp8_act",
+        ):
             with self.subTest(config=name):
                 self.assert_usage_error(
                     ["8.0,8.9", "--out", str(out), "--configs", f"gptq_int8,{name}"],
-                    f"quant config '{name}' is not implemented yet; available: awq_int4, gptq_int4, gptq_int8",
+                    f"quant config '{name}' is not implemented yet; available: {AVAILABLE}",
                 )
         self.assertEqual(list(out.iterdir()), [])
 
@@ -255,7 +317,7 @@ class BadInputTest(unittest.TestCase):
         self.assertIn("--emit-starlark", result.stdout)
         self.assertIn("--all-known", result.stdout)
         text = " ".join(result.stdout.split())
-        self.assertIn("quant configs: awq_int4, gptq_int4, gptq_int8 (known, not implemented yet: fp8, nvfp4,", text)
+        self.assertIn(f"quant configs: {AVAILABLE} (known, not implemented yet: awq_int4_int8_act,", text)
 
 
 class AllKnownTest(unittest.TestCase):
@@ -276,10 +338,26 @@ class AllKnownTest(unittest.TestCase):
         self.assertIn("all known, not all implemented", line)
         self.assertTrue(self.summary("7.5,8.0,8.9,9.0", "--all-known").startswith("1272 instantiations in 26 "))
         self.assertTrue(self.summary("8.0,9.0", "--all-known").startswith("717 instantiations in 14 "))
-        # Real builds: what is implemented.
+        # Real builds: what is implemented. 7.5 adds the sm75 family (f16 variants, support.BUILT_7_5 in 5 files)
+        # to the sm80 one (support.BUILT_8_0 in 10 files): 255 + 525 = 780 in 15; sm89 is not implemented.
+        built = support.BUILT_7_5 + support.BUILT_8_0
+        files = len(support.KERNEL_FILES_7_5) + len(support.KERNEL_FILES_8_0)
+        self.assertEqual((built, files), (780, 15))
         line = self.summary("7.5,8.0,8.9,9.0")
-        self.assertTrue(line.startswith("360 instantiations in 6 kernel files"), line)
+        self.assertTrue(
+            line.startswith(
+                f"{built} instantiations in {files} kernel files (archs 7.5,8.0,8.9,9.0; families sm75,sm80;"
+            ),
+            line,
+        )
         self.assertNotIn("all known", line)
+        line = self.summary("7.5")
+        self.assertTrue(line.startswith(f"{support.BUILT_7_5} instantiations in 5 kernel files"), line)
+        self.assertIn("families sm75;", line)
+        self.assertNotIn("mxfp4", line)
+        line = self.summary("8.9")
+        self.assertTrue(line.startswith(f"{support.BUILT_8_0} instantiations in 10 kernel files"), line)
+        self.assertIn("families sm80;", line)
 
     def test_writes_files(self) -> None:
         out = support.make_tmpdir()

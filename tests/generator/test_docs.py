@@ -6,7 +6,7 @@ import unittest
 from collections import Counter
 
 from generator import catalog
-from generator.catalog import QuantConfig, ScalarType
+from generator.catalog import Family, QuantConfig, ScalarType
 from generator.plan import plan_from_text
 from tests.generator import support
 
@@ -34,6 +34,17 @@ def section_table(heading: str) -> list[dict[str, str]]:
 
 def _short(t: ScalarType) -> str:
     return SHORT.get(t.file_name, t.file_name)
+
+
+def expected_family_implemented(fam: Family) -> str:
+    """The family table's "implemented" cell: "no", "yes", or, for an implemented family that builds only some
+    of the 16-bit float activation types (sm75: Turing has no bf16), "yes (f16 activations)"."""
+    if not fam.implemented:
+        return "no"
+    built = {c.a for q in catalog.QUANT_CONFIGS if q.implemented for c in q.combos if fam.accepts(c.a, c.c)}
+    if set(catalog.HALF_TYPES) <= built:
+        return "yes"
+    return "yes (" + ", ".join(_short(t) for t in catalog.HALF_TYPES if t in built) + " activations)"
 
 
 def expected_row(q: QuantConfig) -> dict[str, str]:
@@ -83,7 +94,10 @@ class FamilyTableTest(unittest.TestCase):
                 self.assertEqual(row["stages"], str(fam.stages))
                 self.assertEqual(row["a types"], ", ".join(_short(t) for t in fam.a_types))
                 self.assertEqual(row["c types"], ", ".join(_short(t) for t in fam.c_types))
-                self.assertEqual(row["implemented"], "yes" if fam.implemented else "no")
+                self.assertEqual(row["implemented"], expected_family_implemented(fam))
+        self.assertEqual(
+            [expected_family_implemented(f) for f in catalog.FAMILIES], ["yes (f16 activations)", "yes", "no"]
+        )
 
 
 class CountTableTest(unittest.TestCase):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import itertools
 import unittest
@@ -12,62 +13,182 @@ from generator.plan import plan_from_text
 from tests.generator import support
 
 FILES_8_0 = support.KERNEL_FILES_8_0
-INT4_FILES_8_0 = [name for name in FILES_8_0 if "_u8b128_" not in name]
-# A file: 4 built group sizes (-1, 2, 4, 8; act-order pending) x 5 m_blocks values x 3 thread configs.
-PER_FILE = 4 * 5 * 3
+FILES_7_5 = support.KERNEL_FILES_7_5
+INT4_FILES_8_0 = [name for name in FILES_8_0 if "_u4_" in name or "_u4b8_" in name]
+# 15 instantiations per (a, c) pair and group size: 5 m_blocks values x 3 thread configs.
+PER_GROUP_SIZE = 5 * 3
+IMPLEMENTED = ("awq_int4", "gptq_int4", "gptq_int8", "fp8", "nvfp4", "mxfp4")
+# What real builds generate per implemented config (any arch >= 8.0, sm80 only): b type, (a, c) pairs,
+# group sizes (every one of the seed's: nothing is pending), and so (a, c) pairs x group sizes x 15.
+BUILT_PER_CONFIG: dict[str, tuple[str, tuple[str, ...], tuple[int, ...], int]] = {
+    "awq_int4": ("u4", ("bfloat16", "float16"), (-1, 2, 4, 8), 2 * 4 * PER_GROUP_SIZE),
+    "gptq_int4": ("u4b8", ("bfloat16", "float16"), (-1, 0, 2, 4, 8), 2 * 5 * PER_GROUP_SIZE),
+    "gptq_int8": ("u8b128", ("bfloat16", "float16"), (-1, 0, 2, 4, 8), 2 * 5 * PER_GROUP_SIZE),
+    "fp8": ("fe4m3fn", ("bfloat16", "float16"), (-1, 8), 2 * 2 * PER_GROUP_SIZE),
+    "nvfp4": ("fe2m1f", ("bfloat16", "float16"), (1,), 2 * 1 * PER_GROUP_SIZE),
+    "mxfp4": ("fe2m1f", ("bfloat16",), (2,), 1 * 1 * PER_GROUP_SIZE),
+}
+# What 7.5 adds per implemented config (the sm75 family): Turing has no bf16, so only the f16 -> f16 pair of each,
+# with the same group sizes: f16 pairs x group sizes x 15. mxfp4 (bf16 only) has none.
+BUILT_PER_CONFIG_7_5: dict[str, int] = {
+    name: halves.count("float16") * len(group_blocks) * PER_GROUP_SIZE
+    for name, (_, halves, group_blocks, _) in BUILT_PER_CONFIG.items()
+}
+# The scale type where it is not the output type.
+SCALE_TYPES = {"nvfp4": "kFE4M3fn", "mxfp4": "kFE8M0fnu"}
 
 
 class CountTest(unittest.TestCase):
     def test_8_0_implemented_configs(self) -> None:
         p = plan_from_text("8.0")
-        self.assertEqual(PER_FILE, 60)
-        self.assertEqual(len(p.instantiations), 3 * 2 * PER_FILE)  # 3 configs x 2 (a, c) pairs
-        self.assertEqual(len(p.instantiations), 360)
+        counts = {name: n for name, (_, _, _, n) in BUILT_PER_CONFIG.items()}
+        self.assertEqual(
+            counts, {"awq_int4": 120, "gptq_int4": 150, "gptq_int8": 150, "fp8": 60, "nvfp4": 30, "mxfp4": 15}
+        )
+        self.assertEqual(sum(counts.values()), 525)
+        self.assertEqual(support.BUILT_8_0, 525)  # support's per-file derivation gives the same total
+        self.assertEqual(sum(support.KERNEL_FILE_SIZES_8_0.values()), 525)
+        self.assertEqual(len(p.instantiations), 525)
+        self.assertEqual(Counter(i.config for i in p.instantiations), counts)
         self.assertEqual(list(p.kernel_file_names), FILES_8_0)
-        self.assertEqual([len(f.instantiations) for f in p.files], [PER_FILE] * 6)
+        self.assertEqual(len(FILES_8_0), 10)
+        self.assertEqual({f.name: len(f.instantiations) for f in p.files}, support.KERNEL_FILE_SIZES_8_0)
         self.assertEqual(p.output_names, (*FILES_8_0, "kernel_selector.h"))
 
     def test_three_archs(self) -> None:
         p = plan_from_text("8.0,8.9,9.0")
-        self.assertEqual(len(p.instantiations), 360)
+        self.assertEqual(len(p.instantiations), 525)
         self.assertEqual(list(p.kernel_file_names), FILES_8_0)
         self.assertEqual([f.name for f in p.families], ["sm80"])
         p = plan_from_text("8.0,8.9,9.0", "awq_int4,gptq_int4")
-        self.assertEqual(len(p.instantiations), 240)
+        self.assertEqual(len(p.instantiations), 120 + 150)  # 2 pairs x (4 + 5) group sizes x 15
         self.assertEqual(list(p.kernel_file_names), INT4_FILES_8_0)
         self.assertEqual([f.name for f in p.families], ["sm80"])
 
     def test_per_config(self) -> None:
-        for name, b in (("awq_int4", "u4"), ("gptq_int4", "u4b8"), ("gptq_int8", "u8b128")):
+        for name, (b, halves, group_blocks, count) in BUILT_PER_CONFIG.items():
             with self.subTest(config=name):
                 p = plan_from_text("8.0", name)
-                self.assertEqual(len(p.instantiations), 120)
-                self.assertEqual(
-                    list(p.kernel_file_names),
-                    [
-                        f"sm80_kernel_bfloat16_{b}_bfloat16.cu",
-                        f"sm80_kernel_float16_{b}_float16.cu",
-                    ],
-                )
+                self.assertEqual(len(p.instantiations), count)
+                self.assertEqual(list(p.kernel_file_names), [f"sm80_kernel_{h}_{b}_{h}.cu" for h in halves])
                 self.assertEqual({i.config for i in p.instantiations}, {name})
+                self.assertEqual(sorted({i.group_blocks for i in p.instantiations}), sorted(group_blocks))
+                for i in p.instantiations:
+                    self.assertEqual(i.s.cpp, SCALE_TYPES.get(name, i.c.cpp))
+
+    def test_fp4_configs_share_a_file(self) -> None:
+        """nvfp4 and mxfp4 both write the bf16 e2m1 file; their kernels differ in the scale type."""
+        p = plan_from_text("8.0", "mxfp4,nvfp4")
+        self.assertEqual(
+            list(p.kernel_file_names),
+            ["sm80_kernel_bfloat16_fe2m1f_bfloat16.cu", "sm80_kernel_float16_fe2m1f_float16.cu"],
+        )
+        shared, f16 = p.files
+        # nvfp4 first (catalog order): 1 group size x 15 each.
+        self.assertEqual([i.config for i in shared.instantiations], ["nvfp4"] * 15 + ["mxfp4"] * 15)
+        self.assertEqual({i.s.cpp for i in shared.instantiations}, {"kFE4M3fn", "kFE8M0fnu"})
+        self.assertEqual(len(set(shared.instantiations)), 30)
+        self.assertEqual({i.config for i in f16.instantiations}, {"nvfp4"})
+        self.assertEqual(len(f16.instantiations), 15)
 
     def test_default_is_all_enabled(self) -> None:
-        self.assertEqual(plan_from_text("8.0"), plan_from_text("8.0", "awq_int4,gptq_int4,gptq_int8"))
+        self.assertEqual(catalog.IMPLEMENTED_QUANT_CONFIGS, IMPLEMENTED)
+        self.assertEqual(plan_from_text("8.0"), plan_from_text("8.0", ",".join(IMPLEMENTED)))
 
-    def test_turing_only_builds_nothing_yet(self) -> None:
+    def test_turing(self) -> None:
+        """7.5 brings in the sm75 family: the f16 variants of the implemented configs Turing allows."""
+        self.assertEqual(
+            BUILT_PER_CONFIG_7_5,
+            {"awq_int4": 60, "gptq_int4": 75, "gptq_int8": 75, "fp8": 30, "nvfp4": 15, "mxfp4": 0},
+        )
+        self.assertEqual(sum(BUILT_PER_CONFIG_7_5.values()), 255)
+        self.assertEqual(support.BUILT_7_5, 255)  # support's per-file derivation gives the same total
+        self.assertEqual(sum(support.KERNEL_FILE_SIZES_7_5.values()), 255)
         p = plan_from_text("7.5")
-        self.assertEqual(p.files, ())
-        self.assertEqual(p.output_names, ("kernel_selector.h",))
+        self.assertEqual([f.name for f in p.families], ["sm75"])
+        # Without a config list, 7.5 leaves mxfp4 (bf16 only) out.
+        self.assertEqual([q.name for q in p.configs], [c for c in IMPLEMENTED if c != "mxfp4"])
+        self.assertEqual(len(p.instantiations), 255)
+        self.assertEqual(Counter(i.config for i in p.instantiations), +Counter(BUILT_PER_CONFIG_7_5))
+        self.assertEqual(list(p.kernel_file_names), FILES_7_5)
+        self.assertEqual(len(FILES_7_5), 5)
+        self.assertEqual({f.name: len(f.instantiations) for f in p.files}, support.KERNEL_FILE_SIZES_7_5)
+        self.assertEqual(p.output_names, (*FILES_7_5, "kernel_selector.h"))
+        for i in p.instantiations:
+            self.assertEqual(i.stages, 2)
+            self.assertEqual((i.a, i.c), (catalog.kFloat16, catalog.kFloat16))
+            self.assertEqual(i.s.cpp, SCALE_TYPES.get(i.config, "kFloat16"))
+            self.assertIn(i.group_blocks, BUILT_PER_CONFIG[i.config][2])
+        self.assertEqual(len(set(p.instantiations)), len(p.instantiations))
 
-    def test_act_order_is_not_built(self) -> None:
+    def test_turing_per_config(self) -> None:
+        for name, count in BUILT_PER_CONFIG_7_5.items():
+            if not count:
+                continue  # mxfp4: an error on 7.5 alone (ForbiddenTest.test_mxfp4_needs_sm80)
+            with self.subTest(config=name):
+                b, _, group_blocks, _ = BUILT_PER_CONFIG[name]
+                p = plan_from_text("7.5", name)
+                self.assertEqual(len(p.instantiations), count)
+                self.assertEqual(list(p.kernel_file_names), [f"sm75_kernel_float16_{b}_float16.cu"])
+                self.assertEqual(sorted({i.group_blocks for i in p.instantiations}), sorted(group_blocks))
+
+    def test_turing_with_later_archs(self) -> None:
+        """7.5 with archs >= 8.0: the sm75 files, then the sm80 ones, each family as it is alone."""
+        # 255 + 525 = 780 instantiations in 5 + 10 = 15 files.
+        self.assertEqual(support.BUILT_7_5 + support.BUILT_8_0, 780)
+        for archs in ("7.5,8.0,8.9,9.0", "7.5,8.6", "12.1a,7.5,9.0a"):
+            with self.subTest(archs=archs):
+                p = plan_from_text(archs)
+                self.assertEqual([f.name for f in p.families], ["sm75", "sm80"])
+                self.assertEqual(list(p.kernel_file_names), FILES_7_5 + FILES_8_0)
+                self.assertEqual(p.files, plan_from_text("7.5").files + plan_from_text("8.0").files)
+                self.assertEqual(len(p.instantiations), support.BUILT_7_5 + support.BUILT_8_0)
+        # mxfp4 is allowed once an arch >= 8.0 is listed, and still builds no sm75 file.
+        p = plan_from_text("7.5,8.0", "mxfp4,nvfp4")
+        self.assertEqual(
+            list(p.kernel_file_names),
+            [
+                "sm75_kernel_float16_fe2m1f_float16.cu",
+                "sm80_kernel_bfloat16_fe2m1f_bfloat16.cu",
+                "sm80_kernel_float16_fe2m1f_float16.cu",
+            ],
+        )
+        self.assertEqual({i.config for f in p.files if f.family == "sm75" for i in f.instantiations}, {"nvfp4"})
+
+    def test_family_not_implemented_builds_nothing(self) -> None:
+        """sm89 (FP8 activations) is not implemented: 8.9 and 12.x bring in sm80 only; all-known plans sm89."""
+        self.assertFalse(catalog.family("sm89").implemented)
+        for archs in ("8.9", "12.0", "12.1a", "7.5,8.9,12.0"):
+            with self.subTest(archs=archs):
+                p = plan_from_text(archs)
+                self.assertNotIn("sm89", [f.name for f in p.families])
+                self.assertEqual([n for n in p.kernel_file_names if n.startswith("sm89")], [])
+                self.assertEqual(p.files, plan_from_text(archs.replace("8.9", "8.0").replace("12.0", "9.0")).files)
+                full = plan_from_text(archs, all_known=True)
+                self.assertIn("sm89", [f.name for f in full.families])
+
+    def test_act_order_is_built(self) -> None:
         for name in ("gptq_int4", "gptq_int8"):
             with self.subTest(config=name):
                 real = plan_from_text("8.0", name)
-                self.assertNotIn(0, {i.group_blocks for i in real.instantiations})
+                # 2 (a, c) pairs x 15 of the 150 are act-order.
+                self.assertEqual(sum(i.group_blocks == 0 for i in real.instantiations), 2 * PER_GROUP_SIZE)
                 full = plan_from_text("8.0", name, all_known=True)
                 self.assertEqual(len(full.instantiations), 150)  # 2 (a, c) pairs x 5 group sizes x 15
+                self.assertEqual(full.instantiations, real.instantiations)
                 self.assertEqual(full.kernel_file_names, real.kernel_file_names)
-                self.assertEqual({i for i in full.instantiations if i.group_blocks != 0}, set(real.instantiations))
+
+    def test_pending_group_blocks_are_left_out(self) -> None:
+        """The mechanism (no real config uses it now): a pending group size is planned only in all-known mode."""
+        pending = dataclasses.replace(catalog.quant_config("gptq_int4"), pending_group_blocks=(0,))
+        archs = catalog.parse_arch_list("8.0")
+        real = plan.make_plan(archs, (pending,))
+        full = plan.make_plan(archs, (pending,), all_known=True)
+        self.assertEqual(len(real.instantiations), 2 * 4 * PER_GROUP_SIZE)  # act-order left out
+        self.assertNotIn(0, {i.group_blocks for i in real.instantiations})
+        self.assertEqual(len(full.instantiations), 2 * 5 * PER_GROUP_SIZE)
+        self.assertEqual(full.kernel_file_names, real.kernel_file_names)
+        self.assertEqual({i for i in full.instantiations if i.group_blocks != 0}, set(real.instantiations))
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -212,15 +333,23 @@ class ForbiddenTest(unittest.TestCase):
                 self.assertEqual({f.family for f in p.files}, {"sm89"})
 
     def test_mxfp4_needs_sm80(self) -> None:
-        with self.assertRaisesRegex(catalog.CatalogError, "'mxfp4' has no kernels for archs 7.5; archs that allow"):
-            plan_from_text("7.5", "mxfp4", all_known=True)
+        for all_known in (False, True):
+            with self.subTest(all_known=all_known):
+                with self.assertRaisesRegex(
+                    catalog.CatalogError, "'mxfp4' has no kernels for archs 7.5; archs that allow"
+                ):
+                    plan_from_text("7.5", "mxfp4", all_known=all_known)
+        # Without a config list, 7.5 leaves mxfp4 out instead.
+        self.assertNotIn("mxfp4", [q.name for q in plan_from_text("7.5").configs])
+        self.assertEqual(len(plan_from_text("7.5,8.6", "mxfp4").instantiations), 15)
 
     def test_not_implemented(self) -> None:
         with self.assertRaisesRegex(
             catalog.CatalogError,
-            "^quant config 'fp8' is not implemented yet; available: awq_int4, gptq_int4, gptq_int8$",
+            "^quant config 'gptq_int4_int8_act' is not implemented yet; "
+            "available: awq_int4, gptq_int4, gptq_int8, fp8, nvfp4, mxfp4$",
         ):
-            plan_from_text("8.0", "gptq_int8,fp8")
+            plan_from_text("8.0", "gptq_int8,gptq_int4_int8_act")
         # Not implemented comes before the arch check.
         with self.assertRaisesRegex(catalog.CatalogError, "'awq_int4_fp8_act' is not implemented yet"):
             plan_from_text("8.0", "awq_int4_fp8_act")
@@ -245,18 +374,22 @@ class ExpansionRuleTest(unittest.TestCase):
             self.assertIn(i.thread_m_blocks, (1, 2, 3, 4))
             if i.m_block_size_8:
                 self.assertEqual(i.thread_m_blocks, 1)
-        # Only m_blocks 0.5 uses the 8-row block: 3 configs x 2 (a, c) pairs x 4 group sizes x 3 thread configs.
-        self.assertEqual(sum(i.m_block_size_8 for i in p.instantiations), 3 * 2 * 4 * 3)
+        # Only m_blocks 0.5 uses the 8-row block: every implemented config's (a, c) pairs x group sizes
+        # (2 x 4 + 2 x 5 + 2 x 5 + 2 x 2 + 2 x 1 + 1 x 1 = 35) x 3 thread configs, a fifth of the 525.
+        self.assertEqual(sum(i.m_block_size_8 for i in p.instantiations), 35 * 3)
 
     def test_fields(self) -> None:
-        p = plan_from_text("8.0")
+        p = plan_from_text("7.5,8.0")
         for f in p.files:
             for i in f.instantiations:
+                b, halves, group_blocks, _ = BUILT_PER_CONFIG[i.config]
                 self.assertEqual((i.a, i.b, i.c), (f.a, f.b, f.c))
-                self.assertEqual(i.s, i.c)
-                self.assertEqual(i.stages, 4)
+                self.assertEqual(i.b.file_name, b)
+                self.assertIn(i.a.file_name, halves)
+                self.assertEqual(i.s.cpp, SCALE_TYPES.get(i.config, i.c.cpp))
+                self.assertEqual(i.stages, 2 if f.family == "sm75" else 4)
                 self.assertFalse(i.is_zp_float)
-                self.assertIn(i.group_blocks, (-1, 2, 4, 8))
+                self.assertIn(i.group_blocks, group_blocks)
         self.assertEqual(len(set(p.instantiations)), len(p.instantiations))
 
     def test_first_instantiation(self) -> None:
@@ -281,9 +414,14 @@ class DeterminismTest(unittest.TestCase):
 
     def test_family_files_do_not_depend_on_archs(self) -> None:
         base = plan_from_text("8.0").files
-        for archs in ("8.6", "8.9", "9.0a", "10.0f,12.1", "7.5,8.0,8.6,8.7,12.0a"):
+        for archs in ("8.6", "8.9", "9.0a", "10.0f,12.1"):
             with self.subTest(archs=archs):
                 self.assertEqual(plan_from_text(archs).files, base)
+        # With 7.5: the sm75 files, the same whichever later archs come with it, then the same sm80 files.
+        turing = plan_from_text("7.5").files
+        for archs in ("7.5,8.0,8.6,8.7,12.0a", "10.0f,7.5"):
+            with self.subTest(archs=archs):
+                self.assertEqual(plan_from_text(archs).files, turing + base)
 
 
 @functools.cache
@@ -333,28 +471,34 @@ class StarlarkContractTest(unittest.TestCase):
 
     def test_every_arch_subset(self) -> None:
         archs = list(catalog.SUPPORTED_ARCHS)
-        config_sets = [["awq_int4"], ["gptq_int4"], ["gptq_int8"], ["awq_int4", "gptq_int4", "gptq_int8"]]
+        config_sets = [[name] for name in IMPLEMENTED] + [["awq_int4", "gptq_int8", "nvfp4"], list(IMPLEMENTED)]
         for n in range(1, len(archs) + 1):
             for subset in itertools.combinations(archs, n):
                 for configs in config_sets:
-                    p = plan.make_plan(
-                        catalog.parse_arch_list(",".join(subset)),
-                        catalog.parse_config_list(",".join(configs)),
+                    msg = f"{subset} {configs}"
+                    got = self.generator_outputs(list(subset), configs)
+                    self.assertEqual(got, self.bazel_outputs(list(subset), configs), msg=msg)
+                    turing = "7.5" in subset  # brings in sm75
+                    ampere = subset != ("7.5",)  # any arch >= 8.0 brings in sm80
+                    if not ampere and "mxfp4" in configs:
+                        # mxfp4 (bf16 only) has no kernels for 7.5 alone: named, it is an error.
+                        self.assertEqual(got, "error", msg=msg)
+                        continue
+                    p = plan_from_text(",".join(subset), ",".join(configs))
+                    expected = sum(
+                        (BUILT_PER_CONFIG_7_5[c] if turing else 0) + (BUILT_PER_CONFIG[c][3] if ampere else 0)
+                        for c in configs
                     )
-                    self.assertEqual(
-                        set(p.output_names),
-                        self.bazel_outputs(list(subset), configs),
-                        msg=f"{subset} {configs}",
-                    )
-                    expected = 120 * len(configs) if subset != ("7.5",) else 0
-                    self.assertEqual(len(p.instantiations), expected)
+                    self.assertEqual(len(p.instantiations), expected, msg=msg)
+                    self.assertEqual([f.name for f in p.families], ["sm75"] * turing + ["sm80"] * ampere, msg=msg)
 
     def test_all_known_and_forbidden(self) -> None:
         """The same agreement in the all-known mode, errors included, and for configs that are not implemented."""
         arch_lists = [["7.5"], ["8.0"], ["8.9"], ["12.1a"], ["7.5", "9.0a"], ["8.0", "8.9", "9.0"], ["7.5", "12.0"]]
         config_sets: list[list[str] | None] = [None, *([c] for c in catalog.KNOWN_QUANT_CONFIGS)]
         config_sets.append(["gptq_int8", "mxfp4_fp8_act"])  # implemented + not implemented (FP8 activations)
-        config_sets.append(["fp8", "nvfp4"])  # neither implemented
+        config_sets.append(["awq_int4_int8_act", "gptq_int4_int8_act"])  # neither implemented
+        config_sets.append(["fp8", "mxfp4"])  # both implemented; mxfp4 rejected for 7.5 alone
         seen_errors = 0
         for archs in arch_lists:
             for configs in config_sets:
@@ -381,24 +525,46 @@ class StarlarkContractTest(unittest.TestCase):
                 "KNOWN_QUANT_CONFIG_FILES",
             ],
         )
-        self.assertEqual(values["ARCH_FAMILIES"]["7.5"], [])  # type: ignore[index]
+        self.assertEqual(values["ARCH_FAMILIES"]["7.5"], ["sm75"])  # type: ignore[index]
         self.assertEqual(values["ARCH_FAMILIES"]["8.0"], ["sm80"])  # type: ignore[index]
+        # sm89 is not implemented: 8.9 and 12.x bring in sm80 only.
         self.assertEqual(values["ARCH_FAMILIES"]["8.9"], ["sm80"])  # type: ignore[index]
+        self.assertEqual(values["ARCH_FAMILIES"]["12.0"], ["sm80"])  # type: ignore[index]
         self.assertEqual(values["FAMILY_ARCHS"]["sm89"], ["8.9", "12.0", "12.1"])  # type: ignore[index]
-        self.assertEqual(values["IMPLEMENTED_FAMILIES"], ["sm80"])
-        self.assertEqual(values["IMPLEMENTED_QUANT_CONFIGS"], ["awq_int4", "gptq_int4", "gptq_int8"])
+        self.assertEqual(values["IMPLEMENTED_FAMILIES"], ["sm75", "sm80"])
+        self.assertEqual(values["IMPLEMENTED_QUANT_CONFIGS"], list(IMPLEMENTED))
         self.assertEqual(values["CONFIG_REQUIRED_ARCHS"]["mxfp4_fp8_act"], ["8.9", "12.0", "12.1"])  # type: ignore[index]
-        # Real builds: only the implemented configs' files.
+        # Real builds: only the implemented configs' files of the implemented families (sm75: f16 only).
         self.assertEqual(
             values["QUANT_CONFIG_FILES"],
             {
-                "awq_int4": {"sm80": ["sm80_kernel_bfloat16_u4_bfloat16.cu", "sm80_kernel_float16_u4_float16.cu"]},
-                "gptq_int4": {"sm80": ["sm80_kernel_bfloat16_u4b8_bfloat16.cu", "sm80_kernel_float16_u4b8_float16.cu"]},
-                "gptq_int8": {
-                    "sm80": ["sm80_kernel_bfloat16_u8b128_bfloat16.cu", "sm80_kernel_float16_u8b128_float16.cu"]
+                "awq_int4": {
+                    "sm75": ["sm75_kernel_float16_u4_float16.cu"],
+                    "sm80": ["sm80_kernel_bfloat16_u4_bfloat16.cu", "sm80_kernel_float16_u4_float16.cu"],
                 },
+                "gptq_int4": {
+                    "sm75": ["sm75_kernel_float16_u4b8_float16.cu"],
+                    "sm80": ["sm80_kernel_bfloat16_u4b8_bfloat16.cu", "sm80_kernel_float16_u4b8_float16.cu"],
+                },
+                "gptq_int8": {
+                    "sm75": ["sm75_kernel_float16_u8b128_float16.cu"],
+                    "sm80": ["sm80_kernel_bfloat16_u8b128_bfloat16.cu", "sm80_kernel_float16_u8b128_float16.cu"],
+                },
+                "fp8": {
+                    "sm75": ["sm75_kernel_float16_fe4m3fn_float16.cu"],
+                    "sm80": ["sm80_kernel_bfloat16_fe4m3fn_bfloat16.cu", "sm80_kernel_float16_fe4m3fn_float16.cu"],
+                },
+                "nvfp4": {
+                    "sm75": ["sm75_kernel_float16_fe2m1f_float16.cu"],
+                    "sm80": ["sm80_kernel_bfloat16_fe2m1f_bfloat16.cu", "sm80_kernel_float16_fe2m1f_float16.cu"],
+                },
+                "mxfp4": {"sm80": ["sm80_kernel_bfloat16_fe2m1f_bfloat16.cu"]},  # bf16 only: nothing for sm75
             },
         )
+        real = values["QUANT_CONFIG_FILES"]
+        assert isinstance(real, dict)
+        real_files = {name for per_family in real.values() for names in per_family.values() for name in names}  # type: ignore[union-attr]
+        self.assertEqual(real_files, set(FILES_7_5 + FILES_8_0))
         known = values["KNOWN_QUANT_CONFIG_FILES"]
         assert isinstance(known, dict)
         self.assertEqual(list(known), list(catalog.KNOWN_QUANT_CONFIGS))

@@ -6,7 +6,7 @@ import unittest
 
 import jinja2
 
-from generator import render
+from generator import catalog, plan, render
 from generator.plan import plan_from_text
 from tests.generator import support
 
@@ -34,10 +34,28 @@ class KernelFileTest(unittest.TestCase):
             "(const GemmParams);\n",
             text,
         )
-        self.assertEqual(len(text.splitlines()), 3 + 2 * 60 + 1)
+        # Two lines per instantiation: 5 group sizes (act-order included) x 15 = 75.
+        self.assertEqual(len(text.splitlines()), 3 + 2 * 75 + 1)
+
+    def test_turing_format(self) -> None:
+        """An sm75 file: f16 only, two stages."""
+        p = plan_from_text("7.5", "gptq_int4")
+        (f,) = p.files
+        self.assertEqual(f.name, "sm75_kernel_float16_u4b8_float16.cu")
+        text = render.render_kernel_file(f)
+        self.assertTrue(text.startswith(KERNEL_HEAD))
+        self.assertIn(
+            "template __global__ void marlin_gemm_kernel<ScalarTypeId::kFloat16, "
+            "ScalarTypeId::kU4B8, ScalarTypeId::kFloat16,\n"
+            "    ScalarTypeId::kFloat16, 256, 1, 8, 8, true, 2, -1, false>"
+            "(const GemmParams);\n",
+            text,
+        )
+        # One (a, c) pair x 5 group sizes x 15 = 75 instantiations, two lines each.
+        self.assertEqual(len(text.splitlines()), 3 + 2 * 75 + 1)
 
     def test_instantiations_parse_back(self) -> None:
-        p = plan_from_text("8.0")
+        p = plan_from_text("7.5,8.0")
         for f in p.files:
             with self.subTest(file=f.name):
                 parsed = support.parse_kernel_file(render.render_kernel_file(f))
@@ -48,8 +66,9 @@ class SelectorTest(unittest.TestCase):
     def test_format(self) -> None:
         text = render.render_selector(plan_from_text("8.0"))
         self.assertTrue(text.startswith(SELECTOR_HEAD))
-        # awq_int4, gptq_int4, gptq_int8 x 2 (a, c) pairs x 4 group sizes x 15 (m_blocks, thread config).
-        self.assertIn("inline constexpr int kBuiltInstantiations = 360;\n", text)
+        # Every implemented config's (a, c) pairs x group sizes x 15 (m_blocks, thread config): awq_int4 2 x 4,
+        # gptq_int4 and gptq_int8 2 x 5, fp8 2 x 2, nvfp4 2 x 1, mxfp4 1 x 1 -> 35 x 15.
+        self.assertIn("inline constexpr int kBuiltInstantiations = 525;\n", text)
         self.assertIn(
             "inline KernelFn select_kernel(const KernelKey& key) {\n  using S = ScalarTypeId;\n",
             text,
@@ -72,9 +91,13 @@ class SelectorTest(unittest.TestCase):
     def test_one_branch_per_instantiation(self) -> None:
         for archs, configs in (
             ("8.0", None),
+            ("7.5", None),
+            ("7.5,8.0", "awq_int4,nvfp4,mxfp4"),  # mxfp4: sm80 only
             ("8.9", "awq_int4"),
             ("9.0", "gptq_int4"),
             ("8.0", "gptq_int8"),
+            ("8.6", "nvfp4,mxfp4"),  # one file shared, told apart by the scale type
+            ("12.1a", "fp8"),
         ):
             with self.subTest(archs=archs, configs=configs):
                 p = plan_from_text(archs, configs)
@@ -91,8 +114,26 @@ class SelectorTest(unittest.TestCase):
                 ]
                 self.assertEqual(sorted(in_files), sorted(branches))
 
-    def test_empty(self) -> None:
+    def test_turing(self) -> None:
         text = render.render_selector(plan_from_text("7.5"))
+        # The f16 variants of awq_int4 (4 group sizes), gptq_int4 and gptq_int8 (5 each), fp8 (2) and nvfp4
+        # (1): 17 x 15.
+        self.assertIn(f"inline constexpr int kBuiltInstantiations = {support.BUILT_7_5};\n", text)
+        self.assertEqual(support.BUILT_7_5, 17 * 15)
+        self.assertIn(
+            "  if (key.a_type == S::kFloat16 && key.b_type == S::kFE2M1f && key.c_type == S::kFloat16 &&\n"
+            "      key.s_type == S::kFE4M3fn && key.threads == 256 && key.thread_m_blocks == 1 &&\n"
+            "      key.thread_n_blocks == 8 && key.thread_k_blocks == 8 && key.m_block_size_8 == true &&\n"
+            "      key.stages == 2 && key.group_blocks == 1 && key.is_zp_float == false)\n"
+            "    return &marlin_gemm_kernel<S::kFloat16, S::kFE2M1f, S::kFloat16, S::kFE4M3fn, 256, 1, 8, 8, true, 2, "
+            "1, false>;\n",
+            text,
+        )
+        self.assertNotIn("key.stages == 4", text)
+
+    def test_empty(self) -> None:
+        """A plan without instantiations (no real build makes one: 7.5 and every later arch build kernels)."""
+        text = render.render_selector(plan.make_plan(catalog.parse_arch_list("7.5"), ()))
         self.assertIn("kBuiltInstantiations = 0;", text)
         self.assertNotIn("using S", text)
         self.assertIn("  (void)key;\n  return nullptr;", text)

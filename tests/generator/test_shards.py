@@ -8,8 +8,8 @@ from generator import catalog, plan, render
 from generator.plan import plan_from_text
 from tests.generator import support
 
-FILES_8_0 = support.KERNEL_FILES_8_0  # unsharded, 60 instantiations each
-PER_FILE = 60
+FILES_8_0 = support.KERNEL_FILES_8_0  # unsharded
+SIZES_8_0 = support.KERNEL_FILE_SIZES_8_0  # file -> instantiations: 15 to 75 (its group sizes x 15)
 SHARD_COUNTS = (1, 2, 3, 7)
 
 
@@ -26,6 +26,21 @@ class NamesTest(unittest.TestCase):
                 p = plan_from_text("8.0", shards=n)
                 self.assertEqual(list(p.kernel_file_names), sharded(FILES_8_0, n))
                 self.assertEqual(p.output_names, (*sharded(FILES_8_0, n), "kernel_selector.h"))
+
+    def test_turing_file_names(self) -> None:
+        """With 7.5 the sm75 files are split the same way, before the sm80 ones."""
+        for n in SHARD_COUNTS:
+            with self.subTest(shards=n):
+                p = plan_from_text("7.5,8.0", shards=n)
+                self.assertEqual(list(p.kernel_file_names), sharded(support.KERNEL_FILES_7_5 + FILES_8_0, n))
+                sizes = {**support.KERNEL_FILE_SIZES_7_5, **SIZES_8_0}
+                for whole in p.files:
+                    parts = whole.split(n)
+                    self.assertEqual(sum(len(part.instantiations) for part in parts), sizes[whole.name])
+        # nvfp4 on 7.5: one f16 file of 1 group size x 15 = 15 instantiations; 7 shards get 3, 2, 2, 2, 2, 2, 2.
+        p = plan_from_text("7.5", "nvfp4", shards=7)
+        self.assertEqual(p.written_files[0].name, "sm75_kernel_float16_fe2m1f_float16_part1of7.cu")
+        self.assertEqual([len(f.instantiations) for f in p.written_files], [3, 2, 2, 2, 2, 2, 2])
 
     def test_two_shards_spelled_out(self) -> None:
         p = plan_from_text("8.0", "gptq_int4", shards=2)
@@ -70,13 +85,16 @@ class SplitTest(unittest.TestCase):
                 for whole in p.files:
                     parts = whole.split(n)
                     sizes = [len(part.instantiations) for part in parts]
-                    self.assertEqual(sum(sizes), PER_FILE)
+                    self.assertEqual(sum(sizes), SIZES_8_0[whole.name])
                     self.assertLessEqual(max(sizes) - min(sizes), 1)
                     for i, part in enumerate(parts):
                         self.assertEqual(part.instantiations, whole.instantiations[i::n])
-        # 60 = 7 * 8 + 4: the first four parts get 9, the last three 8.
+        # gptq_int4: 5 group sizes x 15 = 75 = 7 * 10 + 5 per file: the first five parts get 11, the last two 10.
         p = plan_from_text("8.0", "gptq_int4", shards=7)
-        self.assertEqual([len(f.instantiations) for f in p.written_files[:7]], [9, 9, 9, 9, 8, 8, 8])
+        self.assertEqual([len(f.instantiations) for f in p.written_files[:7]], [11, 11, 11, 11, 11, 10, 10])
+        # mxfp4: 1 group size x 15 = 15 = 7 * 2 + 1: the first part gets 3, the others 2.
+        p = plan_from_text("8.0", "mxfp4", shards=7)
+        self.assertEqual([len(f.instantiations) for f in p.written_files], [3, 2, 2, 2, 2, 2, 2])
 
     def test_more_shards_than_instantiations(self) -> None:
         whole = plan_from_text("8.0", "gptq_int4").files[0]
@@ -131,7 +149,7 @@ class CliTest(unittest.TestCase):
                     if name.endswith(".cu")
                     for key in support.parse_kernel_file(data.decode())
                 ]
-                self.assertEqual(count, len(FILES_8_0) * PER_FILE)
+                self.assertEqual(count, support.BUILT_8_0)
                 self.assertEqual(len(in_files), count)
                 self.assertEqual(sorted(in_files), sorted(branches))
 
@@ -155,7 +173,7 @@ class CliTest(unittest.TestCase):
         result = support.run_cli("8.0", "--configs", "gptq_int4", "--shards", "2", "--list")
         self.assertEqual(result.returncode, 0, result.stderr)
         self.assertIn("sm80_kernel_float16_u4b8_float16_part2of2.cu", result.stdout)
-        self.assertIn("120 instantiations in 4 kernel files", result.stdout)
+        self.assertIn("150 instantiations in 4 kernel files", result.stdout)  # 2 pairs x 5 group sizes x 15
 
     def test_bad_shards(self) -> None:
         for bad in ("0", "17", "-1", "two", "2.5", ""):

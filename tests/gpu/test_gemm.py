@@ -1,11 +1,17 @@
-"""GPU correctness suite of marlin_bazel: GEMM against a float64 reference for GPTQ-INT4 (u4b8), AWQ-INT4 (u4)
-and GPTQ-INT8 (u8b128), repack and scale permutation against the pure-torch reference layouts (bit-exact),
-argument validation in Python and in the C library.
+"""GPU correctness suite of marlin_bazel: GEMM against a float64 reference for GPTQ-INT4 (u4b8), AWQ-INT4 (u4),
+GPTQ-INT8 (u8b128), FP8 weights (fe4m3fn), FP4 weights (fe2m1f: NVFP4 and MXFP4), GPTQ act-order (u4b8 and u8b128,
+whole layers and K shards) and bias; repack (also with an act-order perm) and scale permutation (2-byte and 1-byte)
+against the pure-torch reference layouts (bit-exact); argument validation in Python and in the C library.
+
+Every case runs: a format whose kernels are not in the library fails (MarlinError NOT_BUILT), it is not skipped.
 
 Run on a CUDA machine (skipped without CUDA; an error if CUDA is there but the library is not):
 
     MARLIN_LIB=/path/to/libmarlin.so PYTHONPATH=python python -m pytest tests/gpu -x -q
     MARLIN_LIB=/path/to/libmarlin.so PYTHONPATH=python python -m unittest discover -s tests/gpu -v
+    # only the FP8/FP4/act-order/bias cases and the checks of the new arguments:
+    ... python -m pytest tests/gpu/test_gemm.py -q \
+        -k "fe4m3fn or fp4 or act_order or bias or global_scale or new_arguments or perm or 1byte"
 
 With MARLIN_RESULTS=path set, every case is written there at the end: JSON, or a markdown table when the path
 ends in ".md" (device, date, per-case pass/fail and errors), for docs/.
@@ -79,6 +85,42 @@ SHAPES: dict[tuple[int, int], tuple[int, ...]] = {
 Z_MAX = 8.0
 UNIT_ROUNDOFF = {"f16": 2.0**-11, "bf16": 2.0**-8}
 
+# The same z-metric and Z_MAX hold for the other formats, because each has at most the roundings above:
+# - fe4m3fn (FP8 weights): every e4m3 value (4 significant bits, 2^-9..448) is exact in f16 and bf16, so fp8(q) * s
+#   is rounded once to the 16-bit type, exactly like (q - z) * s: rounding (1) as before. (|W| <= 448 * 0.1.)
+# - NVFP4: fp4(q) has at most 2 significant bits and an e4m3 scale at most 4, so fp4(q) * fp8(s) has at most 6
+#   significant bits and lies in 2^-10..2688: exact in f16 and bf16, rounding (1) vanishes. global_scale
+#   multiplies the fp32 sums: one more fp32 rounding (2^-24), far below u. It is drawn with 8 significant bits,
+#   so the reference W = fp4 * fp8 * global_scale is itself exact in fp32.
+# - MXFP4: fp4(q) * 2^(E-127) is a power of two times a 2-bit value, exact in bf16 for the exponents used here
+#   (E in 116..127, no subnormals, no overflow): rounding (1) vanishes.
+# - act-order: the same dequantization as u4b8/u8b128; gathering A's columns in perm order copies values
+#   exactly, and only the order of the fp32 additions changes: rounding (2), still far smaller than u.
+# - bias: C = A @ W + bias adds at most one rounding of |A @ W + bias| if the kernel adds the bias after rounding
+#   A @ W to the 16-bit type; the denominator gets u * |bias| for it (see _errors).
+# The reference W (float64) is exact in every case, so these are the only differences.
+NEW_MS = (1, 16, 64, 200)
+FULL_SIZE = (8192, 28672)  # one large shape per format, M = 1 only
+# (K, N) -> M values, for fe4m3fn, NVFP4 and MXFP4. (384, 320): only thread config (128, 64, 128) tiles it.
+FLOAT_SHAPES: dict[tuple[int, int], tuple[int, ...]] = {
+    (256, 256): NEW_MS,
+    (384, 320): NEW_MS,
+    (1024, 3072): NEW_MS,
+    (4096, 4096): NEW_MS,
+    FULL_SIZE: (1,),
+}
+FP8_GROUP_SIZES = (-1, 128)
+# Act-order: (K, N) -> checkpoint group sizes run (each with NEW_MS); a full-size shape with M = 1.
+ACT_ORDER_SHAPES: dict[tuple[int, int], tuple[int, ...]] = {
+    (256, 256): (32, 128),
+    (1024, 3072): (64,),
+    (4096, 4096): (128,),
+}
+ACT_ORDER_FULL_SIZE = (4096, 14336)
+# K shards only: K = 320 is no multiple of the group size 128 (allowed for a K shard, never a whole layer).
+ACT_ORDER_SHARD_SHAPES: dict[tuple[int, int], tuple[int, ...]] = {(320, 256): (128,)}
+ACT_ORDER_B_TYPES = ("u4b8", "u8b128")
+
 # ------------------------------------------------------------------------------------------------ results
 
 _RESULTS: list[dict[str, Any]] = []
@@ -132,7 +174,7 @@ class Cases:
 
 def _environment() -> dict[str, Any]:
     env: dict[str, Any] = {
-        "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "python": sys.version.split()[0],
         "torch": getattr(torch, "__version__", None),
         "library": str(_lib.library_path()),
@@ -215,15 +257,27 @@ def _scales(groups: int, n: int, dtype: torch.dtype, gen: torch.Generator) -> to
     return (0.01 + 0.09 * torch.rand(groups, n, device="cuda", generator=gen)).to(dtype)
 
 
-def _errors(out: torch.Tensor, a: torch.Tensor, w64: torch.Tensor, w64_sq: torch.Tensor, dtype: str) -> dict[str, Any]:
-    """Compare out with A @ W in float64 (W is exact in fp32/fp64: an integer of at most 9 bits times a 16-bit
-    scale)."""
+def _errors(
+    out: torch.Tensor,
+    a: torch.Tensor,
+    w64: torch.Tensor,
+    w64_sq: torch.Tensor,
+    dtype: str,
+    bias: torch.Tensor | None = None,
+) -> dict[str, Any]:
+    """Compare out with A @ W (+ bias) in float64 (W is exact in fp32/fp64: an integer of at most 9 bits, or an
+    FP8/FP4 value, times a 16-bit, e4m3 or power-of-two scale (times an 8-bit global scale))."""
     a64 = a.double()
     ref64 = a64 @ w64
     sigma = ((a64 * a64) @ w64_sq).sqrt()
-    err = (out.double() - ref64).abs()
     u = UNIT_ROUNDOFF[dtype]
-    z = (err / (u * (sigma + ref64.abs()) + 1e-300)).max().item()
+    spread = sigma
+    if bias is not None:
+        b64 = bias.double()
+        ref64 = ref64 + b64
+        spread = sigma + b64.abs()  # one more rounding, of A @ W + bias, if the bias is added in 16 bits
+    err = (out.double() - ref64).abs()
+    z = (err / (u * (spread + ref64.abs()) + 1e-300)).max().item()
     return {
         "finite": bool(torch.isfinite(out).all().item()),
         "max_abs_err": err.max().item(),
@@ -246,6 +300,194 @@ def _weights(b_type: str, k: int, n: int, gen: torch.Generator) -> tuple[torch.T
         b_q = ops.repack_awq(qweight, k, n)
         q_ref = ref.unpack_awq(qweight)
     return b_q, q_ref
+
+
+def _cpu_generator(*key: object) -> torch.Generator:
+    return torch.Generator().manual_seed(zlib.crc32(repr(key).encode()))
+
+
+def _packed(q: torch.Tensor, bits: int, perm: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Codes q [K, N] packed along K (GPTQ packing, also used for FP8 and FP4 codes) -> (Marlin-layout b_q via the
+    CUDA repack, in perm row order when given; q unpacked again by the reference code)."""
+    k, n = q.shape
+    qweight = ref.pack_gptq(q, bits=bits)
+    b_q = ops.repack_gptq(qweight, k, n, bits=bits, perm=perm)
+    return b_q, ref.unpack_gptq(qweight, bits=bits)
+
+
+def _fp8_codes(k: int, n: int, gen: torch.Generator, *, small: bool = False) -> torch.Tensor:
+    """Random e4m3fn bytes [K, N] (int32): every code but the NaNs 0x7F and 0xFF; or (small) only exponent fields 0
+    and 1, i.e. the subnormals and the smallest normals (|x| <= 2^-6 * 1.875) of both signs."""
+    if small:
+        r = torch.randint(0, 32, (k, n), device="cuda", dtype=torch.int32, generator=gen)
+        return r + (r >= 16).to(torch.int32) * (0x80 - 16)  # 0x00..0x0F, 0x80..0x8F
+    r = torch.randint(0, 254, (k, n), device="cuda", dtype=torch.int32, generator=gen)
+    return r + (r >= 0x7F).to(torch.int32)
+
+
+def _byte_codes(lo: int, hi: int, shape: tuple[int, int], gen: torch.Generator) -> torch.Tensor:
+    """Random bytes in lo..hi (inclusive), torch.uint8 on the GPU."""
+    return torch.randint(lo, hi + 1, shape, device="cuda", dtype=torch.int32, generator=gen).to(torch.uint8)
+
+
+def _global_scale(gen: torch.Generator) -> torch.Tensor:
+    """A float32 [1] in [0.5, 2) with 8 significant bits (so fp4 * fp8 * it is exact in fp32)."""
+    return torch.randint(128, 512, (1,), device="cuda", generator=gen).float() / 256
+
+
+# NVFP4 e4m3 scale codes: 0x08..0x47 are the positive normals 2^-6..3.75 (|W| <= 6 * 3.75 * global scale < 45);
+# the subnormal-range variant uses 0x01..0x0F (2^-9..2^-6 * 1.875), half of them subnormal, so that every scale of
+# a column is small and a kernel that decodes e4m3 subnormals wrongly cannot hide behind larger groups.
+NVFP4_SCALE_CODES = {"normal": (0x08, 0x47), "subnormal": (0x01, 0x0F)}
+# MXFP4 e8m0 exponents: 2^-11..2^0 (|W| <= 6). E = 0 is left out: the reference reads it as 2^-127, the kernel
+# (docs/FORMATS.md) as 0, and either way W would be a bf16 subnormal fed to the tensor cores.
+MXFP4_EXPONENTS = (116, 127)
+
+
+class Prepared:
+    """One weight matrix of some format, ready for ops.gemm, with its float64 reference."""
+
+    def __init__(
+        self,
+        label: str,
+        b_q: torch.Tensor,
+        scales: torch.Tensor,
+        w: torch.Tensor,
+        *,
+        b_type: str,
+        group_size: int,
+        global_scale: torch.Tensor | None = None,
+        act_order: ops.ActOrder | None = None,
+        zeros: torch.Tensor | None = None,
+    ) -> None:
+        self.label = label
+        self.b_q, self.scales = b_q, scales
+        self.w64 = w.double()
+        self.w64_sq = self.w64 * self.w64
+        self.kw: dict[str, Any] = {
+            "b_type": b_type,
+            "group_size": group_size,
+            "global_scale": global_scale,
+            "act_order": act_order,
+            "zeros": zeros,
+        }
+
+    def gemm(self, a: torch.Tensor, **kw: Any) -> torch.Tensor:
+        """ops.gemm on these weights; kw (bias=, out=, ...) is added to, or replaces, the prepared arguments."""
+        return ops.gemm(a, self.b_q, self.scales, **{**self.kw, **kw})
+
+
+def _prepare_fp8(
+    k: int, n: int, dtype: torch.dtype, group_size: int, gen: torch.Generator, *, small: bool = False
+) -> Prepared:
+    """FP8 weights with f16/bf16 scales. small: only subnormal and smallest-normal codes, with scales in 1..8 (so
+    that fp8(q) * s stays a normal f16 number): in the full code range those values are hidden by codes up to 448,
+    so a kernel that decoded e4m3 subnormals wrongly would pass the other cases."""
+    b_q, q_ref = _packed(_fp8_codes(k, n, gen, small=small), 8)
+    groups = 1 if group_size == -1 else k // group_size
+    scales = (
+        _scales(groups, n, dtype, gen)
+        if not small
+        else (1 + 7 * torch.rand(groups, n, device="cuda", generator=gen)).to(dtype)
+    )
+    w = ref.dequant(q_ref, scales, None, group_size, "fe4m3fn")
+    label = "fe4m3fn" + (" small codes" if small else "")
+    return Prepared(label, b_q, ops.permute_scales(scales), w, b_type="fe4m3fn", group_size=group_size)
+
+
+def _prepare_nvfp4(
+    k: int, n: int, gen: torch.Generator, *, with_global_scale: bool, scale_range: str = "normal"
+) -> Prepared:
+    b_q, q_ref = _packed(torch.randint(0, 16, (k, n), device="cuda", dtype=torch.int32, generator=gen), 4)
+    lo, hi = NVFP4_SCALE_CODES[scale_range]
+    scales = _byte_codes(lo, hi, (k // 16, n), gen).view(torch.float8_e4m3fn)
+    gs = _global_scale(gen) if with_global_scale else None
+    w = ref.dequant(q_ref, scales, None, 16, "fe2m1f", scale_format="nvfp4", global_scale=gs)
+    label = (
+        "fe2m1f/nvfp4"
+        + (" global_scale" if with_global_scale else "")
+        + (f" {scale_range}" * (scale_range != "normal"))
+    )
+    return Prepared(label, b_q, ops.permute_scales(scales), w, b_type="fe2m1f", group_size=16, global_scale=gs)
+
+
+def _mxfp4_scale_dtypes() -> tuple[torch.dtype, ...]:
+    """uint8 always; torch.float8_e8m0fnu too where this torch has it (the same bytes either way)."""
+    e8m0 = getattr(torch, "float8_e8m0fnu", None)
+    return (torch.uint8,) if e8m0 is None else (torch.uint8, e8m0)
+
+
+def _prepare_mxfp4(k: int, n: int, gen: torch.Generator, scale_dtype: torch.dtype) -> Prepared:
+    b_q, q_ref = _packed(torch.randint(0, 16, (k, n), device="cuda", dtype=torch.int32, generator=gen), 4)
+    scales = _byte_codes(*MXFP4_EXPONENTS, (k // 32, n), gen).view(scale_dtype)
+    w = ref.dequant(q_ref, scales, None, 32, "fe2m1f", scale_format="mxfp4")
+    label = f"fe2m1f/mxfp4 {str(scale_dtype).replace('torch.', '')}"
+    return Prepared(label, b_q, ops.permute_scales(scales), w, b_type="fe2m1f", group_size=32)
+
+
+def _act_order_g_idx(k: int, group_size: int, k_full: bool, gen: torch.Generator) -> torch.Tensor:
+    """g_idx int32 [K] on the GPU. k_full: a whole desc_act layer (row r goes to sorted position p[r], group
+    p[r] // group_size). Else a K shard: the rows in a random half of a 2K-row desc_act layer, so its groups have
+    uneven sizes (as on one rank of a row-parallel layer)."""
+    if k_full:
+        g_idx = torch.randperm(k, generator=gen) // group_size
+    else:
+        full = torch.randperm(2 * k, generator=gen) // group_size
+        rows = torch.sort(torch.randperm(2 * k, generator=gen)[:k]).values
+        g_idx = full[rows]
+    return g_idx.to(device="cuda", dtype=torch.int32)
+
+
+def _prepare_act_order(
+    b_type: str, k: int, n: int, dtype: torch.dtype, group_size: int, k_full: bool, key: tuple[object, ...]
+) -> Prepared:
+    gen = _generator(*key)
+    g_idx = _act_order_g_idx(k, group_size, k_full, _cpu_generator(*key))
+    ao = ops.prepare_act_order(g_idx, group_size)
+    if ao.is_k_full != k_full:
+        raise AssertionError(f"prepare_act_order: is_k_full = {ao.is_k_full}, expected {k_full} for this g_idx")
+    bits = BITS[b_type]
+    q = torch.randint(0, 1 << bits, (k, n), device="cuda", dtype=torch.int32, generator=gen)
+    b_q, q_ref = _packed(q, bits, perm=ao.perm)
+    scales = _scales(ao.num_groups, n, dtype, gen)
+    w = ref.dequant(q_ref, scales, None, group_size, b_type, g_idx=g_idx)  # checkpoint row order
+    label = f"{b_type} act-order " + ("k_full" if k_full else "k_shard")
+    return Prepared(label, b_q, ops.permute_scales(scales), w, b_type=b_type, group_size=group_size, act_order=ao)
+
+
+def _check_cases(
+    prep: Prepared,
+    dtype_name: str,
+    ms: tuple[int, ...],
+    gen: torch.Generator,
+    failures: list[str],
+    *,
+    bias: bool = False,
+) -> None:
+    """Run prep at each M against the float64 reference; record every case, append failures."""
+    dtype = _dtype(dtype_name)
+    k, n = prep.w64.shape
+    for m in ms:
+        case = {"b_type": prep.label, "dtype": dtype_name, "k": k, "n": n, "group_size": prep.kw["group_size"], "m": m}
+        if bias:
+            case["b_type"] += " +bias"
+        a = torch.randn(m, k, device="cuda", generator=gen).to(dtype)
+        b = torch.randn(n, device="cuda", generator=gen).to(dtype) if bias else None
+        try:
+            out = prep.gemm(a, bias=b)
+            torch.cuda.synchronize()
+        except MarlinError as exc:
+            failures.append(f"{case}: {exc}")
+            _record("gemm", False, **case, error=str(exc))
+            continue
+        stats = _errors(out, a, prep.w64, prep.w64_sq, dtype_name, bias=b)
+        ok = stats["finite"] and out.shape == (m, n) and out.dtype == dtype and stats["z"] <= Z_MAX
+        _record("gemm", ok, **case, **stats)
+        if not ok:
+            failures.append(
+                f"{case}: z={stats['z']:.3g} (limit {Z_MAX}), max abs err {stats['max_abs_err']:.3g}, "
+                f"max err / mean |ref| {stats['rel_err']:.3g}, finite={stats['finite']}"
+            )
 
 
 # --------------------------------------------------------------------------------------------------- GEMM
@@ -321,6 +563,213 @@ def _add_gemm_tests() -> None:
 _add_gemm_tests()
 
 
+def _prepare_int(b_type: str, k: int, n: int, dtype: torch.dtype, group_size: int, gen: torch.Generator) -> Prepared:
+    """u4b8, u4 or u8b128 weights, as GemmTest prepares them."""
+    b_q, q_ref = _weights(b_type, k, n, gen)
+    groups = 1 if group_size == -1 else k // group_size
+    scales = _scales(groups, n, dtype, gen)
+    zeros = z_ref = None
+    if b_type == "u4":
+        qzeros = ref.pack_awq_zeros(torch.randint(0, 16, (groups, n), device="cuda", dtype=torch.int32, generator=gen))
+        zeros, z_ref = ops.awq_zeros(qzeros, n, dtype), ref.unpack_awq_zeros(qzeros)
+    w = ref.dequant(q_ref, scales, z_ref, group_size, b_type)
+    return Prepared(b_type, b_q, ops.permute_scales(scales), w, b_type=b_type, group_size=group_size, zeros=zeros)
+
+
+def _run_prepared(
+    test: unittest.TestCase,
+    info: dict[str, Any],
+    runs: list[tuple[Callable[[], Prepared], str, tuple[int, ...], bool]],
+    gen: torch.Generator,
+) -> None:
+    """runs: (build, dtype name, M values, with bias). Every case is recorded; the method fails once, listing
+    every failed case. An exception outside the cases (building the weights, the reference) is recorded too."""
+    failures: list[str] = []
+    try:
+        for build, dtype_name, ms, bias in runs:
+            prep = build()
+            _check_cases(prep, dtype_name, ms, gen, failures, bias=bias)
+            del prep
+    except Exception as exc:
+        _record("gemm", False, **info, error=f"{type(exc).__name__}: {exc}"[:2000])
+        raise
+    if failures:
+        test.fail(f"{len(failures)} GEMM case(s) failed:\n" + "\n".join(failures))
+
+
+def _k_n_name(k: int, n: int) -> str:
+    return f"{k}x{n}"
+
+
+@unittest.skipUnless(HAS_CUDA, SKIP_REASON)
+class GemmFp8Test(unittest.TestCase):
+    """fe4m3fn (FP8 weights, f16/bf16 scales): one method per (dtype, K, N); group sizes -1 and 128, M NEW_MS
+    (M = 1 for the full-size shape)."""
+
+    def test_gemm_fe4m3fn_small_codes(self) -> None:
+        k, n = 1024, 3072
+        gen = _generator("fp8-small")
+        runs = [
+            (lambda d=d, g=g: _prepare_fp8(k, n, _dtype(d), g, gen, small=True), d, (1, 64), False)
+            for d in DTYPES
+            for g in FP8_GROUP_SIZES
+        ]
+        _run_prepared(self, {"b_type": "fe4m3fn small codes", "k": k, "n": n}, runs, gen)
+
+
+def _add_fp8_tests() -> None:
+    for dtype_name in DTYPES:
+        for (k, n), ms in FLOAT_SHAPES.items():
+
+            def test(self: GemmFp8Test, d: str = dtype_name, k: int = k, n: int = n, ms: tuple[int, ...] = ms) -> None:
+                gen = _generator("fp8", d, k, n)
+                runs = [
+                    (lambda g=g: _prepare_fp8(k, n, _dtype(d), g, gen), d, ms, False)
+                    for g in FP8_GROUP_SIZES
+                    if g == -1 or k % g == 0
+                ]
+                _run_prepared(self, {"b_type": "fe4m3fn", "dtype": d, "k": k, "n": n}, runs, gen)
+
+            test.__name__ = f"test_gemm_fe4m3fn_{dtype_name}_{_k_n_name(k, n)}"
+            test.__doc__ = f"fe4m3fn {dtype_name} K={k} N={n}, group sizes {FP8_GROUP_SIZES}, M {ms}"
+            setattr(GemmFp8Test, test.__name__, test)
+
+
+_add_fp8_tests()
+
+
+@unittest.skipUnless(HAS_CUDA, SKIP_REASON)
+class GemmFp4Test(unittest.TestCase):
+    """fe2m1f (FP4 e2m1 weights). NVFP4: e4m3 scales per 16 rows, f16 and bf16, without and with a global scale.
+    MXFP4: e8m0 scales per 32 rows, bf16 only, scales as torch.uint8 and (where torch has it)
+    torch.float8_e8m0fnu."""
+
+    def test_gemm_nvfp4_subnormal_scales(self) -> None:
+        k, n = 1024, 3072
+        gen = _generator("nvfp4-sub")
+        runs = [
+            (lambda: _prepare_nvfp4(k, n, gen, with_global_scale=True, scale_range="subnormal"), d, (1, 64), False)
+            for d in DTYPES
+        ]
+        _run_prepared(self, {"b_type": "fe2m1f/nvfp4 subnormal", "k": k, "n": n}, runs, gen)
+
+
+def _add_fp4_tests() -> None:
+    for (k, n), ms in FLOAT_SHAPES.items():
+        for dtype_name in DTYPES:
+
+            def nv(self: GemmFp4Test, d: str = dtype_name, k: int = k, n: int = n, ms: tuple[int, ...] = ms) -> None:
+                gen = _generator("nvfp4", d, k, n)
+                runs = [
+                    (lambda g=g: _prepare_nvfp4(k, n, gen, with_global_scale=g), d, ms, False) for g in (False, True)
+                ]
+                _run_prepared(self, {"b_type": "fe2m1f/nvfp4", "dtype": d, "k": k, "n": n}, runs, gen)
+
+            nv.__name__ = f"test_gemm_nvfp4_{dtype_name}_{_k_n_name(k, n)}"
+            nv.__doc__ = f"NVFP4 {dtype_name} K={k} N={n}, group size 16, without and with global_scale, M {ms}"
+            setattr(GemmFp4Test, nv.__name__, nv)
+
+        def mx(self: GemmFp4Test, k: int = k, n: int = n, ms: tuple[int, ...] = ms) -> None:
+            gen = _generator("mxfp4", k, n)
+            runs = [(lambda t=t: _prepare_mxfp4(k, n, gen, t), "bf16", ms, False) for t in _mxfp4_scale_dtypes()]
+            _run_prepared(self, {"b_type": "fe2m1f/mxfp4", "dtype": "bf16", "k": k, "n": n}, runs, gen)
+
+        mx.__name__ = f"test_gemm_mxfp4_bf16_{_k_n_name(k, n)}"
+        mx.__doc__ = f"MXFP4 bf16 K={k} N={n}, group size 32, M {ms}"
+        setattr(GemmFp4Test, mx.__name__, mx)
+
+
+_add_fp4_tests()
+
+
+@unittest.skipUnless(HAS_CUDA, SKIP_REASON)
+class GemmActOrderTest(unittest.TestCase):
+    """GPTQ act-order (desc_act) for u4b8 and u8b128: weights repacked in perm order, A's columns gathered by the
+    kernel. k_full: a whole layer (g_idx = sorted position // group_size, is_k_full True); k_shard: the rows of a
+    random half of a 2K-row layer (uneven groups, is_k_full False, scales looked up per row), also with a K that
+    is no multiple of the group size."""
+
+
+def _add_act_order_tests() -> None:
+    shapes: dict[tuple[int, int], tuple[tuple[int, ...], tuple[int, ...]]] = {
+        shape: (groups, NEW_MS) for shape, groups in ACT_ORDER_SHAPES.items()
+    }
+    shapes[ACT_ORDER_FULL_SIZE] = ((128,), (1,))
+    shard_shapes = {**shapes, **{shape: (groups, NEW_MS) for shape, groups in ACT_ORDER_SHARD_SHAPES.items()}}
+    for b_type in ACT_ORDER_B_TYPES:
+        for dtype_name in DTYPES:
+            for k_full in (True, False):
+                for (k, n), (groups, ms) in (shapes if k_full else shard_shapes).items():
+
+                    def test(
+                        self: GemmActOrderTest,
+                        b: str = b_type,
+                        d: str = dtype_name,
+                        full: bool = k_full,
+                        k: int = k,
+                        n: int = n,
+                        groups: tuple[int, ...] = groups,
+                        ms: tuple[int, ...] = ms,
+                    ) -> None:
+                        key = ("act", b, d, full, k, n)
+                        gen = _generator(*key)
+                        runs = [
+                            (lambda g=g: _prepare_act_order(b, k, n, _dtype(d), g, full, (*key, g)), d, ms, False)
+                            for g in groups
+                        ]
+                        label = f"{b} act-order " + ("k_full" if full else "k_shard")
+                        _run_prepared(self, {"b_type": label, "dtype": d, "k": k, "n": n}, runs, gen)
+
+                    part = "k_full" if k_full else "k_shard"
+                    test.__name__ = f"test_gemm_act_order_{b_type}_{dtype_name}_{part}_{_k_n_name(k, n)}"
+                    test.__doc__ = f"{b_type} act-order ({part}) {dtype_name} K={k} N={n}, group sizes {groups}, M {ms}"
+                    setattr(GemmActOrderTest, test.__name__, test)
+
+
+_add_act_order_tests()
+
+
+@unittest.skipUnless(HAS_CUDA, SKIP_REASON)
+class GemmBiasTest(unittest.TestCase):
+    """C = A @ W + bias for several formats, K=1024, N=3072, M NEW_MS."""
+
+    K, N = 1024, 3072
+
+    def run_bias(self, name: str, dtype_name: str, build: Callable[[torch.Generator], Prepared]) -> None:
+        gen = _generator("bias", name, dtype_name)
+        _run_prepared(
+            self,
+            {"b_type": f"{name} +bias", "dtype": dtype_name, "k": self.K, "n": self.N},
+            [(lambda: build(gen), dtype_name, NEW_MS, True)],
+            gen,
+        )
+
+    def test_gemm_bias_u4b8_f16(self) -> None:
+        self.run_bias("u4b8", "f16", lambda g: _prepare_int("u4b8", self.K, self.N, torch.float16, 128, g))
+
+    def test_gemm_bias_u4_bf16(self) -> None:
+        self.run_bias("u4", "bf16", lambda g: _prepare_int("u4", self.K, self.N, torch.bfloat16, 64, g))
+
+    def test_gemm_bias_u8b128_bf16(self) -> None:
+        self.run_bias("u8b128", "bf16", lambda g: _prepare_int("u8b128", self.K, self.N, torch.bfloat16, -1, g))
+
+    def test_gemm_bias_fe4m3fn_f16(self) -> None:
+        self.run_bias("fe4m3fn", "f16", lambda g: _prepare_fp8(self.K, self.N, torch.float16, 128, g))
+
+    def test_gemm_bias_nvfp4_bf16(self) -> None:
+        self.run_bias("nvfp4", "bf16", lambda g: _prepare_nvfp4(self.K, self.N, g, with_global_scale=True))
+
+    def test_gemm_bias_mxfp4_bf16(self) -> None:
+        self.run_bias("mxfp4", "bf16", lambda g: _prepare_mxfp4(self.K, self.N, g, torch.uint8))
+
+    def test_gemm_bias_act_order_u4b8_f16(self) -> None:
+        self.run_bias(
+            "u4b8 act-order k_shard",
+            "f16",
+            lambda g: _prepare_act_order("u4b8", self.K, self.N, torch.float16, 128, False, ("bias-act",)),
+        )
+
+
 @unittest.skipUnless(HAS_CUDA, SKIP_REASON)
 class GemmBehaviourTest(unittest.TestCase):
     """out=, explicit workspace (left zeroed), side streams, CUDA graphs."""
@@ -390,6 +839,50 @@ class GemmBehaviourTest(unittest.TestCase):
         self.assert_close(out, a)
 
     @recorded
+    def test_cuda_graph_capture_act_order_bias(self) -> None:
+        # The act-order path allocates its a_perm scratch per call: inside a capture it comes from the graph's pool.
+        k, n = self.k, self.n
+        prep = _prepare_act_order("u4b8", k, n, torch.float16, 128, False, ("graph-act",))
+        a = torch.randn(16, k, device="cuda", generator=self.gen).half()
+        bias = torch.randn(n, device="cuda", generator=self.gen).half()
+        out = torch.empty(16, n, device="cuda", dtype=torch.float16)
+        prep.gemm(a, bias=bias, out=out)
+        torch.cuda.synchronize()
+        graph = torch.cuda.CUDAGraph()
+        with torch.cuda.graph(graph):
+            prep.gemm(a, bias=bias, out=out)
+        out.zero_()
+        graph.replay()
+        torch.cuda.synchronize()
+        stats = _errors(out, a, prep.w64, prep.w64_sq, "f16", bias=bias)
+        self.assertTrue(stats["finite"] and stats["z"] <= Z_MAX, stats)
+
+    @recorded
+    def test_global_scale_read_on_device(self) -> None:
+        # global_scale is read by the kernel, so changing its value between CUDA graph replays changes C.
+        k, n = self.k, self.n
+        prep = _prepare_nvfp4(k, n, _generator("gs-device"), with_global_scale=False)  # prep.w64: global scale 1
+        gs = torch.ones(1, device="cuda", dtype=torch.float32)
+        a = torch.randn(8, k, device="cuda", generator=self.gen).half()
+        out = torch.empty(8, n, device="cuda", dtype=torch.float16)
+        prep.gemm(a, out=out, global_scale=gs)
+        torch.cuda.synchronize()
+        graph = torch.cuda.CUDAGraph()
+        with torch.cuda.graph(graph):
+            ops.gemm(a, prep.b_q, prep.scales, b_type="fe2m1f", group_size=16, global_scale=gs, out=out)
+        cases = Cases(self)
+        for value in (1.0, 0.375, 1.75):
+            with cases.case(f"global_scale={value}"):
+                gs.fill_(value)
+                out.zero_()
+                graph.replay()
+                torch.cuda.synchronize()
+                w = prep.w64 * value
+                stats = _errors(out, a, w, w * w, "f16")
+                self.assertTrue(stats["finite"] and stats["z"] <= Z_MAX, stats)
+        cases.done()
+
+    @recorded
     def test_library_info(self) -> None:
         self.assertGreater(ops.built_kernel_count(), 0)
         self.assertGreater(ops.workspace_bytes(), 0)
@@ -428,6 +921,28 @@ class RepackTest(unittest.TestCase):
                 self.assertEqual(got.shape, (k // 16, 4 * n))
                 self.assertEqual(got.dtype, torch.int32)
                 self.assert_words_equal(got, ref.marlin_layout_reference(q, bits=8))
+        cases.done()
+
+    @recorded
+    def test_repack_gptq_perm(self) -> None:
+        # Act-order: repacked row i is source row perm[i], for 4-bit and 8-bit packing.
+        cases = Cases(self)
+        for bits in (4, 8):
+            for k, n in self.SHAPES:
+                with cases.case(f"bits={bits} k={k} n={n}"):
+                    gen = _generator("rgp", bits, k, n)
+                    q = torch.randint(0, 1 << bits, (k, n), device="cuda", dtype=torch.int32, generator=gen)
+                    perm = torch.randperm(k, generator=_cpu_generator("rgp", bits, k, n)).to("cuda", torch.int32)
+                    got = ops.repack_gptq(ref.pack_gptq(q, bits=bits), k, n, bits=bits, perm=perm)
+                    self.assertEqual(got.shape, (k // 16, (bits // 2) * n))
+                    self.assert_words_equal(got, ref.marlin_layout_reference(q, bits, perm=perm))
+                    self.assert_words_equal(got, ref.marlin_layout_reference(q[perm.long()], bits))
+        with cases.case("identity perm == no perm"):
+            q = torch.randint(0, 16, (256, 128), device="cuda", dtype=torch.int32, generator=_generator("rgp-id"))
+            ident = torch.arange(256, device="cuda", dtype=torch.int32)
+            self.assert_words_equal(
+                ops.repack_gptq(ref.pack_gptq(q), 256, 128, perm=ident), ref.marlin_layout_reference(q)
+            )
         cases.done()
 
     @recorded
@@ -472,6 +987,22 @@ class RepackTest(unittest.TestCase):
                     self.assertEqual((got.dtype, got.shape), (dtype, s.shape))
                     want = ref.permute_scales_reference(s)
                     self.assertTrue(torch.equal(got.view(torch.int16), want.view(torch.int16)), "values differ")
+        cases.done()
+
+    @recorded
+    def test_permute_scales_1byte(self) -> None:
+        # e4m3 (NVFP4) and e8m0 (MXFP4) scales: same column permutation, bytes moved unchanged.
+        dtypes = [torch.uint8, torch.float8_e4m3fn, *_mxfp4_scale_dtypes()[1:]]
+        cases = Cases(self)
+        for dtype in dtypes:
+            for groups, n in ((1, 64), (7, 320), (64, 4096), (512, 28672)):
+                with cases.case(f"{dtype} groups={groups} n={n}"):
+                    codes = _byte_codes(0, 255, (groups, n), _generator("ps1", groups, n))
+                    s = codes.view(dtype)
+                    got = ops.permute_scales(s)
+                    self.assertEqual((got.dtype, got.shape), (dtype, s.shape))
+                    want = ref.permute_scales_reference(codes)
+                    self.assertTrue(torch.equal(got.view(torch.uint8), want), "bytes differ")
         cases.done()
 
     @recorded
@@ -579,6 +1110,94 @@ class PythonValidationTest(unittest.TestCase):
         checks.done()
 
     @recorded
+    def test_gemm_new_arguments(self) -> None:
+        # FP8/FP4 formats, per-format group sizes, bias, global_scale and act_order.
+        dev = "cuda"
+        f16, bf16 = torch.float16, torch.bfloat16
+        k, n, g = self.K, self.N, self.G
+        a_bf16 = self.a.to(bf16)
+        s_nv = torch.full((k // 16, n), 0x38, device=dev, dtype=torch.uint8).view(torch.float8_e4m3fn)
+        s_mx = torch.full((k // 32, n), 127, device=dev, dtype=torch.uint8)
+        nvfp4 = {"b_type": "fe2m1f", "scales": s_nv, "group_size": 16}
+        mxfp4 = {"a": a_bf16, "b_type": "fe2m1f", "scales": s_mx, "group_size": 32}
+        fp8 = {"b_type": "fe4m3fn", "b_q": self.b_q8, "group_size": g}
+        gs = torch.ones(1, device=dev, dtype=torch.float32)
+        ao = ops.prepare_act_order(torch.randperm(k).to(dev, torch.int32) // g, g)
+        self.assertTrue(ao.is_k_full)
+        ao64 = ops.prepare_act_order(torch.arange(k, device=dev, dtype=torch.int32) // 64, 64)
+        ao_one_group = ops.prepare_act_order(torch.zeros(k, device=dev, dtype=torch.int32), g)
+        # k/2 rows in 2 groups: the scales fit, act_order.perm has the wrong length.
+        ao_short = ops.prepare_act_order(torch.arange(k // 2, device=dev, dtype=torch.int32) // 64, g)
+        cases: list[tuple[str, str, dict[str, Any]]] = [
+            # formats and scale dtypes
+            (
+                "fe2m1f with f16 scales",
+                "scales",
+                {"b_type": "fe2m1f", "group_size": 16, "scales": s_nv.view(torch.uint8).half()},
+            ),
+            ("fe2m1f with float32 scales", "scales", {**nvfp4, "scales": s_nv.float()}),
+            ("fe2m1f with int8 scales", "scales", {**nvfp4, "scales": s_nv.view(torch.int8)}),
+            ("fe4m3fn with e4m3 scales", "scales", {**fp8, "scales": s_nv[: k // g].contiguous()}),
+            ("u4b8 with uint8 scales", "scales", {"scales": s_mx[: k // g].contiguous()}),
+            ("MXFP4 with f16 activations", "a", {**mxfp4, "a": self.a}),
+            ("fe4m3fn with a 4-bit layout b_q", "b_q", {**fp8, "b_q": self.b_q}),
+            ("fe2m1f with an 8-bit layout b_q", "b_q", {**nvfp4, "b_q": self.b_q8}),
+            ("fe2m1f with zeros", "zeros", {**nvfp4, "zeros": self.s.clone()}),
+            ("fe4m3fn with zeros", "zeros", {**fp8, "zeros": self.s.clone()}),
+            ("NVFP4 scales shape", "scales", {**nvfp4, "scales": s_nv[: k // 32].contiguous()}),
+            # group sizes per format
+            (
+                "u4b8 group_size 16",
+                "group_size",
+                {"group_size": 16, "scales": torch.ones(k // 16, n, device=dev, dtype=f16)},
+            ),
+            ("u4 group_size 16", "group_size", {"b_type": "u4", "group_size": 16, "zeros": self.s.clone()}),
+            ("u8b128 group_size 16", "group_size", {"b_type": "u8b128", "b_q": self.b_q8, "group_size": 16}),
+            ("fe4m3fn group_size 64", "group_size", {**fp8, "group_size": 64}),
+            ("fe4m3fn group_size 32", "group_size", {**fp8, "group_size": 32}),
+            ("NVFP4 group_size 32", "group_size", {**nvfp4, "group_size": 32}),
+            ("NVFP4 group_size -1", "group_size", {**nvfp4, "group_size": -1}),
+            ("MXFP4 group_size 16", "group_size", {**mxfp4, "group_size": 16}),
+            ("MXFP4 group_size 128", "group_size", {**mxfp4, "group_size": 128}),
+            ("group_size 256", "group_size", {"group_size": 256}),
+            # bias
+            ("bias shape [n + 64]", "bias", {"bias": torch.zeros(n + 64, device=dev, dtype=f16)}),
+            ("bias shape [1, n]", "bias", {"bias": torch.zeros(1, n, device=dev, dtype=f16)}),
+            ("bias float32", "bias", {"bias": torch.zeros(n, device=dev)}),
+            ("bias bf16 with f16 a", "bias", {"bias": torch.zeros(n, device=dev, dtype=bf16)}),
+            ("bias on the CPU", "bias", {"bias": torch.zeros(n, dtype=f16)}),
+            ("bias non-contiguous", "bias", {"bias": torch.zeros(2 * n, device=dev, dtype=f16)[::2]}),
+            # global_scale
+            ("global_scale with u4b8", "global_scale", {"global_scale": gs}),
+            ("global_scale with fe4m3fn", "global_scale", {**fp8, "global_scale": gs}),
+            ("global_scale with MXFP4", "global_scale", {**mxfp4, "global_scale": gs}),
+            ("global_scale float16", "global_scale", {**nvfp4, "global_scale": gs.half()}),
+            ("global_scale two elements", "global_scale", {**nvfp4, "global_scale": torch.ones(2, device=dev)}),
+            ("global_scale on the CPU", "global_scale", {**nvfp4, "global_scale": gs.cpu()}),
+            # act_order
+            ("act_order with u4", "act_order", {"b_type": "u4", "zeros": self.s.clone(), "act_order": ao}),
+            ("act_order with fe4m3fn", "act_order", {**fp8, "act_order": ao}),
+            ("act_order with fe2m1f", "act_order", {**nvfp4, "act_order": ao}),
+            (
+                "act_order with group_size -1",
+                "group_size",
+                {"group_size": -1, "scales": self.s[:1].contiguous(), "act_order": ao},
+            ),
+            ("act_order with another group size", "group_size", {"act_order": ao64}),
+            ("act_order, scales rows != num_groups", "scales", {"act_order": ao_one_group}),
+            ("act_order tensors on the CPU", "act_order.perm", {"act_order": ao.to("cpu")}),
+            ("act_order for another k", "act_order.perm", {"act_order": ao_short}),
+        ]
+        checks = Cases(self)
+        for what, name, kw in cases:
+            with checks.case(what):
+                self.bad(name, self.gemm(**kw))
+        with checks.case("act_order not an ActOrder"):
+            with self.assertRaisesRegex(TypeError, "^act_order:"):
+                self.gemm(act_order=(ao.perm, ao.g_idx_sorted, True))()
+        checks.done()
+
+    @recorded
     def test_prepare_arguments(self) -> None:
         dev = "cuda"
         qw = torch.zeros(self.K // 8, self.N, device=dev, dtype=torch.int32)
@@ -599,6 +1218,24 @@ class PythonValidationTest(unittest.TestCase):
         qz = torch.zeros(2, self.N // 8, device=dev, dtype=torch.int32)
         self.bad("dtype", lambda: ops.awq_zeros(qz, self.N, torch.float32))
         self.bad("qzeros", lambda: ops.awq_zeros(qz, 2 * self.N, torch.float16))
+        # repack with an act-order perm
+        perm = torch.randperm(self.K, device=dev).to(torch.int32)
+        self.bad("perm", lambda: ops.repack_gptq(qw, self.K, self.N, perm=perm.long()))
+        self.bad("perm", lambda: ops.repack_gptq(qw, self.K, self.N, perm=perm[:-16].contiguous()))
+        self.bad("perm", lambda: ops.repack_gptq(qw, self.K, self.N, perm=perm.cpu()))
+        self.bad("perm", lambda: ops.repack_gptq(qw, self.K, self.N, perm=torch.zeros_like(perm)))  # not a permutation
+        self.bad("perm", lambda: ops.repack_gptq(qw8, self.K, self.N, bits=8, perm=perm + 1))
+        # 1-byte scales: the same shape rules; int8 is no scale dtype
+        self.bad("scales", lambda: ops.permute_scales(torch.ones(2, 96, device=dev, dtype=torch.uint8)))
+        self.bad("scales", lambda: ops.permute_scales(torch.ones(2, 64, device=dev, dtype=torch.int8)))
+        self.bad("scales", lambda: ops.permute_scales(torch.ones(2, 64, dtype=torch.uint8)))  # CPU
+        # prepare_act_order
+        g_idx = torch.arange(self.K, device=dev, dtype=torch.int32) // 128
+        for gs in (-1, 16, 256):
+            self.bad("group_size", lambda gs=gs: ops.prepare_act_order(g_idx, gs))
+        self.bad("g_idx", lambda: ops.prepare_act_order(g_idx.float(), 128))
+        self.bad("g_idx", lambda: ops.prepare_act_order(g_idx - 1, 128))
+        self.bad("g_idx", lambda: ops.prepare_act_order(g_idx.reshape(2, -1), 128))
 
 
 @unittest.skipUnless(HAS_CUDA, SKIP_REASON)
@@ -706,10 +1343,64 @@ class CApiValidationTest(unittest.TestCase):
         checks.done()
 
     @recorded
-    def test_unbuilt_types(self) -> None:
-        # A type combination no quant config builds: NOT_BUILT (or INVALID_ARGUMENT), never a crash.
+    def test_rejected_new_arguments(self) -> None:
+        # marlin.h: global_scale is NVFP4's only; act-order is U4B8/U8B128 only, needs a_perm, and g_idx_sorted
+        # unless is_k_full; group sizes per format (U4/U4B8/U8B128: -1, 32, 64, 128; FE4M3FN: -1, 128; NVFP4: 16;
+        # MXFP4: 32). Nothing is launched, so the tensors only need to exist.
+        k, g = self.K, self.G
+        gs = torch.ones(1, device="cuda")
+        perm = torch.arange(k, device="cuda", dtype=torch.int32)
+        g_sorted = perm // g
+        a_perm = torch.empty_like(self.a)
+        act = {
+            "perm": perm.data_ptr(),
+            "g_idx_sorted": g_sorted.data_ptr(),
+            "a_perm": a_perm.data_ptr(),
+            "is_k_full": 1,
+        }
+        gptq = {"b_type": ScalarType.U4B8, "zeros": None}
+        fp8 = {"b_type": ScalarType.FE4M3FN, "zeros": None}
+        nvfp4 = {"b_type": ScalarType.FE2M1F, "s_type": ScalarType.FE4M3FN, "zeros": None, "group_size": 16}
+        bf16 = {"a_type": ScalarType.BFLOAT16, "c_type": ScalarType.BFLOAT16}
+        mxfp4 = {**bf16, "b_type": ScalarType.FE2M1F, "s_type": ScalarType.FE8M0FNU, "zeros": None, "group_size": 32}
+        cases: list[tuple[str, str, dict[str, Any]]] = [
+            ("global_scale with U4", r"global_scale", {"global_scale": gs.data_ptr()}),
+            ("global_scale with U4B8", r"global_scale", {**gptq, "global_scale": gs.data_ptr()}),
+            ("global_scale with MXFP4", r"global_scale", {**mxfp4, "global_scale": gs.data_ptr()}),
+            ("act-order with U4", r"perm|act|b_type", act),
+            ("act-order with FE4M3FN", r"perm|act|b_type", {**fp8, **act}),
+            ("act-order without a_perm", r"a_perm", {**gptq, **act, "a_perm": None}),
+            (
+                "act-order, not k-full, without g_idx_sorted",
+                r"g_idx_sorted",
+                {**gptq, **act, "is_k_full": 0, "g_idx_sorted": None},
+            ),
+            ("act-order with group_size -1", r"group_size|perm|act", {**gptq, **act, "group_size": -1}),
+            ("U4 group_size 16", r"group_size", {"group_size": 16}),
+            ("U4B8 group_size 16", r"group_size", {**gptq, "group_size": 16}),
+            ("FE4M3FN group_size 64", r"group_size", {**fp8, "group_size": 64}),
+            ("NVFP4 group_size 32", r"group_size", {**nvfp4, "group_size": 32}),
+            ("NVFP4 group_size -1", r"group_size", {**nvfp4, "group_size": -1}),
+            ("MXFP4 group_size 16", r"group_size", {**mxfp4, "group_size": 16}),
+        ]
         checks = Cases(self)
-        for kw in ({"b_type": ScalarType.FE2M1F, "zeros": None}, {"a_type": ScalarType.FE4M3FN}):
+        for what, pattern, kw in cases:
+            with checks.case(what):
+                with self.assertRaises(MarlinError) as cm:
+                    _lib.get().gemm(self.args(**kw))
+                err = cm.exception
+                self.assertEqual(err.code, Status.INVALID_ARGUMENT, str(err))
+                self.assertRegex(err.message, re.compile(pattern, re.IGNORECASE), "the message should name it")
+        torch.cuda.synchronize()
+        checks.done()
+
+    @recorded
+    def test_unbuilt_types(self) -> None:
+        # A type combination no quant config builds: NOT_BUILT (or INVALID_ARGUMENT), never a crash. FE2M1F with
+        # f16 scales; FP8 activations (sm89 family, not implemented); MXFP4 with f16 activations (never built).
+        checks = Cases(self)
+        mxfp4_f16 = {"b_type": ScalarType.FE2M1F, "s_type": ScalarType.FE8M0FNU, "zeros": None, "group_size": 32}
+        for kw in ({"b_type": ScalarType.FE2M1F, "zeros": None}, {"a_type": ScalarType.FE4M3FN}, mxfp4_f16):
             with checks.case(kw):
                 with self.assertRaises(MarlinError) as cm:
                     _lib.get().gemm(self.args(**kw))

@@ -1,5 +1,6 @@
 """CPU unit tests of marlin_bazel.reference (no GPU, no C library): packing round trips and the Marlin layouts
-(4-bit and 8-bit) against values worked out by hand from docs/DESIGN.md.
+(4-bit and 8-bit) against values worked out by hand from docs/DESIGN.md, the FP8/FP4/E8M0 decoders and dequant
+for every weight format, and marlin_bazel.ops.prepare_act_order (pure torch).
 
 Run: PYTHONPATH=python python -m pytest tests/gpu/test_reference_cpu.py -q   (or python -m unittest)
 """
@@ -20,7 +21,11 @@ except ImportError:  # pragma: no cover - torch is needed for everything here
     torch = None
 
 if torch is not None:
+    from marlin_bazel import ops
     from marlin_bazel import reference as ref
+
+HAS_E4M3 = torch is not None and hasattr(torch, "float8_e4m3fn")
+HAS_E8M0 = torch is not None and hasattr(torch, "float8_e8m0fnu")
 
 
 def u32(word: int) -> int:
@@ -493,6 +498,375 @@ class DequantTest(unittest.TestCase):
             ref.dequant(q, torch.ones(1, 64), None, 32, "u4b8")
         with self.assertRaisesRegex(ValueError, "b_type"):
             ref.dequant(q, s, None, 32, "u8")
+
+
+def _values(t: torch.Tensor) -> list[float]:
+    return [float(x) for x in t.flatten()]
+
+
+# e4m3fn code -> value, worked out by hand from the bit fields (sign | EEEE | MMM).
+E4M3_HAND = (
+    (0x00, 0.0),
+    (0x01, 2.0**-9),  # 0 0000 001: smallest subnormal, 1/8 * 2^(1-7)
+    (0x07, 7 * 2.0**-9),  # 0 0000 111: largest subnormal
+    (0x08, 2.0**-6),  # 0 0001 000: smallest normal
+    (0x30, 0.5),  # 0 0110 000: 2^(6-7)
+    (0x38, 1.0),  # 0 0111 000
+    (0x3C, 1.5),  # 0 0111 100
+    (0x3F, 1.875),  # 0 0111 111
+    (0x40, 2.0),  # 0 1000 000
+    (0x4B, 5.5),  # 0 1001 011: 1.375 * 2^2
+    (0x78, 256.0),  # 0 1111 000
+    (0x7E, 448.0),  # 0 1111 110: the largest finite value (0 1111 111 is NaN)
+    (0xB8, -1.0),  # 1 0111 000
+    (0xFE, -448.0),  # 1 1111 110
+    (0x81, -(2.0**-9)),  # 1 0000 001
+)
+
+
+@unittest.skipIf(torch is None, "torch is not installed")
+class Fp8E4m3Test(unittest.TestCase):
+    """e4m3fn: sign bit 7, exponent bits 6..3 (bias 7), mantissa bits 2..0; no infinities, 0x7F/0xFF NaN."""
+
+    def test_hand_values(self) -> None:
+        codes = torch.tensor([c for c, _ in E4M3_HAND], dtype=torch.int32)
+        got = ref.fp8_e4m3fn_to_float(codes)
+        self.assertEqual(got.dtype, torch.float32)
+        self.assertEqual(_values(got), [v for _, v in E4M3_HAND])
+
+    def test_nan_and_signed_zero(self) -> None:
+        got = ref.fp8_e4m3fn_to_float(torch.tensor([0x7F, 0xFF, 0x80, 0x00]))
+        self.assertTrue(bool(got[0].isnan()) and bool(got[1].isnan()))
+        self.assertEqual(float(got[2]), 0.0)
+        self.assertTrue(bool(torch.signbit(got[2])), "0x80 is -0.0")
+        self.assertFalse(bool(torch.signbit(got[3])))
+
+    def test_every_code_from_the_formula(self) -> None:
+        # An independent transcription of the definition, code by code, in Python floats.
+        got = ref.fp8_e4m3fn_to_float(torch.arange(256, dtype=torch.uint8))
+        for code in range(256):
+            sign = -1.0 if code & 0x80 else 1.0
+            e, m = (code >> 3) & 0xF, code & 0x7
+            if e == 15 and m == 7:
+                self.assertTrue(bool(got[code].isnan()), hex(code))
+                continue
+            want = sign * (m / 8 * 2.0**-6 if e == 0 else (1 + m / 8) * 2.0 ** (e - 7))
+            self.assertEqual(float(got[code]), want, hex(code))
+
+    @unittest.skipUnless(HAS_E4M3, "torch has no float8_e4m3fn")
+    def test_matches_torch_float8(self) -> None:
+        codes = torch.arange(256, dtype=torch.uint8)
+        fp8 = codes.view(torch.float8_e4m3fn)
+        want = fp8.float()
+        for got in (ref.fp8_e4m3fn_to_float(codes), ref.fp8_e4m3fn_to_float(fp8)):
+            finite = ~want.isnan()
+            self.assertTrue(torch.equal(got[finite], want[finite]))
+            self.assertTrue(torch.equal(got.isnan(), want.isnan()))
+
+    def test_rejects(self) -> None:
+        with self.assertRaisesRegex(ValueError, "^codes:"):
+            ref.fp8_e4m3fn_to_float(torch.tensor([256]))
+        with self.assertRaisesRegex(ValueError, "^codes:"):
+            ref.fp8_e4m3fn_to_float(torch.tensor([-1]))
+        with self.assertRaisesRegex(ValueError, "^codes:"):
+            ref.fp8_e4m3fn_to_float(torch.tensor([1.0]))
+
+
+@unittest.skipIf(torch is None, "torch is not installed")
+class Fp4E2m1Test(unittest.TestCase):
+    """e2m1: sign bit 3, exponent bits 2..1 (bias 1), mantissa bit 0."""
+
+    def test_hand_values(self) -> None:
+        got = ref.fp4_e2m1_to_float(torch.tensor([0b0001, 0b0111, 0b1010, 0b0010, 0b0011, 0b0101, 0b1111, 0b1001]))
+        self.assertEqual(got.dtype, torch.float32)
+        self.assertEqual(_values(got), [0.5, 6.0, -1.0, 1.0, 1.5, 3.0, -6.0, -0.5])
+
+    def test_all_codes(self) -> None:
+        magnitudes = [0.0, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0]
+        got = ref.fp4_e2m1_to_float(torch.arange(16, dtype=torch.uint8).reshape(4, 4))
+        self.assertEqual(tuple(got.shape), (4, 4))
+        self.assertEqual(_values(got), magnitudes + [-x for x in magnitudes])
+        self.assertTrue(bool(torch.signbit(got.flatten()[8])), "0b1000 is -0.0")
+
+    def test_rejects(self) -> None:
+        with self.assertRaisesRegex(ValueError, "^codes:"):
+            ref.fp4_e2m1_to_float(torch.tensor([16]))
+        with self.assertRaisesRegex(ValueError, "^codes:"):
+            ref.fp4_e2m1_to_float(torch.tensor([0.5]))
+
+
+@unittest.skipIf(torch is None, "torch is not installed")
+class E8m0Test(unittest.TestCase):
+    def test_hand_values(self) -> None:
+        got = ref.e8m0_to_float(torch.tensor([127, 0, 128, 126, 1, 254, 120], dtype=torch.uint8))
+        self.assertEqual(got.dtype, torch.float32)
+        self.assertEqual(_values(got), [1.0, 2.0**-127, 2.0, 0.5, 2.0**-126, 2.0**127, 2.0**-7])
+        self.assertGreater(float(got[1]), 0.0, "2^-127 is a float32 subnormal, not zero")
+        self.assertTrue(bool(ref.e8m0_to_float(torch.tensor([255]))[0].isnan()))
+
+    def test_every_code(self) -> None:
+        got = ref.e8m0_to_float(torch.arange(255))
+        self.assertEqual(_values(got), [2.0 ** (e - 127) for e in range(255)])
+
+    @unittest.skipUnless(HAS_E8M0, "torch has no float8_e8m0fnu")
+    def test_matches_torch_float8(self) -> None:
+        codes = torch.arange(256, dtype=torch.uint8)
+        e8 = codes.view(torch.float8_e8m0fnu)
+        want = e8.float()
+        got = ref.e8m0_to_float(e8)
+        self.assertTrue(torch.equal(got[:255], want[:255]))
+        self.assertTrue(bool(got[255].isnan()) and bool(want[255].isnan()))
+
+    def test_rejects(self) -> None:
+        with self.assertRaisesRegex(ValueError, "^codes:"):
+            ref.e8m0_to_float(torch.tensor([256]))
+        with self.assertRaisesRegex(ValueError, "^codes:"):
+            ref.e8m0_to_float(torch.tensor([1.0]))
+
+
+@unittest.skipIf(torch is None, "torch is not installed")
+class DequantFloatFormatsTest(unittest.TestCase):
+    def test_fp8_channelwise(self) -> None:
+        q = torch.tensor([[0x38, 0x7E], [0xB8, 0x01], [0x00, 0x40]])
+        s = torch.tensor([[0.5, 2.0]], dtype=torch.float16)
+        w = ref.dequant(q, s, None, -1, "fe4m3fn")
+        self.assertEqual(w.dtype, torch.float32)
+        self.assertEqual(w.tolist(), [[0.5, 896.0], [-0.5, 2.0**-8], [0.0, 4.0]])
+
+    def test_fp8_grouped_matches_loop(self) -> None:
+        g = torch.Generator().manual_seed(21)
+        q = torch.randint(0, 0x7F, (256, 8), generator=g)  # positive, no NaN
+        s = (torch.randint(1, 64, (2, 8), generator=g) / 64).to(torch.bfloat16)
+        w = ref.dequant(q, s, None, 128, "fe4m3fn")
+        for r in (0, 127, 128, 255):
+            for c in (0, 7):
+                want = float(ref.fp8_e4m3fn_to_float(q[r, c])) * float(s[r // 128, c])
+                self.assertEqual(float(w[r, c]), want)
+
+    def test_nvfp4(self) -> None:
+        # Two groups of 16 rows; scales e4m3 0x38 = 1.0 and 0x30 = 0.5 / 0x40 = 2.0; global scale 0.25.
+        q = torch.zeros(32, 2, dtype=torch.int32)
+        q[0] = torch.tensor([0b0111, 0b1010])  # 6, -1
+        q[31] = torch.tensor([0b0001, 0b0101])  # 0.5, 3
+        s = torch.tensor([[0x38, 0x30], [0x40, 0x38]])
+        w = ref.dequant(q, s, None, 16, "fe2m1f", scale_format="nvfp4")
+        self.assertEqual(w[0].tolist(), [6.0, -0.5])
+        self.assertEqual(w[31].tolist(), [1.0, 3.0])
+        w = ref.dequant(q, s, None, 16, "fe2m1f", scale_format="nvfp4", global_scale=0.25)
+        self.assertEqual(w[0].tolist(), [1.5, -0.125])
+        w = ref.dequant(q, s, None, 16, "fe2m1f", scale_format="nvfp4", global_scale=torch.tensor([0.25]))
+        self.assertEqual(w[31].tolist(), [0.25, 0.75])
+        self.assertEqual(float(w[1:31].abs().sum()), 0.0)
+
+    @unittest.skipUnless(HAS_E4M3, "torch has no float8_e4m3fn")
+    def test_nvfp4_float8_scales(self) -> None:
+        g = torch.Generator().manual_seed(22)
+        q = torch.randint(0, 16, (64, 64), generator=g)
+        codes = torch.randint(0, 0x50, (4, 64), generator=g, dtype=torch.uint8)
+        by_codes = ref.dequant(q, codes, None, 16, "fe2m1f", scale_format="nvfp4")
+        by_fp8 = ref.dequant(q, codes.view(torch.float8_e4m3fn), None, 16, "fe2m1f", scale_format="nvfp4")
+        self.assertTrue(torch.equal(by_codes, by_fp8))
+        # And against torch's own decoding of both operands (e2m1 via the table of magnitudes).
+        fp4 = torch.tensor([0, 0.5, 1, 1.5, 2, 3, 4, 6, -0.0, -0.5, -1, -1.5, -2, -3, -4, -6])[q]
+        want = fp4 * codes.view(torch.float8_e4m3fn).float().repeat_interleave(16, dim=0)
+        self.assertTrue(torch.equal(by_fp8, want))
+
+    def test_mxfp4(self) -> None:
+        q = torch.zeros(64, 2, dtype=torch.int32)
+        q[0] = torch.tensor([0b0111, 0b1001])  # 6, -0.5
+        q[63] = torch.tensor([0b0100, 0b0011])  # 2, 1.5
+        s = torch.tensor([[127, 0], [130, 125]], dtype=torch.uint8)  # 1, 2^-127 | 8, 0.25
+        w = ref.dequant(q, s, None, 32, "fe2m1f", scale_format="mxfp4")
+        self.assertEqual(w[0].tolist(), [6.0, -(2.0**-128)])
+        self.assertEqual(w[63].tolist(), [16.0, 0.375])
+        if HAS_E8M0:
+            w8 = ref.dequant(q, s.view(torch.float8_e8m0fnu), None, 32, "fe2m1f", scale_format="mxfp4")
+            self.assertTrue(torch.equal(w, w8))
+
+    def test_act_order_matches_loop(self) -> None:
+        g = torch.Generator().manual_seed(23)
+        k, n, gs = 128, 8, 32
+        g_idx = torch.randperm(k, generator=g) // gs
+        q = torch.randint(0, 16, (k, n), generator=g)
+        s = torch.randint(1, 64, (k // gs, n), generator=g) / 64
+        w = ref.dequant(q, s, None, gs, "u4b8", g_idx=g_idx)
+        for r in range(0, k, 7):
+            for c in (0, 3, 7):
+                self.assertEqual(float(w[r, c]), (int(q[r, c]) - 8) * float(s[int(g_idx[r]), c]))
+        # 8-bit, and a K shard: any g_idx values below the scales' row count, uneven groups.
+        g_idx = torch.randint(0, 5, (k,), generator=g)
+        q8 = torch.randint(0, 256, (k, n), generator=g)
+        s8 = torch.randint(1, 64, (5, n), generator=g) / 64
+        w8 = ref.dequant(q8, s8, None, gs, "u8b128", g_idx=g_idx)
+        self.assertTrue(torch.equal(w8, (q8.float() - 128) * s8[g_idx]))
+        # A K shard whose K is no multiple of the group size.
+        g_idx = torch.randint(0, 3, (96,), generator=g)
+        w = ref.dequant(q[:96], s[:3], None, 64, "u4b8", g_idx=g_idx)
+        self.assertTrue(torch.equal(w, (q[:96].float() - 8) * s[g_idx]))
+        # Without reordering, g_idx = r // group_size is plain grouped dequant.
+        plain = torch.arange(k) // gs
+        self.assertTrue(
+            torch.equal(ref.dequant(q, s, None, gs, "u4b8", g_idx=plain), ref.dequant(q, s, None, gs, "u4b8"))
+        )
+
+    def test_argument_errors(self) -> None:
+        q4 = torch.zeros(64, 64, dtype=torch.int32)
+        s_nv = torch.full((4, 64), 0x38)
+        with self.assertRaisesRegex(ValueError, "^scale_format:"):
+            ref.dequant(q4, s_nv, None, 16, "fe2m1f")
+        with self.assertRaisesRegex(ValueError, "^scale_format:"):
+            ref.dequant(q4, s_nv, None, 16, "fe2m1f", scale_format="nvfp8")
+        with self.assertRaisesRegex(ValueError, "^scale_format:"):
+            ref.dequant(q4, torch.ones(1, 64), None, -1, "u4b8", scale_format="nvfp4")
+        with self.assertRaisesRegex(ValueError, "^global_scale:"):
+            ref.dequant(q4, torch.full((2, 64), 127), None, 32, "fe2m1f", scale_format="mxfp4", global_scale=2.0)
+        with self.assertRaisesRegex(ValueError, "^global_scale:"):
+            ref.dequant(q4, torch.ones(1, 64), None, -1, "fe4m3fn", global_scale=2.0)
+        with self.assertRaisesRegex(ValueError, "^global_scale:"):
+            ref.dequant(q4, s_nv, None, 16, "fe2m1f", scale_format="nvfp4", global_scale=torch.ones(2))
+        with self.assertRaisesRegex(ValueError, "^scales:"):
+            ref.dequant(q4, torch.full((4, 64), 256), None, 16, "fe2m1f", scale_format="nvfp4")
+        with self.assertRaisesRegex(ValueError, "^scales:"):
+            ref.dequant(q4, s_nv[:2], None, 16, "fe2m1f", scale_format="nvfp4")
+        with self.assertRaisesRegex(ValueError, "^zeros:"):
+            ref.dequant(q4, torch.ones(1, 64), torch.zeros(1, 64, dtype=torch.int32), -1, "fe4m3fn")
+        with self.assertRaisesRegex(ValueError, "^q:"):
+            ref.dequant(torch.full((64, 64), 16), s_nv, None, 16, "fe2m1f", scale_format="nvfp4")
+        s = torch.ones(2, 64)
+        with self.assertRaisesRegex(ValueError, "^g_idx:"):
+            ref.dequant(q4, s, None, 32, "u4b8", g_idx=torch.zeros(63, dtype=torch.int32))
+        with self.assertRaisesRegex(ValueError, "^g_idx:"):
+            ref.dequant(q4, s, None, 32, "u4b8", g_idx=torch.full((64,), 2))  # scales have 2 rows
+        with self.assertRaisesRegex(ValueError, "^g_idx:"):
+            ref.dequant(q4, s, None, 32, "u4b8", g_idx=torch.zeros(64))  # float
+        with self.assertRaisesRegex(ValueError, "^group_size:"):
+            ref.dequant(q4, s, None, -1, "u4b8", g_idx=torch.zeros(64, dtype=torch.int32))
+
+
+@unittest.skipIf(torch is None, "torch is not installed")
+class MarlinLayoutPermTest(unittest.TestCase):
+    """repack with an act-order perm == the layout of q[perm]."""
+
+    def test_perm(self) -> None:
+        g = torch.Generator().manual_seed(31)
+        for bits, k, n in ((4, 64, 128), (8, 32, 64)):
+            with self.subTest(bits=bits):
+                q = torch.randint(0, 1 << bits, (k, n), generator=g, dtype=torch.int32)
+                perm = torch.randperm(k, generator=g).to(torch.int32)
+                got = ref.marlin_layout_reference(q, bits, perm=perm)
+                self.assertTrue(torch.equal(got, ref.marlin_layout_reference(q[perm.long()], bits)))
+                self.assertTrue(torch.equal(ref.unpack_marlin_layout(got, bits), q[perm.long()]))
+                self.assertFalse(torch.equal(got, ref.marlin_layout_reference(q, bits)))
+
+    def test_identity_and_single_value(self) -> None:
+        q = torch.zeros(64, 64, dtype=torch.int32)
+        q[12, 61] = 6
+        self.assertTrue(
+            torch.equal(ref.marlin_layout_reference(q, perm=torch.arange(64)), ref.marlin_layout_reference(q))
+        )
+        # Row 12 moved to row 0 (swap 0 and 12): B[0][61] -> tile 0, lane 4*5 + 0 = 20, word i = 3 (61 = 48 + 8 + 5):
+        # flat word 4*20 + 3 = 83, value v4 (n1 = n0 + 8, row ks) in nibble MARLIN_NIBBLE[4] = 2.
+        perm = torch.arange(64)
+        perm[0], perm[12] = 12, 0
+        got = ref.marlin_layout_reference(q, perm=perm).flatten()
+        self.assertEqual(got.nonzero().flatten().tolist(), [83])
+        self.assertEqual(int(got[83]), 6 << 8)
+
+    def test_rejects(self) -> None:
+        q = torch.zeros(32, 64, dtype=torch.int32)
+        for perm in (torch.arange(31), torch.zeros(32, dtype=torch.int64), torch.arange(32.0), torch.arange(1, 33)):
+            with self.assertRaisesRegex(ValueError, "^perm:"):
+                ref.marlin_layout_reference(q, perm=perm)
+
+
+@unittest.skipIf(torch is None, "torch is not installed")
+class PrepareActOrderTest(unittest.TestCase):
+    """ops.prepare_act_order is pure torch: perm = stable argsort of g_idx, is_k_full iff sorted groups are
+    exactly arange(K) // group_size."""
+
+    def test_whole_layer(self) -> None:
+        g = torch.Generator().manual_seed(41)
+        k, gs = 512, 128
+        position = torch.randperm(k, generator=g)  # row r lands at sorted position position[r]
+        g_idx = (position // gs).to(torch.int32)
+        ao = ops.prepare_act_order(g_idx, gs)
+        self.assertIsInstance(ao, ops.ActOrder)
+        self.assertEqual((ao.perm.dtype, ao.g_idx_sorted.dtype), (torch.int32, torch.int32))
+        self.assertEqual((tuple(ao.perm.shape), ao.k), ((k,), k))
+        self.assertTrue(ao.is_k_full)
+        self.assertEqual((ao.num_groups, ao.group_size), (k // gs, gs))
+        self.assertTrue(torch.equal(ao.g_idx_sorted, (torch.arange(k) // gs).to(torch.int32)))
+        self.assertTrue(torch.equal(g_idx[ao.perm.long()], ao.g_idx_sorted))
+        self.assertTrue(torch.equal(torch.sort(ao.perm).values, torch.arange(k, dtype=torch.int32)))
+
+    def test_stable(self) -> None:
+        # Rows of one group keep their checkpoint order.
+        g_idx = torch.tensor([1, 0, 1, 0, 0, 1], dtype=torch.int32).repeat_interleave(32)  # K = 192
+        ao = ops.prepare_act_order(g_idx, 32)
+        want = [r for grp in (0, 1) for r in range(192) if int(g_idx[r]) == grp]
+        self.assertEqual(ao.perm.tolist(), want)
+        self.assertFalse(ao.is_k_full, "groups of 96 rows are not groups of 32")
+        self.assertEqual(ao.num_groups, 2)
+        self.assertTrue(ops.prepare_act_order(g_idx, 32).is_k_full is False)
+
+    def test_identity(self) -> None:
+        g_idx = torch.arange(256, dtype=torch.int32) // 64
+        ao = ops.prepare_act_order(g_idx, 64)
+        self.assertTrue(ao.is_k_full)
+        self.assertEqual(ao.perm.tolist(), list(range(256)))
+        self.assertEqual(ao.num_groups, 4)
+
+    def test_k_shard(self) -> None:
+        # The rows of a random half of a 2K-row act-order layer: groups of uneven sizes.
+        g = torch.Generator().manual_seed(42)
+        k, gs = 256, 32
+        full = torch.randperm(2 * k, generator=g) // gs
+        rows = torch.sort(torch.randperm(2 * k, generator=g)[:k]).values
+        g_idx = full[rows]  # int64 input is accepted
+        ao = ops.prepare_act_order(g_idx, gs)
+        self.assertFalse(ao.is_k_full)
+        self.assertEqual(ao.num_groups, int(g_idx.max()) + 1)
+        self.assertEqual(ao.perm.dtype, torch.int32)
+        self.assertTrue(torch.equal(ao.g_idx_sorted.long(), torch.sort(g_idx).values))
+        counts = torch.bincount(ao.g_idx_sorted.long())
+        self.assertGreater(int(counts.max()), int(counts.min()), "uneven groups")
+
+    def test_k_full_edge_cases(self) -> None:
+        # Right group sizes but a group missing in the middle; or one row moved to the next group.
+        base = torch.arange(256) // 64
+        self.assertFalse(ops.prepare_act_order(torch.where(base >= 2, base + 1, base), 64).is_k_full)
+        moved = base.clone()
+        moved[63] = 1
+        self.assertFalse(ops.prepare_act_order(moved, 64).is_k_full)
+        # Every row in group 0 is full only if K == group_size.
+        self.assertTrue(ops.prepare_act_order(torch.zeros(128, dtype=torch.int32), 128).is_k_full)
+        self.assertFalse(ops.prepare_act_order(torch.zeros(256, dtype=torch.int32), 128).is_k_full)
+        # A full layer whose group size differs from the one given is not full.
+        self.assertFalse(ops.prepare_act_order(torch.arange(256) // 64, 128).is_k_full)
+        # K not a multiple of the group size: the last group is short, so never full (a K shard), though the
+        # sorted groups equal arange(K) // group_size.
+        short = ops.prepare_act_order(torch.arange(320) // 128, 128)
+        self.assertFalse(short.is_k_full)
+        self.assertEqual(short.num_groups, 3)
+
+    def test_to(self) -> None:
+        ao = ops.prepare_act_order(torch.arange(64) // 32, 32)
+        moved = ao.to("cpu")
+        self.assertIsInstance(moved, ops.ActOrder)
+        self.assertEqual((moved.is_k_full, moved.num_groups, moved.group_size), (True, 2, 32))
+        with self.assertRaises(AttributeError):
+            ao.is_k_full = False  # frozen
+
+    def test_rejects(self) -> None:
+        ok = torch.arange(128) // 32
+        for gs in (-1, 16, 48, 256, True, 32.0):
+            with self.assertRaisesRegex(ValueError, "^group_size:"):
+                ops.prepare_act_order(ok, gs)
+        for bad in (ok.float(), ok.reshape(2, 64), torch.tensor([], dtype=torch.int32), ok - 1, ok.bool()):
+            with self.assertRaisesRegex(ValueError, "^g_idx:"):
+                ops.prepare_act_order(bad, 32)
+        with self.assertRaises(TypeError):
+            ops.prepare_act_order([0, 1], 32)
 
 
 if __name__ == "__main__":

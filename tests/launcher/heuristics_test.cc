@@ -46,7 +46,8 @@ marlin_gemm_args good_args() {
   return a;
 }
 
-const marlin::DeviceLimits kH100{132, 227 * 1024};
+const marlin::DeviceLimits kH100{132, 227 * 1024, 90};
+const marlin::DeviceLimits kT4{40, 64 * 1024, 75};
 
 bool all_built(const marlin::KernelKey&) { return true; }
 
@@ -68,7 +69,7 @@ void test_validation() {
   expect_error(a, "k or n must be a multiple of 128");
   a = good_args();
   a.group_size = 96;
-  expect_error(a, "group_size must be -1 (channelwise), 32, 64 or 128, got 96");
+  expect_error(a, "group_size must be -1 (channelwise), 32, 64 or 128 for b_type u4b8, got 96");
   a = good_args();
   a.k = 4096 + 64;
   a.group_size = 128;
@@ -86,8 +87,8 @@ void test_validation() {
   a.zeros = fake(0x60000);
   expect_error(a, "zeros must be NULL for b_type");
   a = good_args();
-  a.b_type = MARLIN_TYPE_FE2M1F;
-  expect_error(a, "b_type 7 is not supported");
+  a.b_type = MARLIN_TYPE_S8;
+  expect_error(a, "b_type 2 is not supported");
   a = good_args();
   a.b_type = MARLIN_TYPE_U8B128;
   expect(marlin::validate_gemm_args(a).empty(), "GPTQ-INT8 is accepted");
@@ -108,6 +109,146 @@ void test_validation() {
   a = good_args();
   a.sm_count = -1;
   expect_error(a, "sm_count must be >= 0");
+}
+
+marlin_gemm_args nvfp4_args() {
+  auto a = good_args();
+  a.b_type = MARLIN_TYPE_FE2M1F;
+  a.s_type = MARLIN_TYPE_FE4M3FN;
+  a.group_size = 16;
+  return a;
+}
+
+marlin_gemm_args act_order_args() {
+  auto a = good_args();
+  a.perm = static_cast<const int32_t*>(fake(0x70000));
+  a.g_idx_sorted = static_cast<const int32_t*>(fake(0x80000));
+  a.a_perm = fake(0x90000);
+  return a;
+}
+
+void test_validation_float_formats() {
+  auto a = nvfp4_args();
+  expect(marlin::validate_gemm_args(a).empty(), "NVFP4 is accepted: " + marlin::validate_gemm_args(a));
+  a.global_scale = static_cast<const float*>(fake(0xA0000));
+  expect(marlin::validate_gemm_args(a).empty(), "NVFP4 takes a global scale");
+  a.group_size = 32;
+  expect_error(a, "group_size must be 16 (NVFP4) for b_type fe2m1f, got 32");
+  a = nvfp4_args();
+  a.s_type = MARLIN_TYPE_FLOAT16;
+  expect_error(a, "s_type 0 is not allowed for b_type MARLIN_TYPE_FE2M1F; allowed: MARLIN_TYPE_FE4M3FN (NVFP4) or "
+                  "MARLIN_TYPE_FE8M0FNU (MXFP4)");
+  a = nvfp4_args();
+  a.s_type = MARLIN_TYPE_FE8M0FNU;
+  a.group_size = 32;
+  expect_error(a, "MXFP4 (b_type MARLIN_TYPE_FE2M1F with s_type MARLIN_TYPE_FE8M0FNU) needs a_type "
+                  "MARLIN_TYPE_BFLOAT16, got 0");
+  a.a_type = a.c_type = MARLIN_TYPE_BFLOAT16;
+  expect(marlin::validate_gemm_args(a).empty(), "MXFP4 with bf16 is accepted");
+  a.group_size = 16;
+  expect_error(a, "group_size must be 32 (MXFP4) for b_type fe2m1f, got 16");
+  a.group_size = 32;
+  a.global_scale = static_cast<const float*>(fake(0xA0000));
+  expect_error(a, "global_scale is for NVFP4 only");
+
+  a = good_args();
+  a.b_type = MARLIN_TYPE_FE4M3FN;
+  expect(marlin::validate_gemm_args(a).empty(), "FP8 weights with group 128 are accepted");
+  a.group_size = 64;
+  expect_error(a, "group_size must be -1 (channelwise) or 128 for b_type fe4m3fn, got 64");
+  a.group_size = -1;
+  a.s_type = MARLIN_TYPE_FE4M3FN;
+  expect_error(a, "s_type 3 must equal a_type 0");
+
+  a = good_args();
+  a.bias = fake(0x60001);
+  expect_error(a, "bias must be a 2-byte aligned device pointer");
+  a.bias = fake(0x60002);
+  expect(marlin::validate_gemm_args(a).empty(), "an aligned bias is accepted");
+}
+
+void test_validation_act_order() {
+  auto a = act_order_args();
+  expect(marlin::validate_gemm_args(a).empty(), "act-order is accepted: " + marlin::validate_gemm_args(a));
+  a.b_type = MARLIN_TYPE_U4;
+  a.zeros = fake(0x60000);
+  expect_error(a, "perm (act-order) is for b_type MARLIN_TYPE_U4B8 or MARLIN_TYPE_U8B128 only, got b_type 4");
+  a = act_order_args();
+  a.group_size = -1;
+  expect_error(a, "act-order (perm) needs group_size 32, 64 or 128, got -1");
+  a = act_order_args();
+  a.g_idx_sorted = nullptr;
+  expect_error(a, "g_idx_sorted must be a non-null, 16-byte aligned device pointer when is_k_full is 0");
+  a.is_k_full = 1;
+  expect(marlin::validate_gemm_args(a).empty(), "a whole layer needs no g_idx_sorted");
+  a.a_perm = nullptr;
+  expect_error(a, "a_perm must be a non-null, 16-byte aligned device pointer");
+  a = act_order_args();
+  a.a_perm = const_cast<void*>(a.a);
+  expect_error(a, "a_perm must not be a");
+  a = good_args();
+  a.a_perm = fake(0x90000);
+  expect_error(a, "g_idx_sorted and a_perm are for act-order only and must be NULL when perm is NULL");
+  // A K shard need not hold whole groups.
+  a = act_order_args();
+  a.k = 4096 + 64;
+  expect(marlin::validate_gemm_args(a).empty(), "a K shard of any multiple of 64 rows");
+  a.is_k_full = 1;
+  expect_error(a, "group_size 128 must divide k=4160");
+}
+
+void test_plan_formats() {
+  marlin::LaunchPlan plan{};
+  std::string err;
+  auto a = nvfp4_args();
+  expect(marlin::plan_gemm(a, kH100, all_built, &plan, &err) == MARLIN_OK, "plan NVFP4: " + err);
+  expect(plan.key.s_type == marlin::ScalarTypeId::kFE4M3fn && plan.key.group_blocks == 1, "NVFP4 key");
+  // One-byte scales: a stage of (128, 128, 256) holds 8 scale rows of 128 bytes.
+  const marlin::TileShape nv{plan.key.threads, 1, 8, 8, plan.key.m_block_size_8, 4, 1, false, 4, 1};
+  expect(plan.smem_bytes == marlin::smem_bytes(nv) && marlin::s_stage_bytes(nv) == 8 * 128, "NVFP4 smem");
+
+  a = act_order_args();
+  expect(marlin::plan_gemm(a, kH100, all_built, &plan, &err) == MARLIN_OK, "plan act-order shard: " + err);
+  expect(plan.key.group_blocks == 0, "a K shard looks groups up per row (group_blocks 0)");
+  const marlin::TileShape ao{plan.key.threads, 1, 8, 8, plan.key.m_block_size_8, 4, 0, false, 4, 2};
+  expect(plan.smem_bytes == marlin::smem_bytes(ao) && marlin::g_stage_bytes(ao) == 128 * 4, "act-order smem");
+  a.is_k_full = 1;
+  expect(marlin::plan_gemm(a, kH100, all_built, &plan, &err) == MARLIN_OK, "plan act-order full: " + err);
+  expect(plan.key.group_blocks == 8, "a whole layer uses the plain group-128 kernel on the permuted A");
+  // The largest act-order tile still fits.
+  const marlin::TileShape big{256, 4, 16, 4, false, 4, 0, false, 8, 2};
+  expect(marlin::smem_bytes(big) <= 227 * 1024, "8-bit act-order (64,256,256) x 4 M blocks fits");
+}
+
+void test_plan_stages() {
+  marlin::LaunchPlan plan{};
+  std::string err;
+  auto a = good_args();
+  expect(marlin::plan_gemm(a, kH100, all_built, &plan, &err) == MARLIN_OK && plan.key.stages == 4,
+         "sm_90 runs the 4-stage kernels");
+  auto only_2 = [](const marlin::KernelKey& k) { return k.stages == 2; };
+  expect(marlin::plan_gemm(a, kH100, only_2, &plan, &err) == MARLIN_OK && plan.key.stages == 2,
+         "sm_90 falls back to 2-stage kernels when only they are built");
+  expect(marlin::plan_gemm(a, kT4, all_built, &plan, &err) == MARLIN_OK && plan.key.stages == 2,
+         "Turing runs only the 2-stage kernels");
+  const marlin::TileShape t{plan.key.threads, plan.key.thread_m_blocks, plan.key.thread_n_blocks,
+                            plan.key.thread_k_blocks, plan.key.m_block_size_8, 2, 8, false, 4, 2};
+  expect(plan.smem_bytes == marlin::smem_bytes(t) && plan.smem_bytes <= 64 * 1024, "2-stage shared memory");
+  auto only_4 = [](const marlin::KernelKey& k) { return k.stages == 4; };
+  expect(marlin::plan_gemm(a, kT4, only_4, &plan, &err) == MARLIN_ERR_NOT_BUILT, "Turing never takes 4 stages");
+  a.a_type = a.c_type = a.s_type = MARLIN_TYPE_BFLOAT16;
+  auto sm75_family = [](const marlin::KernelKey& k) {
+    return k.stages == 2 && k.a_type == marlin::ScalarTypeId::kFloat16;
+  };
+  expect(marlin::plan_gemm(a, kT4, sm75_family, &plan, &err) == MARLIN_ERR_NOT_BUILT &&
+             err.find("compute capability 7.5 has no bf16 kernels") != std::string::npos,
+         "bf16 on Turing: " + err);
+  // 8-bit weights with 64 rows: (64, 256, 256) needs more than Turing's 64 KiB, a smaller tile is taken.
+  a = good_args();
+  a.b_type = MARLIN_TYPE_U8B128;
+  a.m = 64;
+  expect(marlin::plan_gemm(a, kT4, all_built, &plan, &err) == MARLIN_OK && plan.smem_bytes <= 64 * 1024,
+         "8-bit weights fit Turing's shared memory: " + err);
 }
 
 void test_plan_small_batch_uses_stream_k() {
@@ -203,16 +344,16 @@ void test_plan_int8_weights() {
   expect(marlin::plan_gemm(a, kH100, all_built, &plan, &err) == MARLIN_OK, "plan int8: " + err);
   expect(plan.key.b_type == marlin::ScalarTypeId::kU8B128, "int8 key");
   // 8-bit weights double the B stages: 64 x 128 bytes for the (64, 128, 128) tile, on top of 4 stages of A.
-  const marlin::TileShape shape{128, 4, 8, 4, false, 4, 8, false, 8};
+  const marlin::TileShape shape{128, 4, 8, 4, false, 4, 8, false, 8, 2};
   expect(plan.smem_bytes == marlin::smem_bytes(shape), "int8 shared memory uses 8-bit stages");
   expect(marlin::b_stage_bytes(shape) == 64 * 128, "8-bit B stage bytes");
 }
 
 void test_smem_budget() {
   // The largest instantiations must fit the 227 KiB of an sm_80/sm_90 block.
-  const marlin::TileShape big{256, 4, 8, 8, false, 4, 2, true, 4};
+  const marlin::TileShape big{256, 4, 8, 8, false, 4, 2, true, 4, 2};
   expect(marlin::smem_bytes(big) <= 227 * 1024, "(128,128,256) x 4 M blocks fits");
-  const marlin::TileShape wide{256, 4, 16, 4, false, 4, 2, true, 4};
+  const marlin::TileShape wide{256, 4, 16, 4, false, 4, 2, true, 4, 2};
   expect(marlin::smem_bytes(wide) <= 227 * 1024, "(64,256,256) x 4 M blocks fits");
   // A stage of A for 64 rows x 128 K values is 16 KiB.
   expect(marlin::a_stage_bytes(big) == 64 * 128 * 2, "A stage bytes");
@@ -223,6 +364,10 @@ void test_smem_budget() {
 
 int main() {
   test_validation();
+  test_validation_float_formats();
+  test_validation_act_order();
+  test_plan_formats();
+  test_plan_stages();
   test_plan_small_batch_uses_stream_k();
   test_plan_large_batch_whole_tiles();
   test_plan_thread_m_blocks();

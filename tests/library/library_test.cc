@@ -20,9 +20,9 @@ void expect(bool ok, const std::string& what) {
 }  // namespace
 
 int main() {
-  // awq_int4 + gptq_int4 + gptq_int8: 3 weight types x 2 activation types x 4 group sizes (act-order is not
-  // built yet) x 15 (thread config, M blocks).
-  expect(marlin_built_kernel_count() == 360, "360 instantiations built, got " +
+  // x 15 (thread config, M blocks) each: awq_int4 2 activation types x 4 group sizes, gptq_int4 and gptq_int8
+  // 2 x 5 (act-order included), fp8 2 x 2, nvfp4 2 x 1, mxfp4 1 x 1 (bf16 only): 35 x 15 = 525.
+  expect(marlin_built_kernel_count() == 525, "525 instantiations built, got " +
                                                   std::to_string(marlin_built_kernel_count()));
 
   char err[256] = {};
@@ -47,7 +47,7 @@ int main() {
   marlin_gemm(&a, tiny, sizeof(tiny));
   expect(tiny[7] == '\0' && std::strlen(tiny) == 7, "message truncated to the buffer");
 
-  expect(marlin_repack_gptq(nullptr, nullptr, 64, 64, 4, nullptr, err, sizeof(err)) == MARLIN_ERR_INVALID_ARGUMENT,
+  expect(marlin_repack_gptq(nullptr, nullptr, nullptr, 64, 64, 4, nullptr, err, sizeof(err)) == MARLIN_ERR_INVALID_ARGUMENT,
          "repack NULL rejected");
   int dummy[4];
   expect(marlin_repack_awq(dummy, dummy, 64, 64, 8, nullptr, err, sizeof(err)) == MARLIN_ERR_INVALID_ARGUMENT,

@@ -1,9 +1,14 @@
-"""Analysis tests of the marlin rules: bad attributes fail with the right message, nvcc actions are hermetic.
+"""Analysis tests of the marlin rules: bad attributes fail with the right message, nvcc actions are hermetic,
+and dropping an arch or a quant config from a library leaves no stale generated file, object or link input.
 
-Both rules are analysis tests (`analysis_test = True`): Bazel analyses the target under test, builds nothing
-of it, and reports the test as passed or failed from the AnalysisTestResultInfo that the rule returns.
-The targets under test that must fail are tagged `manual`, so `bazel build //tests/...` leaves them alone.
+The rules are analysis tests (`analysis_test = True`): Bazel analyses the targets under test, builds nothing
+of them, and reports the test as passed or failed from the AnalysisTestResultInfo that the rule returns.
+The targets under test are tagged `manual`, so `bazel build //tests/...` leaves them alone (those that must
+fail would fail it, the others would only compile kernels for nothing).
 """
+
+# buildifier: disable=bzl-visibility
+load("//rules/private:plan.bzl", "family_archs", "sm_names")
 
 def _result(failures, passed_message):
     if failures:
@@ -153,4 +158,259 @@ shared, given to nvcc as --keep-dir and TMPDIR), an environment of PATH only, nv
 paths and no other absolute path, and a relative --orig_src_path_name for nvcc's front end; the generator
 gets no absolute path. So the action keys and the objects do not depend on where the checkout or the
 output base is.""",
+)
+
+# Stale outputs -----------------------------------------------------------------------------------------------
+
+_GraphActionsInfo = provider(
+    doc = "The actions of a target and of everything it reaches through deps, srcs and hdrs.",
+    fields = {"actions": "dict: label (string) -> list of the actions that target registered"},
+)
+
+_GRAPH_ATTRS = ["deps", "srcs", "hdrs"]
+
+def _graph_actions_aspect_impl(target, ctx):
+    actions = {}
+    for name in _GRAPH_ATTRS:
+        value = getattr(ctx.rule.attr, name, None)
+        if type(value) != "list":
+            continue
+        for dep in value:
+            if _GraphActionsInfo in dep:
+                actions.update(dep[_GraphActionsInfo].actions)
+    actions[str(target.label)] = target.actions
+    return [_GraphActionsInfo(actions = actions)]
+
+_graph_actions_aspect = aspect(
+    implementation = _graph_actions_aspect_impl,
+    attr_aspects = _GRAPH_ATTRS,
+    doc = "Collects the actions of a cc_binary and of the marlin_library parts it links (and their deps).",
+)
+
+_SELECTOR = "kernel_selector.h"
+
+def _argv_value(argv, flag):
+    """The argument after `flag` in argv, or None."""
+    for i in range(len(argv) - 1):
+        if argv[i] == flag:
+            return argv[i + 1]
+    return None
+
+def _generator_archs(argv):
+    """The archs argument of a generator command line (`... ARCHS --out DIR ...`), or None."""
+    for i in range(1, len(argv)):
+        if argv[i] == "--out":
+            return argv[i - 1]
+    return None
+
+def _gencode_sms(argv):
+    """The sm_XY names of the -gencode arch=compute_XY,code=sm_XY flags of an nvcc command line."""
+    sms = []
+    for i in range(len(argv) - 1):
+        if argv[i] == "-gencode":
+            sms.append(argv[i + 1].split("code=")[-1])
+    return sms
+
+def _sorted_unique(items):
+    return sorted({item: True for item in items}.keys())
+
+def _graph_summary(top):
+    """What the build of `top` (a cc_binary) generates, compiles and links, from the actions of its graph."""
+    owners = top[_GraphActionsInfo].actions
+    generate = []
+    nvcc = []
+    archives = {}
+    links = []
+    all_files = []
+    all_argv = []
+    for label, actions in owners.items():
+        for action in actions:
+            files = action.inputs.to_list() + action.outputs.to_list()
+            all_files.extend([(label, action.mnemonic, f.path) for f in files])
+            all_argv.extend([(label, action.mnemonic, arg) for arg in (action.argv or [])])
+            outputs = action.outputs.to_list()
+            if action.mnemonic == "MarlinGenerate":
+                generate.append(action)
+            elif action.mnemonic == "NvccCompile":
+                nvcc.append(action)
+            elif action.mnemonic in ["CppArchive", "CppLink"] and [f for f in outputs if f.extension == "a"]:
+                for out in outputs:
+                    if out.extension == "a":
+                        archives[out.path] = [f for f in action.inputs.to_list() if f.extension == "o"]
+            elif action.mnemonic == "CppLink" and label == str(top.label):
+                links.append(action)
+
+    # Objects compiled from generated sources (the kernels) and from source files (launcher, repack).
+    compiled = []
+    kernel_objects = {}
+    sms = []
+    compiles = []
+    for action in nvcc:
+        sources = [f for f in action.inputs.to_list() if f.extension == "cu"]
+        objects = [f for f in action.outputs.to_list() if f.extension == "o"]
+        generated = [f for f in sources if not f.is_source]
+        compiled.extend([f.basename for f in generated])
+        if generated:
+            for obj in objects:
+                kernel_objects[obj.path] = True
+        sms.extend(_gencode_sms(action.argv))
+        compiles.append(struct(
+            sources = [f.basename for f in sources],
+            generated = bool(generated),
+            sms = _sorted_unique(_gencode_sms(action.argv)),
+        ))
+
+    # Objects that reach the binary's link: its object inputs, and the objects of the archives it links.
+    linked = []
+    for action in links:
+        for f in action.inputs.to_list():
+            if f.extension == "o":
+                linked.append(f)
+            elif f.extension == "a" and f.path in archives:
+                linked.extend(archives[f.path])
+    return struct(
+        generate = generate,
+        generated = sorted([f.basename for a in generate for f in a.outputs.to_list()]),
+        generator_archs = [",".join(sorted((_generator_archs(a.argv) or "").split(","))) for a in generate],
+        generator_configs = [",".join(sorted((_argv_value(a.argv, "--configs") or "").split(","))) for a in generate],
+        compiled = sorted(compiled),
+        compiles = compiles,
+        sms = _sorted_unique(sms),
+        links = len(links),
+        linked_kernels = _sorted_unique([f.basename for f in linked if f.path in kernel_objects]),
+        linked_others = _sorted_unique([f.basename for f in linked if f.path not in kernel_objects]),
+        all_files = all_files,
+        all_argv = all_argv,
+    )
+
+def _expect_same(failures, what, name, got, want):
+    if got != want:
+        failures.append("%s: %s are %s, want %s" % (what, name, json.encode(got), json.encode(want)))
+
+def _check_side(failures, what, summary, kernels, archs, quant_configs):
+    """Checks that `summary` holds exactly the kernel files, archs and quant configs given."""
+    if len(summary.generate) != 1:
+        failures.append("%s: %d generator actions, want 1" % (what, len(summary.generate)))
+    if not summary.links:
+        failures.append("%s: no link action" % what)
+    checks = [
+        ("the generator's declared outputs", summary.generated, sorted([k + ".cu" for k in kernels] + [_SELECTOR])),
+        ("the generator's archs", summary.generator_archs, [",".join(sorted(archs))]),
+        ("the generator's quant configs", summary.generator_configs, [",".join(sorted(quant_configs))]),
+        ("the generated files compiled by nvcc", summary.compiled, sorted([k + ".cu" for k in kernels])),
+        ("the nvcc -gencode targets", summary.sms, _sorted_unique(sm_names(archs))),
+        ("the kernel objects linked", summary.linked_kernels, sorted([k + ".o" for k in kernels])),
+    ]
+    for name, got, want in checks:
+        _expect_same(failures, what, name, got, want)
+
+    # Each kernel file for the archs of its family (named by its prefix: sm80_kernel_... is sm80), the launcher
+    # and the repack kernels for every arch.
+    for compile in summary.compiles:
+        family = compile.sources[0].split("_")[0] if compile.generated and compile.sources else ""
+        family_sms, error = family_archs(family, archs)
+        want = error or _sorted_unique(sm_names(family_sms))
+        _expect_same(failures, what, "the -gencode targets of %s" % ",".join(compile.sources), compile.sms, want)
+
+def _single(target):
+    """The target of a label attribute: with a transition, Bazel hands a list of one."""
+    return target[0] if type(target) == "list" else target
+
+def _stale_outputs_test_impl(ctx):
+    failures = []
+    full_target = _single(ctx.attr.full)
+    reduced_target = _single(ctx.attr.reduced)
+    full = _graph_summary(full_target)
+    reduced = _graph_summary(reduced_target)
+    kernels = ctx.attr.kernels
+    dropped_kernels = ctx.attr.dropped_kernels
+    _check_side(
+        failures,
+        "full (%s)" % full_target.label,
+        full,
+        kernels + dropped_kernels,
+        ctx.attr.archs + ctx.attr.dropped_archs,
+        ctx.attr.quant_configs + ctx.attr.dropped_quant_configs,
+    )
+    _check_side(failures, "reduced (%s)" % reduced_target.label, reduced, kernels, ctx.attr.archs, ctx.attr.quant_configs)
+
+    # Launcher, repack, heuristics, ...: the same objects with or without the dropped arch or config.
+    if full.linked_others != reduced.linked_others:
+        failures.append("the non-kernel objects linked differ: full %s, reduced %s" % (
+            json.encode(full.linked_others),
+            json.encode(reduced.linked_others),
+        ))
+
+    # Nothing of what was dropped anywhere in the reduced build: no file of any action named after a dropped
+    # kernel file, no command line that compiles for a dropped arch.
+    for label, mnemonic, path in reduced.all_files:
+        basename = path.split("/")[-1]
+        for stem in dropped_kernels:
+            if basename.startswith(stem + ".") or basename.startswith(stem + "_part"):
+                failures.append("reduced: %s action of %s uses %s, a file of the dropped %s" % (mnemonic, label, path, stem))
+    dropped_sms = [sm for sm in sm_names(ctx.attr.dropped_archs) if sm not in sm_names(ctx.attr.archs)]
+    for label, mnemonic, arg in reduced.all_argv:
+        for sm in dropped_sms:
+            if arg.endswith("code=" + sm) or arg == "-arch=" + sm:
+                failures.append("reduced: %s action of %s still compiles for the dropped %s (%s)" % (mnemonic, label, sm, arg))
+    return _result(_sorted_unique(failures), "full: %d kernel files, %s; reduced: %d kernel files, %s; %d dropped files, %d objects linked besides the kernels" % (
+        len(full.compiled),
+        ",".join(full.sms),
+        len(reduced.compiled),
+        ",".join(reduced.sms),
+        len(dropped_kernels),
+        len(reduced.linked_others),
+    ))
+
+def _graph_target_attr(archs_flag, doc):
+    """A label attribute with the actions aspect; with archs_flag, analysed with --//rules:archs=archs_flag."""
+    if archs_flag == None:
+        return attr.label(mandatory = True, aspects = [_graph_actions_aspect], doc = doc)
+    return attr.label(
+        mandatory = True,
+        aspects = [_graph_actions_aspect],
+        cfg = analysis_test_transition(settings = {"//rules:archs": archs_flag}),
+        doc = doc + " Analysed with --//rules:archs=" + ",".join(archs_flag) + ".",
+    )
+
+def _stale_outputs_test_rule(full_archs_flag = None, reduced_archs_flag = None):
+    """A stale-outputs test rule; the archs flags, if given, set --//rules:archs for `full` and `reduced`."""
+    return rule(
+        implementation = _stale_outputs_test_impl,
+        attrs = {
+            "archs": attr.string_list(mandatory = True, doc = "The archs of `reduced`."),
+            "dropped_archs": attr.string_list(doc = "The archs that `full` has besides `archs`."),
+            "dropped_kernels": attr.string_list(
+                doc = "Kernel files (names without extension) that only `full` has.",
+            ),
+            "dropped_quant_configs": attr.string_list(doc = "The quant configs that `full` has besides `quant_configs`."),
+            "full": _graph_target_attr(full_archs_flag, "A cc_binary that links the larger marlin_library."),
+            "kernels": attr.string_list(
+                doc = "Kernel files (names without extension, e.g. `sm80_kernel_float16_u4b8_float16`) of `reduced`.",
+            ),
+            "quant_configs": attr.string_list(mandatory = True, doc = "The quant configs of `reduced`."),
+            "reduced": _graph_target_attr(
+                reduced_archs_flag,
+                "A cc_binary that links the same marlin_library less one arch or quant config.",
+            ),
+        },
+        analysis_test = True,
+        doc = """Checks that dropping an arch or a quant config from a marlin_library leaves nothing of it behind.
+
+`full` and `reduced` are cc_binary targets that link two marlin_libraries that differ by `dropped_archs` or
+`dropped_quant_configs`. For each, from the actions of the binary and of everything it reaches through deps,
+srcs and hdrs, the test checks that exactly the expected kernel files (and kernel_selector.h) are declared
+by the generator, compiled by nvcc and linked into the binary (objects given to the link directly or in the
+archives it links), that the generator gets exactly the expected archs and quant configs, and that each
+nvcc action compiles for exactly the expected archs (a kernel file: those of its family; the launcher and
+the repack kernels: all) (`full`: both lists; `reduced`: `kernels`, `archs`, `quant_configs`). The other linked objects (launcher, repack, ...) must be the same for both, and no action
+of `reduced` may read or write a file of a dropped kernel or compile for a dropped arch.""",
+    )
+
+stale_outputs_test = _stale_outputs_test_rule()
+
+# The same target (a library without `archs`) analysed with --//rules:archs=8.0,8.9 and with 8.0.
+stale_outputs_archs_flag_test = _stale_outputs_test_rule(
+    full_archs_flag = ["8.0", "8.9"],
+    reduced_archs_flag = ["8.0"],
 )

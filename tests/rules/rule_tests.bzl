@@ -11,19 +11,37 @@ load("//rules/private:catalog.bzl", "IMPLEMENTED_QUANT_CONFIGS", "KNOWN_QUANT_CO
 load("//rules/private:plan.bzl", "FAMILIES", "check_config_archs", "family_archs", "gencode_flags", "plan_file_names", "plan_kernel_files", "resolve_archs", "shard_file_names", "validate_archs", "validate_quant_configs", "validate_shards")
 
 ALLOWED_ARCHS = "allowed: 7.5, 8.0, 8.6, 8.7, 8.9, 9.0, 10.0, 12.0, 12.1 (optionally with suffix a or f, e.g. 9.0a)"
-IMPLEMENTED_CONFIGS = ["awq_int4", "gptq_int4", "gptq_int8"]
-AVAILABLE_CONFIGS = "awq_int4, gptq_int4, gptq_int8"
+IMPLEMENTED_CONFIGS = ["awq_int4", "gptq_int4", "gptq_int8", "fp8", "nvfp4", "mxfp4"]
+AVAILABLE_CONFIGS = "awq_int4, gptq_int4, gptq_int8, fp8, nvfp4, mxfp4"
 ALLOWED_CONFIGS = "allowed: " + AVAILABLE_CONFIGS
 
-# Real builds: the sm80 files of every implemented config (INT4 AWQ and GPTQ, INT8 GPTQ).
+# Real builds: the sm80 files of every implemented config (INT4 AWQ and GPTQ, INT8 GPTQ, FP8, NVFP4, MXFP4);
+# nvfp4 and mxfp4 share the bf16 e2m1 file, mxfp4 has no f16 one.
 SM80_FILES = [
+    "sm80_kernel_bfloat16_fe2m1f_bfloat16.cu",
+    "sm80_kernel_bfloat16_fe4m3fn_bfloat16.cu",
     "sm80_kernel_bfloat16_u4_bfloat16.cu",
     "sm80_kernel_bfloat16_u4b8_bfloat16.cu",
     "sm80_kernel_bfloat16_u8b128_bfloat16.cu",
+    "sm80_kernel_float16_fe2m1f_float16.cu",
+    "sm80_kernel_float16_fe4m3fn_float16.cu",
     "sm80_kernel_float16_u4_float16.cu",
     "sm80_kernel_float16_u4b8_float16.cu",
     "sm80_kernel_float16_u8b128_float16.cu",
 ]
+
+# Real builds with 7.5: the sm75 files (Turing: two stages, no bf16), the f16 one of every implemented config
+# that has an f16 variant; mxfp4 (bf16 only) has none, so nvfp4 alone writes the f16 e2m1 file.
+SM75_FILES = [
+    "sm75_kernel_float16_fe2m1f_float16.cu",
+    "sm75_kernel_float16_fe4m3fn_float16.cu",
+    "sm75_kernel_float16_u4_float16.cu",
+    "sm75_kernel_float16_u4b8_float16.cu",
+    "sm75_kernel_float16_u8b128_float16.cu",
+]
+
+# The implemented configs that 7.5 allows: all but mxfp4.
+SM75_CONFIGS = [c for c in IMPLEMENTED_CONFIGS if c != "mxfp4"]
 
 SM80_INT4_FILES = [
     "sm80_kernel_bfloat16_u4_bfloat16.cu",
@@ -192,11 +210,46 @@ def _planning_test_impl(ctx):
             "sm80_kernel_bfloat16_u4b8_bfloat16.cu",
             "sm80_kernel_float16_u4b8_float16.cu",
         ])
+    plan, error = plan_kernel_files(["8.6"], ["mxfp4", "nvfp4"])
+    _expect_equal(r, "plan for 8.6, FP4 configs has no error", error, None)
+    if plan:
+        _expect_equal(r, "plan for 8.6, FP4 configs: the shared bf16 file once, nvfp4's f16 file", plan["sm80"], [
+            "sm80_kernel_bfloat16_fe2m1f_bfloat16.cu",
+            "sm80_kernel_float16_fe2m1f_float16.cu",
+        ])
+    plan, error = plan_kernel_files(["8.0"], ["mxfp4"])
+    _expect_equal(r, "plan for 8.0, mxfp4 has no error", error, None)
+    if plan:
+        _expect_equal(r, "plan for 8.0, mxfp4: bf16 only", plan["sm80"], ["sm80_kernel_bfloat16_fe2m1f_bfloat16.cu"])
+    _expect_error(r, "plan rejects mxfp4 on 7.5 (sm75 has no bf16)", plan_kernel_files(["7.5"], ["mxfp4"]), [
+        'quant config "mxfp4" has no kernels for archs 7.5',
+    ])
     plan, error = plan_kernel_files(["7.5"], ["awq_int4"])
     _expect_equal(r, "plan for 7.5 has no error", error, None)
     if plan:
+        _expect_equal(r, "plan for 7.5: the f16 sm75 file of awq_int4", plan["sm75"], ["sm75_kernel_float16_u4_float16.cu"])
         _expect_equal(r, "plan for 7.5: no sm80 files", plan["sm80"], [])
+        _expect_equal(r, "plan for 7.5: no sm89 files", plan["sm89"], [])
         _expect_equal(r, "plan for 7.5: the selector", plan["selector"], "kernel_selector.h")
+    plan, error = plan_kernel_files(["7.5"], SM75_CONFIGS)
+    _expect_equal(r, "plan for 7.5, every config Turing allows has no error", error, None)
+    if plan:
+        _expect_equal(r, "plan for 7.5, every config Turing allows: the sm75 files", plan_file_names(plan), SM75_FILES + ["kernel_selector.h"])
+    _expect_value(r, "no quant config list on 7.5: every implemented one Turing allows (no mxfp4)", plan_kernel_files(["7.5"], None), {
+        "selector": "kernel_selector.h",
+        "sm75": SM75_FILES,
+        "sm80": [],
+        "sm89": [],
+    })
+    plan, error = plan_kernel_files(["7.5", "8.0", "8.9", "9.0"], IMPLEMENTED_CONFIGS)
+    _expect_equal(r, "plan for 7.5,8.0,8.9,9.0 has no error", error, None)
+    if plan:
+        _expect_equal(r, "plan for 7.5,8.0,8.9,9.0: sm75 and sm80 files, no sm89 files", [plan["sm75"], plan["sm80"], plan["sm89"]], [SM75_FILES, SM80_FILES, []])
+        _expect_equal(r, "plan for 7.5,8.0,8.9,9.0: 15 kernel files", len(plan_file_names(plan)), 5 + 10 + 1)
+    plan, error = plan_kernel_files(["7.5", "8.0"], ["mxfp4"])
+    _expect_equal(r, "plan for 7.5,8.0, mxfp4 has no error", error, None)
+    if plan:
+        _expect_equal(r, "plan for 7.5,8.0, mxfp4: no sm75 file", [plan["sm75"], plan["sm80"]], [[], ["sm80_kernel_bfloat16_fe2m1f_bfloat16.cu"]])
 
     # Shards: each kernel file becomes NAME_part<i>of<N>.cu, i = 1..N; 1 keeps today's names.
     _expect_equal(r, "one shard keeps the name", shard_file_names("sm80_kernel_float16_u4_float16.cu", 1), ["sm80_kernel_float16_u4_float16.cu"])
@@ -225,11 +278,23 @@ def _planning_test_impl(ctx):
             "kernel_selector.h",
         ])
         _expect_equal(r, "plan with shards = 2: no sm75/sm89 files", [plan["sm75"], plan["sm89"]], [[], []])
+    plan, error = plan_kernel_files(["7.5", "8.0"], ["gptq_int8"], shards = 2)
+    _expect_equal(r, "plan for 7.5,8.0 with shards = 2 has no error", error, None)
+    if plan:
+        _expect_equal(r, "plan for 7.5,8.0 with shards = 2: sm75 parts, then sm80 parts", plan_file_names(plan), [
+            "sm75_kernel_float16_u8b128_float16_part1of2.cu",
+            "sm75_kernel_float16_u8b128_float16_part2of2.cu",
+            "sm80_kernel_bfloat16_u8b128_bfloat16_part1of2.cu",
+            "sm80_kernel_bfloat16_u8b128_bfloat16_part2of2.cu",
+            "sm80_kernel_float16_u8b128_float16_part1of2.cu",
+            "sm80_kernel_float16_u8b128_float16_part2of2.cu",
+            "kernel_selector.h",
+        ])
     plan, error = plan_kernel_files(["8.0"], IMPLEMENTED_CONFIGS, shards = 7)
     _expect_equal(r, "plan with shards = 7 has no error", error, None)
     if plan:
         _expect_equal(r, "plan with shards = 7: 7 files per unsharded file", plan["sm80"], [p for f in SM80_FILES for p in shard_file_names(f, 7)])
-        _expect_equal(r, "plan with shards = 7: 42 kernel files", len(plan["sm80"]), 6 * 7)
+        _expect_equal(r, "plan with shards = 7: 70 kernel files", len(plan["sm80"]), 10 * 7)
 
     # Families come from the catalog.
     _expect_equal(r, "families", FAMILIES, ["sm75", "sm80", "sm89"])
@@ -249,7 +314,13 @@ def _planning_test_impl(ctx):
     _expect_equal(r, "implemented quant configs", IMPLEMENTED_QUANT_CONFIGS, IMPLEMENTED_CONFIGS)
     _expect_value(r, "every implemented config is accepted", validate_quant_configs(IMPLEMENTED_CONFIGS), IMPLEMENTED_CONFIGS)
     not_implemented = [c for c in KNOWN_QUANT_CONFIGS if c not in IMPLEMENTED_QUANT_CONFIGS]
-    _expect_equal(r, "eight known configs are not implemented", len(not_implemented), 11 - 3)
+    _expect_equal(r, "five known configs are not implemented", not_implemented, [
+        "awq_int4_int8_act",
+        "gptq_int4_int8_act",
+        "awq_int4_fp8_act",
+        "gptq_int4_fp8_act",
+        "mxfp4_fp8_act",
+    ])
     for config in not_implemented:
         message = 'marlin-bazel: quant config "%s" is not implemented yet; available: %s' % (config, AVAILABLE_CONFIGS)
         _expect_error(r, "%s is not implemented" % config, validate_quant_configs(["gptq_int8", config]), [message])

@@ -33,18 +33,30 @@ typedef enum {
 
 typedef struct {
   const void* a;          // [m, k] activations, row stride lda elements, a_type
-  const void* b_q;        // [k/16, 2n] (4-bit) or [k/16, 4n] (8-bit) int32 weights, Marlin layout (marlin_repack_*)
-  const void* scales;     // [k/group_size (or 1), n] s_type, permuted (marlin_permute_scales)
+  const void* b_q;        // Marlin-layout int32 weights (marlin_repack_*): [k/16, 2n] for the 4-bit types (U4, U4B8,
+                          // FE2M1F), [k/16, 4n] for the 8-bit ones (U8B128, FE4M3FN)
+  const void* scales;     // [groups, n] s_type, permuted (marlin_permute_scales); groups = 1 for channelwise,
+                          // k / group_size for groups, the number of groups of g_idx with act-order
   const void* zeros;      // [k/group_size, n] s_type, permuted (marlin_awq_zeros); U4 only, else NULL
   void* c;                // [m, n] output, row stride ldc elements, c_type
   void* workspace;        // marlin_workspace_bytes(sm_count) bytes, zeroed once; kernels leave it zeroed
   size_t workspace_bytes;
   int64_t m, n, k;
   int64_t lda, ldc;       // row strides in elements; 0 means k (lda) and n (ldc)
-  int64_t group_size;     // -1 for channelwise scales, else 32, 64 or 128
+  int64_t group_size;     // -1 channelwise, or 16 (NVFP4), 32, 64, 128 rows per scale
   marlin_scalar_type a_type, b_type, c_type, s_type;
   int sm_count;           // multiprocessors to spread over; 0 = all of the current device
   void* stream;           // cudaStream_t; NULL = default stream
+  const void* bias;       // [n] c_type added to every row of C, or NULL
+  const float* global_scale;  // FE2M1F with FE4M3FN scales (NVFP4): one fp32 on the device that multiplies C;
+                              // NULL means 1. Must be NULL for every other format.
+  // Act-order (GPTQ desc_act, U4B8 and U8B128 only). perm == NULL means none.
+  const int32_t* perm;          // [k] row order of the repacked weights: repacked row i is checkpoint row perm[i]
+  const int32_t* g_idx_sorted;  // [k] group of repacked row i (g_idx[perm[i]]); required unless is_k_full
+  void* a_perm;                 // [m, k] a_type scratch that receives A's columns in perm order
+  int is_k_full;                // nonzero: the repacked rows form groups of exactly group_size consecutive rows
+                                // (a whole GPTQ layer); zero: a K shard, scales are looked up per row by
+                                // g_idx_sorted
 } marlin_gemm_args;
 
 // C = A @ dequant(B). Asynchronous on args->stream.
@@ -53,13 +65,16 @@ marlin_status marlin_gemm(const marlin_gemm_args* args, char* err, size_t err_le
 // Workspace bytes marlin_gemm needs when spread over sm_count multiprocessors (0 = current device).
 size_t marlin_workspace_bytes(int sm_count);
 
-// GPTQ int32 [k*num_bits/32, n] (packed along K) -> Marlin layout [k/16, n*num_bits/2]. num_bits: 4 or 8.
-marlin_status marlin_repack_gptq(const int32_t* in, int32_t* out, int64_t k, int64_t n, int num_bits,
-                                 void* stream, char* err, size_t err_len);
+// Weights packed along K, int32 [k*num_bits/32, n] -> Marlin layout [k/16, n*num_bits/2]. num_bits: 4 or 8.
+// GPTQ-INT4/INT8 checkpoints come packed this way; FP8 (e4m3 bytes) and FP4 (e2m1 nibbles) weights are packed
+// the same way first. perm: NULL, or [k] act-order row order (repacked row i = source row perm[i]).
+marlin_status marlin_repack_gptq(const int32_t* in, const int32_t* perm, int32_t* out, int64_t k, int64_t n,
+                                 int num_bits, void* stream, char* err, size_t err_len);
 // AWQ int32 [k, n/8] (packed along N, AWQ nibble order) -> Marlin layout [k/16, 2n]. num_bits must be 4.
 marlin_status marlin_repack_awq(const int32_t* in, int32_t* out, int64_t k, int64_t n, int num_bits,
                                 void* stream, char* err, size_t err_len);
-// Scales [groups, n] of elem_bytes (2) each -> the kernel's column order.
+// Scales [groups, n] of elem_bytes each -> the kernel's column order. elem_bytes: 2 (f16, bf16) or 1 (e4m3 for
+// NVFP4, e8m0 for MXFP4).
 marlin_status marlin_permute_scales(const void* in, void* out, int64_t groups, int64_t n, int elem_bytes,
                                     void* stream, char* err, size_t err_len);
 // AWQ zero points int32 [groups, n/8] -> [groups, n] values of s_type (f16 or bf16) in the kernel's order.
