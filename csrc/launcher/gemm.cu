@@ -114,6 +114,7 @@ extern "C" marlin_status marlin_gemm(const marlin_gemm_args* args, char* err, si
                 err, err_len);
   }
   if (e != cudaSuccess) return cuda_fail("cudaFuncSetAttribute", e, err, err_len);
+  if (args->force_blocks_per_sm > 0) blocks_per_sm = std::min(blocks_per_sm, args->force_blocks_per_sm);
   split_work(limits.sm_count * blocks_per_sm, &plan);
 
   GemmParams p{};

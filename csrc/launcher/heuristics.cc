@@ -1,8 +1,10 @@
 #include "launcher/heuristics.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <limits>
 #include <sstream>
+#include <vector>
 
 #include "marlin/tile_config.h"
 
@@ -13,12 +15,14 @@ struct ThreadConfig {
   int thread_k, thread_n, threads;
 };
 
-// Tried in order; small batches prefer a wide K step, larger ones a wide N tile (more reuse of A). With four
-// M blocks (M > 48) the 128-thread (64, 128, 128) tile goes first: measured 3-9% faster than (64, 256, 256) on
-// 14 of 16 (shape, M >= 64) cases on an H200, within 2% on the other two (docs/PERFORMANCE.md).
+// Tried in order. Small batches (one M block) prefer the wide K step of (128, 128, 256). With two or more M
+// blocks the 128-thread (64, 128, 128) tile goes first: on an H200 it beat (64, 256, 256), the seed's choice
+// there, by 4-13% at M = 32 on 5 of 6 shapes and by up to 9% at M >= 64 on most
+// (docs/tuning/h200_u4b8_f16_61f2bc3.md, from bench/tune.py).
 constexpr ThreadConfig kSmallBatchConfigs[] = {{128, 128, 256}, {64, 128, 128}, {128, 64, 128}};
-constexpr ThreadConfig kLargeBatchConfigs[] = {{64, 256, 256}, {64, 128, 128}, {128, 64, 128}};
-constexpr ThreadConfig kFullBlockConfigs[] = {{64, 128, 128}, {64, 256, 256}, {128, 64, 128}};
+constexpr ThreadConfig kLargeBatchConfigs[] = {{64, 128, 128}, {64, 256, 256}, {128, 64, 128}};
+// Every thread config of the catalog, for the tuning override.
+constexpr ThreadConfig kAllConfigs[] = {{128, 128, 256}, {64, 256, 256}, {64, 128, 128}, {128, 64, 128}};
 
 constexpr int64_t kIntMax = std::numeric_limits<int32_t>::max();
 
@@ -58,6 +62,13 @@ std::string scale_type_error(const marlin_gemm_args& a) {
   return e.str();
 }
 
+// The thread config the tuning override names, or nullptr (none named, or not a config).
+const ThreadConfig* forced_config(const marlin_gemm_args& a) {
+  for (const ThreadConfig& tc : kAllConfigs)
+    if (tc.thread_k == a.force_thread_k && tc.thread_n == a.force_thread_n) return &tc;
+  return nullptr;
+}
+
 std::string act_order_error(const marlin_gemm_args& a) {
   std::ostringstream e;
   if (a.perm == nullptr) {
@@ -92,6 +103,12 @@ std::string key_text(const KernelKey& k) {
 
 void split_work(int blocks, LaunchPlan* plan) {
   const int total = plan->m_chunks * plan->n_tiles * plan->k_iters;
+  // With two or more M blocks every split tile adds rows x columns fp32 partial sums to the workspace; a share
+  // of fewer than kMinMultiBlockShare K steps costs more in that reduction than the extra blocks gain
+  // (docs/tuning/h200_u4b8_f16_61f2bc3.md: 4096 x 4096 at M = 32..64 runs 7-15% faster on half the blocks).
+  // Small batches keep every block: they are bound by reading the weights, and their partial sums are 8 or 16
+  // rows.
+  if (plan->key.thread_m_blocks >= 2) blocks = std::max(1, std::min(blocks, total / kMinMultiBlockShare));
   const int used = total < blocks ? total : blocks;
   plan->iters_per_block = (total + used - 1) / used;
   plan->grid = (total + plan->iters_per_block - 1) / plan->iters_per_block;
@@ -175,6 +192,13 @@ std::string validate_gemm_args(const marlin_gemm_args& a) {
     e << "global_scale must be a 4-byte aligned device pointer";
   } else if (!act_order_error(a).empty()) {
     e << act_order_error(a);
+  } else if ((a.force_thread_k != 0 || a.force_thread_n != 0) && forced_config(a) == nullptr) {
+    e << "force_thread_k, force_thread_n = (" << a.force_thread_k << ", " << a.force_thread_n
+      << ") is not a thread config; allowed: (0, 0) for the launcher's choice, (128, 128), (64, 256), (64, 128), "
+      << "(128, 64)";
+  } else if (a.force_blocks_per_sm < 0 || a.force_blocks_per_sm > kMaxBlocksPerSm) {
+    e << "force_blocks_per_sm must be 0 (the launcher's choice), 1 or " << kMaxBlocksPerSm << ", got "
+      << a.force_blocks_per_sm;
   }
   return e.str();
 }
@@ -203,7 +227,10 @@ marlin_status plan_gemm(const marlin_gemm_args& a, const DeviceLimits& limits,
 
   bool shape_fits = false;
   KernelKey missing{};
-  const auto& candidates = tmb <= 1 ? kSmallBatchConfigs : tmb == 4 ? kFullBlockConfigs : kLargeBatchConfigs;
+  const ThreadConfig* forced = forced_config(a);
+  const auto& defaults = tmb <= 1 ? kSmallBatchConfigs : kLargeBatchConfigs;
+  const std::vector<ThreadConfig> candidates =
+      forced != nullptr ? std::vector<ThreadConfig>{*forced} : std::vector<ThreadConfig>(defaults, defaults + 3);
   const bool turing = limits.compute_capability < 80;
   // 4-stage kernels where cp.async exists, else (or when only they are built) the 2-stage ones.
   const int stage_options[] = {kStages, kTuringStages};
@@ -237,14 +264,16 @@ marlin_status plan_gemm(const marlin_gemm_args& a, const DeviceLimits& limits,
 
   std::ostringstream e;
   if (!shape_fits) {
-    e << "no thread config fits m=" << a.m << " n=" << a.n << " k=" << a.k << " in "
-      << limits.max_smem_per_block << " bytes of shared memory";
+    if (forced != nullptr) e << "the forced thread config (" << forced->thread_k << ", " << forced->thread_n << ") ";
+    e << (forced != nullptr ? "does not tile or fit" : "no thread config fits") << " m=" << a.m << " n=" << a.n
+      << " k=" << a.k << " in " << limits.max_smem_per_block << " bytes of shared memory";
     *err = e.str();
     return MARLIN_ERR_INVALID_ARGUMENT;
   }
   e << "no kernel for " << key_text(missing) << " is built into this library; add its quant config to "
     << "the marlin_library's quant_configs";
   if (turing && act == ScalarTypeId::kBFloat16) e << " (compute capability 7.5 has no bf16 kernels)";
+  if (forced != nullptr) e << " (forced config: (128, 128) is built only for m <= 16, (64, 256) only above)";
   *err = e.str();
   return MARLIN_ERR_NOT_BUILT;
 }

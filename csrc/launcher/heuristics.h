@@ -28,6 +28,9 @@ struct LaunchPlan {
 constexpr int kStages = 4;
 constexpr int kTuringStages = 2;
 
+// Fewest K steps per block's share of the work when the tile has two or more M blocks (see split_work).
+constexpr int kMinMultiBlockShare = 16;
+
 // Workspace bytes for a launch spread over sm_count multiprocessors: one fp32 partial-sum slot and one
 // arrival counter per block (kMaxBlocksPerSm per multiprocessor); split tiles are fewer than the blocks.
 size_t workspace_bytes_for(int sm_count);
@@ -43,7 +46,7 @@ marlin_status plan_gemm(const marlin_gemm_args& args, const DeviceLimits& limits
                         const std::function<bool(const KernelKey&)>& is_built, LaunchPlan* plan, std::string* err);
 
 // Stream-K split of the plan's m_chunks * n_tiles * k_iters steps over at most `blocks` blocks, each taking an
-// equal contiguous share.
+// equal contiguous share; with two or more M blocks, shares of at least kMinMultiBlockShare steps.
 void split_work(int blocks, LaunchPlan* plan);
 
 // Lower-case spelling of a type id, as in the generated file names ("float16", "u4b8", ...).

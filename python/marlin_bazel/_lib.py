@@ -113,6 +113,9 @@ class MarlinGemmArgs(ctypes.Structure):
         ("g_idx_sorted", ctypes.c_void_p),  # const int32_t* [k]: group of repacked row i; required unless is_k_full
         ("a_perm", ctypes.c_void_p),  # [m, k] a_type scratch for A's columns in perm order
         ("is_k_full", ctypes.c_int),  # nonzero: groups of exactly group_size consecutive repacked rows
+        ("force_thread_k", ctypes.c_int),  # tuning: (thread_k, thread_n) of the thread config; 0, 0 = launcher's
+        ("force_thread_n", ctypes.c_int),
+        ("force_blocks_per_sm", ctypes.c_int),  # tuning: 1 or 2 blocks per multiprocessor; 0 = launcher's choice
     ]
 
 

@@ -49,6 +49,7 @@ __all__ = [
     "B_TYPES",
     "FORMAT_GROUP_SIZES",
     "GROUP_SIZES",
+    "THREAD_CONFIGS",
     "ActOrder",
     "awq_zeros",
     "built_kernel_count",
@@ -78,6 +79,8 @@ FORMAT_GROUP_SIZES: dict[str, tuple[int, ...]] = {
     "nvfp4": (16,),
     "mxfp4": (32,),
 }
+# (thread_k, thread_n) of every thread config the catalog builds, for gemm's tuning override.
+THREAD_CONFIGS: tuple[tuple[int, int], ...] = ((128, 128), (64, 256), (64, 128), (128, 64))
 # b_types with act-order (GPTQ desc_act), and the checkpoint group sizes it takes.
 ACT_ORDER_B_TYPES = ("u4b8", "u8b128")
 _ACT_ORDER_GROUP_SIZES = (32, 64, 128)
@@ -308,6 +311,8 @@ def gemm(
     bias: torch.Tensor | None = None,
     global_scale: torch.Tensor | None = None,
     act_order: ActOrder | None = None,
+    thread_config: tuple[int, int] | None = None,
+    blocks_per_sm: int = 0,
 ) -> torch.Tensor:
     """``C = A @ dequant(B) (+ bias)`` with 4-bit or 8-bit weights in the Marlin layout.
 
@@ -340,6 +345,12 @@ def gemm(
             ``a``'s device), for weights repacked with ``repack_gptq(..., perm=act_order.perm)``. A is multiplied
             in checkpoint column order as usual; a scratch ``[m, k]`` of ``a.dtype`` is allocated per call for A's
             permuted columns.
+        thread_config: tuning override (``bench/tune.py``): ``(thread_k, thread_n)`` of the kernel's thread config,
+            one of :data:`THREAD_CONFIGS`; ``None`` lets the launcher choose. The config must tile ``k`` and
+            ``n`` and be built for the batch size ((128, 128) for ``m <= 16``, (64, 256) above), else
+            :class:`MarlinError`.
+        blocks_per_sm: tuning override: at most this many blocks per multiprocessor (1 or 2); 0 lets the launcher
+            choose.
 
     Returns:
         ``[m, n]`` tensor of ``a.dtype`` (``out`` when given).
@@ -468,6 +479,14 @@ def gemm(
             _layout(name, t, (k,))
         a_perm = torch.empty((m, k), dtype=a.dtype, device=device)
 
+    # tuning overrides
+    if thread_config is not None and (
+        not isinstance(thread_config, tuple) or tuple(thread_config) not in THREAD_CONFIGS
+    ):
+        raise ValueError(f"thread_config: {thread_config!r} is not one of {list(THREAD_CONFIGS)} (or None)")
+    if isinstance(blocks_per_sm, bool) or not isinstance(blocks_per_sm, int) or blocks_per_sm not in (0, 1, 2):
+        raise ValueError(f"blocks_per_sm: {blocks_per_sm!r} is not one of [0, 1, 2] (0: the launcher's choice)")
+
     # workspace
     lib = _lib.get()
     sm_count = _sm_count(device)
@@ -518,6 +537,9 @@ def gemm(
         g_idx_sorted=act_order.g_idx_sorted.data_ptr() if act_order is not None else None,
         a_perm=a_perm.data_ptr() if a_perm is not None else None,
         is_k_full=int(act_order.is_k_full) if act_order is not None else 0,
+        force_thread_k=thread_config[0] if thread_config is not None else 0,
+        force_thread_n=thread_config[1] if thread_config is not None else 0,
+        force_blocks_per_sm=blocks_per_sm,
     )
     with torch.cuda.device(device):
         lib.gemm(args)

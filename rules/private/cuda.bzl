@@ -2,6 +2,7 @@
 
 load("@bazel_tools//tools/cpp:toolchain_utils.bzl", "find_cpp_toolchain")
 load(":archs.bzl", "MarlinArchsInfo")
+load(":compress.bzl", "COMPRESS_MODES", "MarlinCompressInfo")
 load(":plan.bzl", "family_archs", "gencode_flags", "resolve_archs", "sm_names")
 
 _COMPILED_EXTENSIONS = ["cu"]
@@ -10,6 +11,9 @@ _HEADER_EXTENSIONS = [".cuh", ".h", ".hh", ".hpp", ".hxx", ".inc", ".inl"]
 # nvcc understands -static-global-template-stub from CUDA 12.8 on; CUDA >= 12.8 needs it set to false because
 # the generated selector references template kernels of other translation units.
 _TEMPLATE_STUB_FLAG_SINCE = (12, 8)
+
+# nvcc has --compress-mode from CUDA 12.8 on; older toolkits compress with their fixed default.
+_COMPRESS_MODE_SINCE = (12, 8)
 
 def _version_tuple(version):
     parts = version.split(".")
@@ -64,7 +68,7 @@ find "$dir" -mindepth 1 -delete
 exit "$status"
 """
 
-def _nvcc_compile(ctx, toolkit, src, archs, compilation_context, private_headers):
+def _nvcc_compile(ctx, toolkit, src, archs, compress_mode, compilation_context, private_headers):
     stem = _object_stem(ctx, src)
     obj = ctx.actions.declare_file(stem + ".o")
 
@@ -78,6 +82,8 @@ def _nvcc_compile(ctx, toolkit, src, archs, compilation_context, private_headers
     args.add_all(["-Xcompiler", "-fPIC", "-O3", "-std=c++17", "--expt-relaxed-constexpr"])
     if _version_tuple(toolkit["CUDA_VERSION"]) >= _TEMPLATE_STUB_FLAG_SINCE:
         args.add("-static-global-template-stub=false")
+    if _version_tuple(toolkit["CUDA_VERSION"]) >= _COMPRESS_MODE_SINCE:
+        args.add("--compress-mode=" + compress_mode)
 
     # nvcc hands the front end the absolute path of the source, which goes into the names of anonymous
     # namespaces (and so into the object); the relative path given here replaces it.
@@ -117,6 +123,9 @@ def _cuda_library_impl(ctx):
     archs, error = family_archs(ctx.attr.arch_family, archs)
     if error:
         fail(error)
+    compress_mode = ctx.attr._compress_mode[MarlinCompressInfo].mode
+    if compress_mode not in COMPRESS_MODES:
+        fail("marlin-bazel: bad --//rules:compress_mode '%s'; allowed: %s" % (compress_mode, ", ".join(COMPRESS_MODES)))
 
     own_compilation_context = cc_common.create_compilation_context(
         headers = depset(ctx.files.hdrs),
@@ -146,6 +155,7 @@ def _cuda_library_impl(ctx):
                     toolkit,
                     src,
                     archs,
+                    compress_mode,
                     compile_cc_info.compilation_context,
                     private_headers,
                 ))
@@ -225,6 +235,7 @@ cuda_library = rule(
             doc = "`.cu` files to compile (one nvcc action each), and private headers.",
         ),
         "_archs": attr.label(default = Label("//rules:archs"), providers = [MarlinArchsInfo]),
+        "_compress_mode": attr.label(default = Label("//rules:compress_mode"), providers = [MarlinCompressInfo]),
         "_cc_toolchain": attr.label(default = Label("@bazel_tools//tools/cpp:current_cc_toolchain")),
         "_cudart": attr.label(default = Label("@local_cuda//:cudart_static"), providers = [CcInfo]),
         "_toolkit": attr.label(default = Label("@local_cuda//:toolkit")),
@@ -236,7 +247,8 @@ cuda_library = rule(
 Each `.cu` file of `srcs` is compiled with `-gencode arch=compute_XY,code=sm_XY` for every arch of `archs`
 (or of the `//rules:archs` build setting) that `arch_family` admits; when none does, nothing is compiled.
 The flags are `-x cu -c -Xcompiler -fPIC -O3 -std=c++17 --expt-relaxed-constexpr` (and, from CUDA 12.8 on,
-`-static-global-template-stub=false`), then `copts`. Headers and include paths of `deps` are inputs and
+`-static-global-template-stub=false` and `--compress-mode=` the `//rules:compress_mode` build setting, `size`
+by default), then `copts`. Headers and include paths of `deps` are inputs and
 flags of the nvcc actions. Binaries that link the library also link the static CUDA runtime.
 
 Objects do not depend on where the checkout or the output base is: each nvcc action keeps its intermediate

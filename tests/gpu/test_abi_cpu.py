@@ -59,12 +59,12 @@ marlin_status marlin_gemm(const marlin_gemm_args* a, char* err, size_t err_len) 
     snprintf(err, err_len,
              "a=%p b_q=%p scales=%p zeros=%p c=%p workspace=%p workspace_bytes=%zu m=%lld n=%lld k=%lld "
              "lda=%lld ldc=%lld group_size=%lld a_type=%d b_type=%d c_type=%d s_type=%d sm_count=%d stream=%p "
-             "bias=%p global_scale=%p perm=%p g_idx_sorted=%p a_perm=%p is_k_full=%d",
+             "bias=%p global_scale=%p perm=%p g_idx_sorted=%p a_perm=%p is_k_full=%d force=%d,%d,%d",
              a->a, a->b_q, a->scales, a->zeros, a->c, a->workspace, a->workspace_bytes, (long long)a->m,
              (long long)a->n, (long long)a->k, (long long)a->lda, (long long)a->ldc, (long long)a->group_size,
              (int)a->a_type, (int)a->b_type, (int)a->c_type, (int)a->s_type, a->sm_count, a->stream, a->bias,
              (const void*)a->global_scale, (const void*)a->perm, (const void*)a->g_idx_sorted, a->a_perm,
-             a->is_k_full);
+             a->is_k_full, a->force_thread_k, a->force_thread_n, a->force_blocks_per_sm);
   return MARLIN_ERR_INVALID_ARGUMENT;
 }
 size_t marlin_workspace_bytes(int sm_count) { return (size_t)sm_count * 1000u + 7u + ((size_t)1 << 33); }
@@ -221,6 +221,9 @@ class StubLibraryTest(unittest.TestCase):
             g_idx_sorted=0x7F0000009000,
             a_perm=0x7F000000A000,
             is_k_full=-2,
+            force_thread_k=64,
+            force_thread_n=256,
+            force_blocks_per_sm=-7,
         )
         with self.assertRaises(_lib.MarlinError) as cm:
             self.lib.gemm(args)
@@ -231,7 +234,7 @@ class StubLibraryTest(unittest.TestCase):
             f"workspace=0x7f0000005000 workspace_bytes={(1 << 40) + 3} m=123456789012 n=28672 k=8192 lda=8200 "
             "ldc=28680 group_size=-1 a_type=1 b_type=5 c_type=0 s_type=8 sm_count=132 stream=0x5555aaaa0000 "
             "bias=0x7f0000006000 global_scale=0x7f0000007000 perm=0x7f0000008000 g_idx_sorted=0x7f0000009000 "
-            "a_perm=0x7f000000a000 is_k_full=-2"
+            "a_perm=0x7f000000a000 is_k_full=-2 force=64,256,-7"
         )
         self.assertEqual(err.message, expected)
         self.assertIn("MARLIN_ERR_INVALID_ARGUMENT", str(err))
@@ -242,7 +245,7 @@ class StubLibraryTest(unittest.TestCase):
             self.lib.gemm(_lib.MarlinGemmArgs(m=1, b_type=_lib.ScalarType.U4B8))
         self.assertTrue(
             cm.exception.message.endswith(
-                "bias=(nil) global_scale=(nil) perm=(nil) g_idx_sorted=(nil) a_perm=(nil) is_k_full=0"
+                "bias=(nil) global_scale=(nil) perm=(nil) g_idx_sorted=(nil) a_perm=(nil) is_k_full=0 force=0,0,0"
             ),
             cm.exception.message,
         )

@@ -815,6 +815,27 @@ class GemmBehaviourTest(unittest.TestCase):
         cases.done()
 
     @recorded
+    def test_tuning_overrides(self) -> None:
+        # Every thread config built for a batch size, forced, with one and two blocks per SM: same results.
+        cases = Cases(self)
+        for m, configs in ((1, ((128, 128), (64, 128), (128, 64))), (64, ((64, 256), (64, 128), (128, 64)))):
+            a = torch.randn(m, self.k, device="cuda", generator=self.gen).half()
+            for config in configs:
+                for blocks in (0, 1, 2):
+                    with cases.case(f"m={m} config={config} blocks_per_sm={blocks}"):
+                        out = self.gemm(a, thread_config=config, blocks_per_sm=blocks)
+                        torch.cuda.synchronize()
+                        self.assert_close(out, a)
+        cases.done()
+        a = torch.randn(1, self.k, device="cuda", generator=self.gen).half()
+        with self.assertRaisesRegex(MarlinError, r"\(64, 256\) only above"):
+            self.gemm(a, thread_config=(64, 256))  # the wide-N config is built for m > 16 only
+        with self.assertRaisesRegex(ValueError, r"thread_config: \(96, 128\) is not one of"):
+            self.gemm(a, thread_config=(96, 128))
+        with self.assertRaisesRegex(ValueError, r"blocks_per_sm: 3 is not one of"):
+            self.gemm(a, blocks_per_sm=3)
+
+    @recorded
     def test_side_stream(self) -> None:
         stream = torch.cuda.Stream()
         with torch.cuda.stream(stream):

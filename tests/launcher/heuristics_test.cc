@@ -251,6 +251,42 @@ void test_plan_stages() {
          "8-bit weights fit Turing's shared memory: " + err);
 }
 
+void test_forced_config() {
+  marlin::LaunchPlan plan{};
+  std::string err;
+  auto a = good_args();
+  a.m = 1;
+  a.force_thread_k = 64;
+  a.force_thread_n = 128;
+  expect(marlin::validate_gemm_args(a).empty(), "a forced config is accepted");
+  expect(marlin::plan_gemm(a, kH100, all_built, &plan, &err) == MARLIN_OK && plan.key.thread_k_blocks == 4 &&
+             plan.key.thread_n_blocks == 8 && plan.key.threads == 128,
+         "m=1 forced to (64, 128, 128): " + err);
+  a.force_thread_k = 96;
+  expect_error(a, "force_thread_k, force_thread_n = (96, 128) is not a thread config");
+  a.force_thread_k = 0;
+  expect_error(a, "force_thread_k, force_thread_n = (0, 128) is not a thread config");
+  a = good_args();
+  a.force_blocks_per_sm = 3;
+  expect_error(a, "force_blocks_per_sm must be 0 (the launcher's choice), 1 or 2, got 3");
+  // A forced config that does not tile N is an error, not a silent fallback.
+  a = good_args();
+  a.n = 192;
+  a.force_thread_k = 128;
+  a.force_thread_n = 128;
+  expect(marlin::plan_gemm(a, kH100, all_built, &plan, &err) == MARLIN_ERR_INVALID_ARGUMENT &&
+             err.find("the forced thread config (128, 128) does not tile or fit") != std::string::npos,
+         "forced config that does not tile: " + err);
+  a = good_args();
+  a.m = 1;
+  a.force_thread_k = 64;
+  a.force_thread_n = 256;
+  auto no_wide = [](const marlin::KernelKey& k) { return !(k.thread_m_blocks <= 1 && k.thread_n_blocks == 16); };
+  expect(marlin::plan_gemm(a, kH100, no_wide, &plan, &err) == MARLIN_ERR_NOT_BUILT &&
+             err.find("(64, 256) only above") != std::string::npos,
+         "forced config not built for small batches: " + err);
+}
+
 void test_plan_small_batch_uses_stream_k() {
   auto a = good_args();
   a.m = 1;
@@ -283,9 +319,33 @@ void test_plan_large_batch_whole_tiles() {
   expect(plan.iters_per_block == (16 * 32 * 64 + 131) / 132 && plan.grid == 132, "stream-K over 132 blocks");
   marlin::split_work(264, &plan);
   expect(plan.iters_per_block == 125 && plan.grid == 263, "two blocks per SM: 32768 steps in shares of 125");
-  a.m = 48;  // three M blocks keep the wide N tile
-  expect(marlin::plan_gemm(a, kH100, all_built, &plan, &err) == MARLIN_OK, "plan m=48: " + err);
-  expect(plan.key.thread_m_blocks == 3 && plan.key.thread_n_blocks == 16, "m=48 prefers (64, 256, 256)");
+  a.m = 32;  // two M blocks take (64, 128, 128) first too
+  expect(marlin::plan_gemm(a, kH100, all_built, &plan, &err) == MARLIN_OK, "plan m=32: " + err);
+  expect(plan.key.thread_m_blocks == 2 && plan.key.thread_n_blocks == 8 && plan.key.threads == 128,
+         "m=32 prefers (64, 128, 128)");
+  auto no_128_threads = [](const marlin::KernelKey& k) { return k.threads != 128; };
+  expect(marlin::plan_gemm(a, kH100, no_128_threads, &plan, &err) == MARLIN_OK && plan.key.thread_n_blocks == 16,
+         "then (64, 256, 256)");
+}
+
+void test_split_min_share() {
+  auto a = good_args();
+  a.m = 64;  // 4096 x 4096: 32 N tiles x 64 K steps = 2048 steps
+  marlin::LaunchPlan plan{};
+  std::string err;
+  expect(marlin::plan_gemm(a, kH100, all_built, &plan, &err) == MARLIN_OK, "plan: " + err);
+  marlin::split_work(264, &plan);
+  expect(plan.iters_per_block == 16 && plan.grid == 128, "multi-M-block shares of at least 16 K steps");
+  a.m = 16;  // one M block: every block is used, shares of 4 steps
+  expect(marlin::plan_gemm(a, kH100, all_built, &plan, &err) == MARLIN_OK, "plan: " + err);
+  marlin::split_work(264, &plan);
+  expect(plan.iters_per_block == 4 && plan.grid == 256, "small batches spread over every block");
+  a.m = 64;
+  a.n = 128;
+  a.k = 128;  // 1 tile x 2 K steps: one block, not zero
+  expect(marlin::plan_gemm(a, kH100, all_built, &plan, &err) == MARLIN_OK, "plan: " + err);
+  marlin::split_work(264, &plan);
+  expect(plan.grid == 1 && plan.iters_per_block == plan.k_iters, "a tiny problem gets one block");
 }
 
 void test_plan_thread_m_blocks() {
@@ -368,6 +428,8 @@ int main() {
   test_validation_act_order();
   test_plan_formats();
   test_plan_stages();
+  test_forced_config();
+  test_split_min_share();
   test_plan_small_batch_uses_stream_k();
   test_plan_large_batch_whole_tiles();
   test_plan_thread_m_blocks();

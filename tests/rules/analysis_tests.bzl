@@ -35,13 +35,16 @@ def _analysis_failure_test_impl(ctx):
             ))
     return _result(failures, "%s fails analysis as expected" % target.label)
 
-def _failure_test_rule(archs_flag = None):
-    """An analysis-failure test rule; with archs_flag, the target is analysed with --//rules:archs=archs_flag."""
+def _failure_test_rule(archs_flag = None, compress_mode_flag = None):
+    """An analysis-failure test rule; with archs_flag (compress_mode_flag), the target is analysed with
+    --//rules:archs=archs_flag (--//rules:compress_mode=compress_mode_flag)."""
 
     # allow_analysis_failures turns the target's errors into an AnalysisFailureInfo to inspect.
     settings = {"//command_line_option:allow_analysis_failures": "True"}
     if archs_flag != None:
         settings["//rules:archs"] = archs_flag
+    if compress_mode_flag != None:
+        settings["//rules:compress_mode"] = compress_mode_flag
     return rule(
         implementation = _analysis_failure_test_impl,
         attrs = {
@@ -64,6 +67,7 @@ analysis_failure_test = _failure_test_rule()
 archs_flag_sm_80_failure_test = _failure_test_rule(["sm_80"])
 archs_flag_empty_failure_test = _failure_test_rule([])
 archs_flag_duplicate_failure_test = _failure_test_rule(["8.9", "8.0", "8.9"])
+compress_mode_flag_failure_test = _failure_test_rule(compress_mode_flag = "small")
 
 # Action command lines ---------------------------------------------------------------------------------------
 
@@ -142,6 +146,42 @@ def _hermetic_actions_test_impl(ctx):
         if counts[mnemonic] < minimum:
             failures.append("found %d %s actions, want at least %d" % (counts[mnemonic], mnemonic, minimum))
     return _result(failures, "checked %s actions" % json.encode(counts))
+
+# The nvcc --compress-mode flag ----------------------------------------------------------------------------
+
+# CUDA release from which cuda_library passes --compress-mode (rules/private/cuda.bzl).
+_COMPRESS_MODE_SINCE = (12, 8)
+
+def _compress_mode_test_impl(ctx):
+    version = ctx.attr._toolkit[platform_common.TemplateVariableInfo].variables["CUDA_VERSION"].split(".")
+    supported = (int(version[0]), int(version[1]) if len(version) > 1 else 0) >= _COMPRESS_MODE_SINCE
+    want = ["--compress-mode=" + ctx.attr.expected] if supported else []
+    failures = []
+    actions = [a for a in ctx.attr.target_under_test[0].actions if a.mnemonic == "NvccCompile"]
+    if not actions:
+        failures.append("%s has no nvcc action" % ctx.attr.target_under_test[0].label)
+    for action in actions:
+        got = [arg for arg in action.argv if arg.startswith("--compress-mode")]
+        if got != want:
+            failures.append("%s: nvcc gets %s, want %s" % (action.outputs.to_list()[0].short_path, json.encode(got), json.encode(want)))
+    return _result(failures, "every nvcc action gets %s" % json.encode(want))
+
+def _compress_mode_test_rule(flag = None):
+    settings = {} if flag == None else {"//rules:compress_mode": flag}
+    return rule(
+        implementation = _compress_mode_test_impl,
+        attrs = {
+            "expected": attr.string(mandatory = True, doc = "The --compress-mode value every nvcc action gets."),
+            "target_under_test": attr.label(mandatory = True, cfg = analysis_test_transition(settings = settings)),
+            "_toolkit": attr.label(default = Label("@local_cuda//:toolkit")),
+        },
+        analysis_test = True,
+        doc = "Checks the --compress-mode flag of every nvcc action of target_under_test (none before CUDA 12.8).",
+    )
+
+# The default of //rules:compress_mode, and --//rules:compress_mode=none.
+compress_mode_test = _compress_mode_test_rule()
+compress_mode_none_test = _compress_mode_test_rule("none")
 
 hermetic_actions_test = rule(
     implementation = _hermetic_actions_test_impl,

@@ -57,6 +57,11 @@ typedef struct {
   int is_k_full;                // nonzero: the repacked rows form groups of exactly group_size consecutive rows
                                 // (a whole GPTQ layer); zero: a K shard, scales are looked up per row by
                                 // g_idx_sorted
+  // Tuning overrides (bench/tune.py); 0 means the launcher's choice. force_thread_k and force_thread_n pick the
+  // thread config: (128, 128), (64, 256), (64, 128) or (128, 64), which must tile k and n, fit in shared memory
+  // and be built for the batch size. force_blocks_per_sm caps the blocks per multiprocessor: 1 or 2.
+  int force_thread_k, force_thread_n;
+  int force_blocks_per_sm;
 } marlin_gemm_args;
 
 // C = A @ dequant(B). Asynchronous on args->stream.
