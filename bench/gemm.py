@@ -4,6 +4,10 @@ Weight types (--b-types): u4b8 (GPTQ-INT4), u4 (AWQ-INT4), u8b128 (GPTQ-INT8), f
 scales), nvfp4 (FP4 e2m1 weights, e4m3 scales per 16 rows, a global scale), mxfp4 (FP4 e2m1 weights, e8m0 scales
 per 32 rows, bf16 only) and u4b8-act (GPTQ-INT4 with act-order, a whole layer: is_k_full).
 
+Activations (--act): 16 (A of --dtype, the default) or fp8 (A of float8_e4m3fn with fp32 per-row scales, as a
+per-token quantization makes them, and --dtype the output dtype; u4b8, u4 and mxfp4 only; the weights are repacked
+in the row order of those kernels, ops.a8_row_perm). The torch baseline multiplies the same A values in --dtype.
+
 Timing: CUDA events around many calls after a warm-up; by default the calls are captured once in a CUDA graph
 and the graph is replayed, so that the numbers are GPU time, not Python launch overhead (``--no-graph`` times
 plain eager calls instead). Each call uses the next of several distinct copies of the weights (and scales), so
@@ -20,6 +24,7 @@ Usage (see bench/README.md):
     ... python bench/gemm.py --quick
     ... python bench/gemm.py --shapes 4096x4096,8192x28672 --m 1,16,64 --b-types u4b8,u8b128
     ... python bench/gemm.py --dtype bf16 --b-types fe4m3fn,nvfp4,mxfp4,u4b8-act
+    ... python bench/gemm.py --act fp8 --dtype bf16 --b-types u4b8,u4,mxfp4
 """
 
 from __future__ import annotations
@@ -45,6 +50,8 @@ from marlin_bazel import reference as ref
 SHAPES = [(4096, 4096), (4096, 14336), (14336, 4096), (8192, 8192), (8192, 28672), (28672, 8192)]
 MS = [1, 2, 4, 8, 16, 32, 64, 128, 256]
 B_TYPES = ["u4b8", "u4"]  # the default; every key of BENCH_TYPES is accepted
+ACTS = ("16", "fp8")  # --act: A of --dtype, or float8_e4m3fn with per-row scales
+FP8_ACT_TYPES = ("u4b8", "u4", "mxfp4")  # the --b-types that take --act fp8
 
 
 @dataclass(frozen=True)
@@ -88,6 +95,7 @@ class Row:
     torch_bytes: int
     check: str  # max |marlin - torch| / mean |torch| at this M, "" when not compared
     error: str = ""
+    act: str = "16"  # --act
 
     @property
     def speedup(self) -> float | None:
@@ -206,7 +214,20 @@ class Shape:
         self.k, self.n = k, n
         self.args = args
         self.dtype = DTYPES[args.dtype]
+        self.fp8_act = getattr(args, "act", "16") == "fp8"  # (bench/tune.py has no --act)
         self.gen = torch.Generator(device="cuda").manual_seed(k * 100003 + n)
+
+    def activations(self, m: int) -> tuple[torch.Tensor, dict[str, object], torch.Tensor]:
+        """(A for marlin, its extra gemm arguments, the same values in --dtype for torch). --act fp8: a per-token
+        quantization of randn rows: a_scales = amax / 448, A = fp8(x / a_scales)."""
+        x = torch.randn(m, self.k, device="cuda", generator=self.gen)
+        if not self.fp8_act:
+            a = x.to(self.dtype)
+            return a, {}, a
+        a_scales = x.abs().amax(dim=1) / 448
+        a = (x / a_scales[:, None]).clamp(-448, 448).to(torch.float8_e4m3fn)
+        a16 = (a.float() * a_scales[:, None]).to(self.dtype)
+        return a, {"a_scales": a_scales, "out_dtype": self.dtype}, a16
 
     def _codes(self, lo: int, hi: int, shape: tuple[int, int]) -> torch.Tensor:
         """Random int32 codes in lo..hi."""
@@ -228,8 +249,9 @@ class Shape:
         scales = (0.01 + 0.09 * torch.rand(groups, n, device="cuda", generator=self.gen)).to(dtype)
         z = g_idx = global_scale = None
         scale_format = None
+        perm = ops.a8_row_perm(k) if self.fp8_act else None  # the row order of the FP8-activation kernels
         if name == "u4":
-            b_q = ops.repack_awq(ref.pack_awq(q), k, n)
+            b_q = ops.repack_awq(ref.pack_awq(q), k, n, perm=perm)
             z = self._codes(0, 15, (groups, n))
             base["zeros"] = ops.awq_zeros(ref.pack_awq_zeros(z), n, dtype)
         elif name == "u4b8-act":
@@ -239,7 +261,7 @@ class Shape:
             b_q = ops.repack_gptq(ref.pack_gptq(q, bits=bits), k, n, bits=bits, perm=ao.perm)
             base["act_order"] = ao
         else:
-            b_q = ops.repack_gptq(ref.pack_gptq(q, bits=bits), k, n, bits=bits)
+            b_q = ops.repack_gptq(ref.pack_gptq(q, bits=bits), k, n, bits=bits, perm=perm)
         if name == "nvfp4":
             scale_format = "nvfp4"
             scales = self._codes(0x08, 0x47, (groups, n)).to(torch.uint8).view(torch.float8_e4m3fn)  # 2^-6..3.75
@@ -282,10 +304,13 @@ def bench_shape(k: int, n: int, args: argparse.Namespace, timer: Timer) -> list[
             dense_list = shape.dense_copies(dense)
         print(f"{k}x{n} {b_type}: {len(sets)} weight copies, {len(sets) * one_copy / MB:.0f} MiB", flush=True)
         for m in args.m:
-            a = torch.randn(m, k, device="cuda", generator=shape.gen).to(dtype)
+            a, extra, a16 = shape.activations(m)
             out = torch.empty(m, n, device="cuda", dtype=dtype)
             io_bytes = (m * k + m * n) * elem
-            marlin_io = io_bytes + (2 * m * k * elem if b_type == "u4b8-act" else 0)  # A in perm order: write, read
+            if shape.fp8_act:
+                marlin_io = m * k + 4 * m + m * n * elem  # 1-byte A, fp32 a_scales, 16-bit C
+            else:
+                marlin_io = io_bytes + (2 * m * k * elem if b_type == "u4b8-act" else 0)  # A in perm order: w + r
             marlin_us = marlin_gbps = None
             error = check = ""
 
@@ -295,6 +320,7 @@ def bench_shape(k: int, n: int, args: argparse.Namespace, timer: Timer) -> list[
                 out: torch.Tensor | None = out,
                 b_type: str = bt.b_type,
                 gs: int = gs,
+                extra: dict[str, object] = extra,
             ) -> Callable[[], object]:
                 return lambda: ops.gemm(
                     a,
@@ -306,12 +332,13 @@ def bench_shape(k: int, n: int, args: argparse.Namespace, timer: Timer) -> list[
                     global_scale=s["global_scale"],
                     act_order=s["act_order"],
                     out=out,
+                    **extra,
                 )
 
             try:
                 marlin_us = timer([call(s) for s in sets])
                 marlin_gbps = (one_copy + marlin_io) / (marlin_us * 1e-6) / 1e9
-                want = torch.nn.functional.linear(a, dense)
+                want = torch.nn.functional.linear(a16, dense)
                 got = call(sets[0], out=None)()
                 rel = ((got.float() - want.float()).abs().max() / want.float().abs().mean().clamp_min(1e-30)).item()
                 check = f"{rel:.1e}" + ("" if rel < args.check_tol else " MISMATCH")
@@ -322,7 +349,7 @@ def bench_shape(k: int, n: int, args: argparse.Namespace, timer: Timer) -> list[
                 if dense_list is None:
                     torch_us[m] = None
                 else:
-                    torch_us[m] = timer([(lambda w=w, a=a: torch.nn.functional.linear(a, w)) for w in dense_list])
+                    torch_us[m] = timer([(lambda w=w, a=a16: torch.nn.functional.linear(a, w)) for w in dense_list])
             t_us = torch_us[m]
             t_bytes = k * n * elem + io_bytes
             row = Row(
@@ -339,6 +366,7 @@ def bench_shape(k: int, n: int, args: argparse.Namespace, timer: Timer) -> list[
                 torch_bytes=t_bytes,
                 check=check,
                 error=error,
+                act=args.act,
             )
             rows.append(row)
             print("  " + format_row(row, args.copy_gbps), flush=True)
@@ -364,8 +392,9 @@ def format_row(r: Row, copy_gbps: float) -> str:
     share = r.marlin_gbps / copy_gbps * 100 if r.marlin_gbps else None
     marlin = _num(r.marlin_us, ".1f") if not r.error else f"error: {r.error}"
     speedup = _num(r.speedup, ".2f") + ("x" if r.speedup else "")
+    b_type = r.b_type + (" fp8-act" if r.act == "fp8" else "")
     return (
-        f"| {r.k} x {r.n} | {r.m} | {r.b_type} | {marlin} | {_num(r.marlin_gbps, '.0f')} | {_num(share, '.0f')} | "
+        f"| {r.k} x {r.n} | {r.m} | {b_type} | {marlin} | {_num(r.marlin_gbps, '.0f')} | {_num(share, '.0f')} | "
         f"{_num(r.torch_us, '.1f')} | {_num(r.torch_gbps, '.0f')} | {speedup} | {r.check} |"
     )
 
@@ -380,17 +409,21 @@ def group_sizes_text(args: argparse.Namespace) -> str:
 
 def report(rows: list[Row], args: argparse.Namespace, env: dict[str, object]) -> str:
     timing = "CUDA graph replay" if env["graph"] else "eager calls"
+    types = f"a/c dtype {args.dtype}"
+    if args.act == "fp8":
+        types = f"FP8 activations (float8_e4m3fn A, fp32 per-row scales; torch: the same values in {args.dtype}), c "
+        types += f"dtype {args.dtype}"
     lines = [
         f"GEMM benchmark: {env['device']} ({env['sm_count']} SMs), torch {env['torch']}, CUDA {env['cuda']}",
         f"({env['date']}).",
         "",
-        f"- a/c dtype {args.dtype}, group size {group_sizes_text(args)}; {env['built_kernel_count']} kernels built",
+        f"- {types}, group size {group_sizes_text(args)}; {env['built_kernel_count']} kernels built",
         f"- device-to-device copy bandwidth (1 GiB torch copy, read + write): **{args.copy_gbps:.0f} GB/s**",
         f"- timing: {timing}, CUDA events; each call reads the next of >= {args.min_copies} weight copies",
         f"  (>= {args.min_working_set_mb} MiB in all, beyond the L2 cache), so weights come from DRAM",
         "- GB/s = bytes of weights (K*N/2 for the 4-bit types, K*N for u8b128/fe4m3fn) + scales (+ zero points,"
-        " global scale, act-order perm/g_idx) + A + C (+ act-order's permuted A, written and read) per call / time;"
-        " torch: fp weights + A + C",
+        " global scale, act-order perm/g_idx) + A (FP8: 1 byte per element + 4 per row) + C (+ act-order's permuted"
+        " A, written and read) per call / time; torch: fp weights + A + C",
         "- check: max |marlin - torch| / mean |torch| at that M (same dequantized weights)",
         "",
         HEADER,
@@ -421,7 +454,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=B_TYPES,
         help=f"comma-separated, of {','.join(BENCH_TYPES)} (default {','.join(B_TYPES)})",
     )
-    p.add_argument("--dtype", choices=sorted(DTYPES), default="f16")
+    p.add_argument("--dtype", choices=sorted(DTYPES), default="f16", help="A and C (--act fp8: C) dtype")
+    p.add_argument(
+        "--act",
+        choices=ACTS,
+        default="16",
+        help="activations: 16 (A of --dtype) or fp8 (float8_e4m3fn A with fp32 per-row scales; u4b8, u4, mxfp4)",
+    )
     p.add_argument(
         "--group-size",
         type=int,
@@ -460,6 +499,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
             )
         if args.dtype not in bt.dtypes:
             p.error(f"--b-types: {b} needs --dtype {' or '.join(bt.dtypes)}, got --dtype {args.dtype}")
+        if args.act == "fp8" and b not in FP8_ACT_TYPES:
+            p.error(f"--b-types: {b} has no FP8-activation kernels; --act fp8 takes {', '.join(FP8_ACT_TYPES)}")
     for k, n in args.shapes:
         gs = max(group_size_for(b, args) for b in args.b_types)
         if k % 64 or n % 64 or (gs != -1 and k % gs):
@@ -469,21 +510,26 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
-    if not torch.cuda.is_available():
-        print("bench/gemm.py needs a CUDA device", file=sys.stderr)
-        return 2
+def device_environment() -> dict[str, object]:
+    """What a report says about where it ran: GPU, SM count, torch and CUDA versions, UTC date."""
     props = torch.cuda.get_device_properties(0)
-    env: dict[str, object] = {
+    return {
         "device": props.name,
         "sm_count": props.multi_processor_count,
         "torch": torch.__version__,
         "cuda": torch.version.cuda,
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-        "library": str(_lib.library_path()),
-        "built_kernel_count": ops.built_kernel_count(),
     }
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if not torch.cuda.is_available():
+        print("bench/gemm.py needs a CUDA device", file=sys.stderr)
+        return 2
+    env = device_environment()
+    env["library"] = str(_lib.library_path())
+    env["built_kernel_count"] = ops.built_kernel_count()
     start = time.perf_counter()
     args.copy_gbps = copy_bandwidth()
     print(f"{env['device']}: copy bandwidth {args.copy_gbps:.0f} GB/s (read + write)", flush=True)

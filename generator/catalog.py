@@ -212,7 +212,7 @@ FAMILIES: tuple[Family, ...] = (
         stages=4,
         a_types=(kFE4M3fn,),
         c_types=HALF_TYPES,
-        implemented=False,
+        implemented=True,
         note="FP8 activations: only 8.9 and 12.x have a native e4m3 mma",
     ),
 )
@@ -394,6 +394,7 @@ QUANT_CONFIGS: tuple[QuantConfig, ...] = (
         group_blocks=(-1, 2, 4, 8),
         thread_m_blocks=THREAD_M_BLOCKS_NO_HALF,
         has_zp=True,
+        implemented=True,
     ),
     QuantConfig(
         "gptq_int4_fp8_act",
@@ -402,6 +403,7 @@ QUANT_CONFIGS: tuple[QuantConfig, ...] = (
         combos=_combos(a_types=(kFE4M3fn,)),
         group_blocks=(-1, 2, 4, 8),
         thread_m_blocks=THREAD_M_BLOCKS_NO_HALF,
+        implemented=True,
     ),
     QuantConfig(
         "mxfp4_fp8_act",
@@ -410,6 +412,7 @@ QUANT_CONFIGS: tuple[QuantConfig, ...] = (
         combos=_combos(a_types=(kFE4M3fn,), c_types=(kBFloat16,), s_type=kFE8M0fnu),
         group_blocks=(2,),
         thread_m_blocks=THREAD_M_BLOCKS_NO_HALF,
+        implemented=True,
     ),
 )
 

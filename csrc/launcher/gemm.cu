@@ -108,9 +108,14 @@ extern "C" marlin_status marlin_gemm(const marlin_gemm_args* args, char* err, si
   if (e == cudaErrorInvalidDeviceFunction || e == cudaErrorNoKernelImageForDevice) {
     cudaGetLastError();  // clear the sticky-free launch error
     const int cc = limits.compute_capability;
+    const std::string gpu = "compute capability " + std::to_string(cc / 10) + "." + std::to_string(cc % 10);
+    if (args->a_type == MARLIN_TYPE_FE4M3FN)
+      return fail(MARLIN_ERR_NOT_BUILT,
+                  "FP8 activations run on the archs with a native e4m3 mma (8.9, 12.0, 12.1; the sm89 family), and "
+                  "this library holds none of their kernels for the current GPU (" + gpu + ")",
+                  err, err_len);
     return fail(MARLIN_ERR_NOT_BUILT,
-                "this library holds no kernel image for the current GPU (compute capability " +
-                    std::to_string(cc / 10) + "." + std::to_string(cc % 10) + "); rebuild with that arch in archs",
+                "this library holds no kernel image for the current GPU (" + gpu + "); rebuild with that arch in archs",
                 err, err_len);
   }
   if (e != cudaSuccess) return cuda_fail("cudaFuncSetAttribute", e, err, err_len);
@@ -137,6 +142,7 @@ extern "C" marlin_status marlin_gemm(const marlin_gemm_args* args, char* err, si
   p.g_idx = plan.key.group_blocks == 0 ? args->g_idx_sorted : nullptr;
   p.bias = args->bias;
   p.global_scale = args->global_scale;
+  p.a_scales = args->a_scales;
   p.c = args->c;
   p.partials = static_cast<float*>(args->workspace);
   const size_t slot_bytes = static_cast<size_t>(limits.sm_count) * kMaxBlocksPerSm * kSlotFloats * sizeof(float);

@@ -49,15 +49,15 @@ bool group_allowed(const marlin_gemm_args& a) {
 std::string scale_type_error(const marlin_gemm_args& a) {
   std::ostringstream e;
   if (a.b_type == MARLIN_TYPE_FE2M1F) {
-    if (a.s_type == MARLIN_TYPE_FE8M0FNU && a.a_type != MARLIN_TYPE_BFLOAT16) {
+    if (a.s_type == MARLIN_TYPE_FE8M0FNU && a.c_type != MARLIN_TYPE_BFLOAT16) {
       e << "MXFP4 (b_type MARLIN_TYPE_FE2M1F with s_type MARLIN_TYPE_FE8M0FNU) needs a_type MARLIN_TYPE_BFLOAT16, "
         << "got " << a.a_type;
     } else if (a.s_type != MARLIN_TYPE_FE4M3FN && a.s_type != MARLIN_TYPE_FE8M0FNU) {
       e << "s_type " << a.s_type << " is not allowed for b_type MARLIN_TYPE_FE2M1F; allowed: MARLIN_TYPE_FE4M3FN "
         << "(NVFP4) or MARLIN_TYPE_FE8M0FNU (MXFP4)";
     }
-  } else if (a.s_type != a.a_type) {
-    e << "s_type " << a.s_type << " must equal a_type " << a.a_type;
+  } else if (a.s_type != a.c_type) {
+    e << "s_type " << a.s_type << " must equal c_type " << a.c_type;
   }
   return e.str();
 }
@@ -67,6 +67,34 @@ const ThreadConfig* forced_config(const marlin_gemm_args& a) {
   for (const ThreadConfig& tc : kAllConfigs)
     if (tc.thread_k == a.force_thread_k && tc.thread_n == a.force_thread_n) return &tc;
   return nullptr;
+}
+
+int a_bytes(const marlin_gemm_args& a) { return a.a_type == MARLIN_TYPE_FE4M3FN ? 1 : 2; }
+
+// FP8 activations: INT4 weights with f16/bf16 outputs and scales of the output type, or MXFP4 with bf16 output;
+// per-row activation scales only with them.
+std::string fp8_activations_error(const marlin_gemm_args& a) {
+  std::ostringstream e;
+  if (a.a_type != MARLIN_TYPE_FE4M3FN) {
+    if (a.a_scales != nullptr) e << "a_scales is for FP8 activations (a_type MARLIN_TYPE_FE4M3FN) only; pass NULL";
+  } else if (a.b_type != MARLIN_TYPE_U4 && a.b_type != MARLIN_TYPE_U4B8 && a.b_type != MARLIN_TYPE_FE2M1F) {
+    e << "FP8 activations take b_type MARLIN_TYPE_U4, MARLIN_TYPE_U4B8 or MARLIN_TYPE_FE2M1F (MXFP4), got b_type "
+      << a.b_type;
+  } else if (!is_16bit_float(a.c_type)) {
+    e << "c_type " << a.c_type << " is not allowed with FP8 activations; allowed: MARLIN_TYPE_FLOAT16, "
+      << "MARLIN_TYPE_BFLOAT16";
+  } else if (a.b_type == MARLIN_TYPE_FE2M1F &&
+             (a.s_type != MARLIN_TYPE_FE8M0FNU || a.c_type != MARLIN_TYPE_BFLOAT16)) {
+    e << "FP4 weights with FP8 activations are MXFP4 only: s_type MARLIN_TYPE_FE8M0FNU and c_type "
+      << "MARLIN_TYPE_BFLOAT16, got s_type " << a.s_type << " and c_type " << a.c_type;
+  } else if (a.b_type != MARLIN_TYPE_FE2M1F && a.s_type != a.c_type) {
+    e << "s_type " << a.s_type << " must equal c_type " << a.c_type << " with FP8 activations";
+  } else if (a.perm != nullptr) {
+    e << "act-order (perm) is not available with FP8 activations";
+  } else if (a.a_scales != nullptr && !aligned(a.a_scales, 4)) {
+    e << "a_scales must be a 4-byte aligned device pointer of m fp32 values, or NULL";
+  }
+  return e.str();
 }
 
 std::string act_order_error(const marlin_gemm_args& a) {
@@ -141,9 +169,12 @@ std::string validate_gemm_args(const marlin_gemm_args& a) {
     e << "b_type " << a.b_type << " is not supported by this library; allowed: MARLIN_TYPE_U4 (AWQ-INT4), "
       << "MARLIN_TYPE_U4B8 (GPTQ-INT4), MARLIN_TYPE_U8B128 (GPTQ-INT8), MARLIN_TYPE_FE4M3FN (FP8), "
       << "MARLIN_TYPE_FE2M1F (NVFP4, MXFP4)";
-  } else if (!is_16bit_float(a.a_type)) {
-    e << "a_type " << a.a_type << " is not supported; allowed: MARLIN_TYPE_FLOAT16, MARLIN_TYPE_BFLOAT16";
-  } else if (a.c_type != a.a_type) {
+  } else if (!is_16bit_float(a.a_type) && a.a_type != MARLIN_TYPE_FE4M3FN) {
+    e << "a_type " << a.a_type << " is not supported; allowed: MARLIN_TYPE_FLOAT16, MARLIN_TYPE_BFLOAT16, "
+      << "MARLIN_TYPE_FE4M3FN (FP8 activations)";
+  } else if (!fp8_activations_error(a).empty()) {
+    e << fp8_activations_error(a);
+  } else if (a.a_type != MARLIN_TYPE_FE4M3FN && a.c_type != a.a_type) {
     e << "c_type " << a.c_type << " must equal a_type " << a.a_type;
   } else if (!scale_type_error(a).empty()) {
     e << scale_type_error(a);
@@ -164,8 +195,8 @@ std::string validate_gemm_args(const marlin_gemm_args& a) {
       << ", got " << a.group_size;
   } else if (a.group_size > 0 && a.k % a.group_size != 0 && !(a.perm != nullptr && !a.is_k_full)) {
     e << "group_size " << a.group_size << " must divide k=" << a.k;
-  } else if (a.lda != 0 && (a.lda < a.k || a.lda % 8 != 0 || a.lda > kIntMax)) {
-    e << "lda must be >= k and a multiple of 8 (16-byte rows), got " << a.lda;
+  } else if (a.lda != 0 && (a.lda < a.k || a.lda % (16 / a_bytes(a)) != 0 || a.lda > kIntMax)) {
+    e << "lda must be >= k and a multiple of " << 16 / a_bytes(a) << " (16-byte rows), got " << a.lda;
   } else if (a.ldc != 0 && (a.ldc < a.n || a.ldc % 2 != 0 || a.ldc > kIntMax)) {
     e << "ldc must be >= n and even, got " << a.ldc;
   } else if (a.a == nullptr || !aligned(a.a, 16)) {
@@ -206,8 +237,9 @@ std::string validate_gemm_args(const marlin_gemm_args& a) {
 marlin_status plan_gemm(const marlin_gemm_args& a, const DeviceLimits& limits,
                         const std::function<bool(const KernelKey&)>& is_built, LaunchPlan* plan, std::string* err) {
   const auto act = static_cast<ScalarTypeId>(a.a_type);
+  const auto out = static_cast<ScalarTypeId>(a.c_type);
   const auto wt = static_cast<ScalarTypeId>(a.b_type);
-  const bool m8 = a.m <= 8;
+  const bool m8 = a.m <= 8 && act != ScalarTypeId::kFE4M3fn;  // the FP8 kernels have no 8-row block
   const int tmb = m8 ? 1 : static_cast<int>(a.m >= 64 ? 4 : (a.m + 15) / 16);
   const int rows = m8 ? 8 : 16 * tmb;
   // Act-order over a whole layer has groups of group_size consecutive rows once sorted, as plain groups do;
@@ -238,10 +270,11 @@ marlin_status plan_gemm(const marlin_gemm_args& a, const DeviceLimits& limits,
     const int stages = stage_options[si];
     for (const ThreadConfig& tc : candidates) {
       if (a.k % tc.thread_k != 0 || a.n % tc.thread_n != 0) continue;
-      const KernelKey key{act, wt, act, st, tc.threads, tmb, tc.thread_n / 16, tc.thread_k / 16, m8,
+      const KernelKey key{act, wt, out, st, tc.threads, tmb, tc.thread_n / 16, tc.thread_k / 16, m8,
                           stages, group_blocks, false};
       const TileShape shape{key.threads, tmb, key.thread_n_blocks, key.thread_k_blocks, m8, stages, group_blocks,
-                            wt == ScalarTypeId::kU4, is_8bit_weight(a.b_type) ? 8 : 4, st == act ? 2 : 1};
+                            wt == ScalarTypeId::kU4, is_8bit_weight(a.b_type) ? 8 : 4, st == out ? 2 : 1,
+                            a_bytes(a)};
       if (smem_bytes(shape) > limits.max_smem_per_block) continue;
       if (!shape_fits) missing = key;
       shape_fits = true;

@@ -8,13 +8,15 @@
 // the block that completes a tile converts the slot into C and zeroes it again for the next launch.
 //
 // Inside a block. A multi-stage cp.async pipeline (on Turing: two stages through registers) brings A (swizzled
-// rows), the packed weights and the group scales into shared memory. Warps are arranged as warps_n columns of 64 outputs times warps_k slices of K;
-// each warp dequantizes its 16 x 64 weight tiles (4- or 8-bit, integer or float) straight into mma B fragments and runs
-// m16n8k16 tensor-core mma against ldmatrix-loaded A fragments. The K slices are summed through shared memory
-// at the end of each run.
+// rows), the packed weights and the group scales into shared memory. Warps are arranged as warps_n columns of 64
+// outputs times warps_k slices of K; each warp dequantizes its 16 x 64 weight tiles (4- or 8-bit, integer or
+// float) straight into mma B fragments and runs m16n8k16 tensor-core mma against ldmatrix-loaded A fragments
+// (e4m3 activations: the weights converted to e4m3, m16n8k32). The K slices are summed through shared memory at
+// the end of each run.
 #pragma once
 
 #include <cstdint>
+#include <type_traits>
 
 #include "marlin/dequant.cuh"
 #include "marlin/kernel_decl.cuh"
@@ -30,7 +32,13 @@ template <ScalarTypeId a_type, ScalarTypeId b_type, ScalarTypeId c_type, ScalarT
 __global__ void __launch_bounds__(threads) marlin_gemm_kernel(const GemmParams p) {
   constexpr bool kFp4 = b_type == ScalarTypeId::kFE2M1f;
   constexpr bool kFp8 = b_type == ScalarTypeId::kFE4M3fn;
-  static_assert(a_type == c_type, "16-bit activations and outputs of one type");
+  constexpr bool kFp8Act = a_type == ScalarTypeId::kFE4M3fn;  // e4m3 activations: the sm89 family
+  static_assert(a_type == c_type ||
+                    (kFp8Act && (c_type == ScalarTypeId::kFloat16 || c_type == ScalarTypeId::kBFloat16)),
+                "16-bit activations and outputs of one type, or e4m3 activations with 16-bit outputs");
+  static_assert(!kFp8Act || ((b_type == ScalarTypeId::kU4 || b_type == ScalarTypeId::kU4B8 || kFp4) &&
+                             !m_block_size_8 && group_blocks != 0),
+                "e4m3 activations take INT4 or FP4 weights, 16-row M blocks and no act-order");
   static_assert(s_type == c_type || (kFp4 && (s_type == ScalarTypeId::kFE4M3fn || s_type == ScalarTypeId::kFE8M0fnu)),
                 "scales of the output type, or e4m3 (NVFP4) / e8m0 (MXFP4) bytes for FP4 weights");
   static_assert(b_type == ScalarTypeId::kU4 || b_type == ScalarTypeId::kU4B8 || b_type == ScalarTypeId::kU8B128 ||
@@ -41,10 +49,25 @@ __global__ void __launch_bounds__(threads) marlin_gemm_kernel(const GemmParams p
   static_assert(group_blocks != 0 || b_type == ScalarTypeId::kU4B8 || b_type == ScalarTypeId::kU8B128,
                 "act-order is for GPTQ weights");
 
-  using Traits = HalfType<a_type>;
+  // Outputs, 16-bit scales, zero points and bias are of c_type (= a_type for 16-bit activations). Weights are
+  // dequantized in the activation type, or in f16 for e4m3 activations: every INT4 (q - z) and every e2m1 value
+  // is exact in f16 and in e4m3, into which it is then converted.
+  using Traits = HalfType<c_type>;
   using scalar_t = typename Traits::scalar;
   using pair_t = typename Traits::pair;
-  using Dq = Dequant4<a_type>;
+  constexpr ScalarTypeId kDqType = kFp8Act ? ScalarTypeId::kFloat16 : a_type;
+  using dq_pair_t = typename HalfType<kDqType>::pair;
+  using Dq = Dequant4<kDqType>;
+  using a_elem_t = std::conditional_t<kFp8Act, uint8_t, scalar_t>;
+  constexpr int kABytes = kFp8Act ? 1 : 2;
+  // A zero point (c_type) as the dequantization type.
+  auto dq_zero = [](scalar_t z) {
+    if constexpr (kFp8Act) {
+      return __float2half(Traits::to_float(z));
+    } else {
+      return z;
+    }
+  };
 
   constexpr bool kHasZp = b_type == ScalarTypeId::kU4;
   constexpr int kBits = b_type == ScalarTypeId::kU8B128 || kFp8 ? 8 : 4;
@@ -52,18 +75,22 @@ __global__ void __launch_bounds__(threads) marlin_gemm_kernel(const GemmParams p
   constexpr bool kNvfp4 = kFp4 && s_type == ScalarTypeId::kFE4M3fn;  // has a global fp32 scale
   constexpr int kTileBytes = 16 * 64 * kBits / 8;  // one 16 x 64 weight tile
   constexpr TileShape kShape{threads, thread_m_blocks, thread_n_blocks, thread_k_blocks, m_block_size_8,
-                             stages,  group_blocks,    kHasZp,          kBits,           kSBytes};
+                             stages,  group_blocks,    kHasZp,          kBits,           kSBytes,
+                             kABytes};
   constexpr int kWarpsN = warps_n(kShape);
   constexpr int kWarpsK = warps_k(kShape);
   constexpr int kSubK = thread_k_blocks / kWarpsK;  // 16-deep K slices per warp per stage
   static_assert(kWarpsN * kWarpsK * 32 == threads && kSubK * kWarpsK == thread_k_blocks, "bad thread config");
   static_assert((kWarpsK & (kWarpsK - 1)) == 0, "K-split warps reduce pairwise");
+  static_assert(!kFp8Act || kSubK == 2, "e4m3 activations: one k32 mma step per warp and stage");
 
   constexpr int kRows = a_rows(kShape);  // rows of one M chunk
   constexpr int kKStep = 16 * thread_k_blocks;
   constexpr int kTileN = 16 * thread_n_blocks;
-  constexpr int kAChunks = kKStep / 8;  // 16-byte chunks per A row in one stage
-  constexpr int kAStage = a_stage_bytes(kShape) / 2;
+  constexpr int kAChunks = kKStep * kABytes / 16;  // 16-byte chunks per A row in one stage
+  constexpr int kAChunkElems = 16 / kABytes;
+  constexpr int kASwizzle = kAChunks < 8 ? kAChunks - 1 : 7;  // chunk c of row r is stored at c ^ (r & kASwizzle)
+  constexpr int kAStage = a_stage_bytes(kShape) / kABytes;  // elements
   constexpr int kBStage = b_stage_bytes(kShape);
   constexpr int kBRowBytes = thread_n_blocks / 4 * kTileBytes;  // one 16-deep row of the block's weight tiles
   constexpr bool kGrouped = group_blocks > 0;
@@ -74,7 +101,7 @@ __global__ void __launch_bounds__(threads) marlin_gemm_kernel(const GemmParams p
   constexpr int kSRowChunks = kTileN * kSBytes / 16;  // 16-byte chunks per scale row
 
   extern __shared__ int4 smem[];
-  scalar_t* const sA = reinterpret_cast<scalar_t*>(smem);
+  a_elem_t* const sA = reinterpret_cast<a_elem_t*>(smem);
   uint8_t* const sB = reinterpret_cast<uint8_t*>(sA + stages * kAStage);
   uint8_t* const sS = sB + stages * kBStage;  // kSBytes per scale
   scalar_t* const sZ = reinterpret_cast<scalar_t*>(sS + stages * kSStage * kSBytes);
@@ -90,7 +117,7 @@ __global__ void __launch_bounds__(threads) marlin_gemm_kernel(const GemmParams p
   const int g = lane / 4;  // row (A, C) / column (B) inside an mma fragment
   const int t = lane % 4;
 
-  const scalar_t* const A = static_cast<const scalar_t*>(p.a);
+  const a_elem_t* const A = static_cast<const a_elem_t*>(p.a);
   const uint8_t* const B = static_cast<const uint8_t*>(p.b);
   const uint8_t* const S = static_cast<const uint8_t*>(p.scales);
   const scalar_t* const Z = static_cast<const scalar_t*>(p.zeros);
@@ -120,7 +147,7 @@ __global__ void __launch_bounds__(threads) marlin_gemm_kernel(const GemmParams p
     static_assert(threads % (kBRowBytes / 16) == 0, "B rows split evenly over threads");
     static_assert(kSStage * kSBytes / 16 <= threads, "one scale chunk per thread at most");
     static_assert(kKStep / 4 <= threads, "one group-index chunk per thread at most");
-    const scalar_t* a_next[kAIters];
+    const a_elem_t* a_next[kAIters];
     int a_dst[kAIters];
     bool a_valid[kAIters];
 #pragma unroll
@@ -128,8 +155,8 @@ __global__ void __launch_bounds__(threads) marlin_gemm_kernel(const GemmParams p
       const int i = tid + j * threads;
       const int r = i / kAChunks, c = i % kAChunks;
       a_valid[j] = i < kRows * kAChunks && row0 + r < p.m;
-      a_next[j] = A + (a_valid[j] ? static_cast<size_t>(row0 + r) * p.lda + k_begin * kKStep + c * 8 : 0);
-      a_dst[j] = r * kKStep + ((c ^ (r & 7)) * 8);
+      a_next[j] = A + (a_valid[j] ? static_cast<size_t>(row0 + r) * p.lda + k_begin * kKStep + c * kAChunkElems : 0);
+      a_dst[j] = r * kKStep + ((c ^ (r & kASwizzle)) * kAChunkElems);
     }
     const size_t b_step = static_cast<size_t>(thread_k_blocks) * b_row_bytes;
     const uint8_t* b_next = B + k_begin * b_step + col0 / 64 * kTileBytes + (tid / (kBRowBytes / 16)) * b_row_bytes +
@@ -165,7 +192,7 @@ __global__ void __launch_bounds__(threads) marlin_gemm_kernel(const GemmParams p
     };
 
     auto load_stage = [&](int stage) {
-      scalar_t* dA = sA + stage * kAStage;
+      a_elem_t* dA = sA + stage * kAStage;
 #pragma unroll
       for (int j = 0; j < kAIters; ++j) {
         const bool write = j * threads + threads <= kRows * kAChunks || tid + j * threads < kRows * kAChunks;
@@ -207,7 +234,7 @@ __global__ void __launch_bounds__(threads) marlin_gemm_kernel(const GemmParams p
       const int4 zv = *reinterpret_cast<const int4*>(Z + col0 + wn * 64 + g * 8);
       const scalar_t* z = reinterpret_cast<const scalar_t*>(&zv);
 #pragma unroll
-      for (int j = 0; j < 8; ++j) cw_off[j] = Dq::from_zero(z[j]);
+      for (int j = 0; j < 8; ++j) cw_off[j] = Dq::from_zero(dq_zero(z[j]));
     }
 
     // acc[mb][j][e]: normally the m16n8 tile (mb, j), element e at row mb*16 + g + 8(e/2), column 8j + 2t + e%2;
@@ -221,118 +248,206 @@ __global__ void __launch_bounds__(threads) marlin_gemm_kernel(const GemmParams p
 #pragma unroll
         for (int e = 0; e < 4; ++e) acc[mb][j][e] = 0.f;
 
-    auto compute_stage = [&](int stage) {
-      const scalar_t* cA = sA + stage * kAStage;
-      const uint8_t* cB = sB + stage * kBStage;
+    // e4m3 activations: the warp's 32 K rows of the stage are one m16n8k32 step. The 4-bit weights come in the
+    // 8-bit-activation row order (docs/FORMATS.md), so that values v0..v3 of a word are rows 4t..4t+3 of their
+    // 16-row block: converted to e4m3 they are the B fragment as it is. Group scales (groups of 32 rows or more,
+    // so one per step) multiply each step's fp32 result; channelwise ones the final sums.
+    auto compute_stage_fp8 = [&](int stage) {
+      if constexpr (kFp8Act) {
+        const uint8_t* cA = reinterpret_cast<const uint8_t*>(sA + stage * kAStage);
+        const uint8_t* cB = sB + stage * kBStage;
+        const int kb = wk * 2;  // first of the warp's two 16-row blocks
+        uint32_t q[2][4];
 #pragma unroll
-      for (int s = 0; s < kSubK; ++s) {
-        const int kb = wk * kSubK + s;
-        // This lane's words of the warp's 16 x 64 tile: 4 (4-bit) or 8 (8-bit).
-        int4 bq[kBits / 4];
-#pragma unroll
-        for (int v = 0; v < kBits / 4; ++v)
-          bq[v] = *reinterpret_cast<const int4*>(cB + (kb * kWarpsN + wn) * kTileBytes + lane * 4 * kBits + v * 16);
-
-        uint32_t a[thread_m_blocks][4];
-        if constexpr (m_block_size_8) {
-          const int r = lane % 8, c = kb * 2 + (lane / 8) % 2;
-          ldmatrix_x2(a[0][0], a[0][2], cA + r * kKStep + ((c ^ r) * 8));
-          a[0][1] = a[0][3] = 0;
-        } else {
-#pragma unroll
-          for (int mb = 0; mb < thread_m_blocks; ++mb) {
-            const int r = mb * 16 + lane % 16, c = kb * 2 + lane / 16;
-            ldmatrix_x4(a[mb], cA + r * kKStep + ((c ^ (r & 7)) * 8));
-          }
+        for (int h = 0; h < 2; ++h) {
+          const int4 v = *reinterpret_cast<const int4*>(cB + ((kb + h) * kWarpsN + wn) * kTileBytes + lane * 16);
+          q[h][0] = v.x;
+          q[h][1] = v.y;
+          q[h][2] = v.z;
+          q[h][3] = v.w;
         }
-
-        // Per n8 column tile j: the zero-point offset and (grouped) the scale of column 8j + g.
-        typename Dq::Offset off[8];
-        scalar_t sc[8];
+        uint32_t a[thread_m_blocks][4];
+#pragma unroll
+        for (int mb = 0; mb < thread_m_blocks; ++mb) {
+          const int r = mb * 16 + lane % 16, c = kb + lane / 16;
+          ldmatrix_x4(a[mb], cA + r * kKStep + ((c ^ (r & kASwizzle)) * 16));
+        }
+        // Zero points of columns 8j + g (B fragments), and (grouped) scales of the accumulator columns 8j + 2t + e,
+        // stored at 16t + 8e + j of the warp's 64: kept as loaded and converted when used (fewer live registers).
+        int4 zraw = make_int4(0, 0, 0, 0);
+        int4 sraw[2] = {zraw, zraw};
         if constexpr (kGrouped) {
           const int srow = kGroupSize >= kKStep ? 0 : kb * 16 / kGroupSize;
-          const int idx = stage * kSStage + srow * kTileN + wn * 64 + g * 8;
-          int4 sv;
-          if constexpr (kSBytes == 2) {
-            sv = *reinterpret_cast<const int4*>(sS + idx * 2);
-          } else {
-            const int2 v = *reinterpret_cast<const int2*>(sS + idx);
-            sv = make_int4(v.x, v.y, 0, 0);
-          }
-          ScaleCvt<s_type, a_type>::run(sv, sc);
-          if constexpr (kHasZp) {
-            const int4 zv = *reinterpret_cast<const int4*>(sZ + idx);
+          const int base = stage * kSStage + srow * kTileN + wn * 64;
 #pragma unroll
-            for (int j = 0; j < 8; ++j) off[j] = Dq::from_zero(reinterpret_cast<const scalar_t*>(&zv)[j]);
-          }
+          for (int e = 0; e < kSBytes; ++e)
+            sraw[e] = *reinterpret_cast<const int4*>(sS + (base + 16 * t) * kSBytes + 16 * e);
+          if constexpr (kHasZp) zraw = *reinterpret_cast<const int4*>(sZ + base + g * 8);
         }
-        // Act-order: rows 2t, 2t+1, 2t+8, 2t+9 of this 16-row slice may each belong to another group; their
-        // scale rows (this thread's eight columns each) come through L1.
-        pair_t rs[2][8];  // [rows (2t, 2t+1) or (2t+8, 2t+9)][column tile]
-        if constexpr (kActOrder) {
+        auto offset_of = [&](int j) {
+          if constexpr (b_type == ScalarTypeId::kU4B8) {
+            return Dq::bias8();
+          } else if constexpr (kGrouped) {
+            return Dq::from_zero(dq_zero(reinterpret_cast<const scalar_t*>(&zraw)[j]));
+          } else {
+            return cw_off[j];
+          }
+        };
+        // The scale of accumulator column 8j + 2t + e. e8m0: 2^(E - 127) is the fp32 with exponent field E (E = 0
+        // gives 0).
+        auto scale_of = [&](int e, int j) {
+          if constexpr (kSBytes == 2) {
+            return Traits::to_float(reinterpret_cast<const scalar_t*>(&sraw[e])[j]);
+          } else {
+            return __uint_as_float(static_cast<uint32_t>(reinterpret_cast<const uint8_t*>(&sraw[0])[8 * e + j]) << 23);
+          }
+        };
+#pragma unroll
+        for (int i = 0; i < 4; ++i) {
+          uint32_t b[2][2];  // [column tile 2i + c][16-row block h]
 #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            const int2 gi = *reinterpret_cast<const int2*>(sG + stage * kKStep + kb * 16 + 2 * t + 8 * h);
-            const size_t col = col0 + wn * 64 + g * 8;
-            const int4 s0 = __ldg(reinterpret_cast<const int4*>(S) + (static_cast<size_t>(gi.x) * p.n + col) / 8);
-            const int4 s1 = __ldg(reinterpret_cast<const int4*>(S) + (static_cast<size_t>(gi.y) * p.n + col) / 8);
+            dq_pair_t w[4];
+            if constexpr (kFp4) {
+              DequantFp4<ScalarTypeId::kFloat16>::run(q[h][i], w);
+            } else {
+              Dq::run(q[h][i], offset_of(2 * i), offset_of(2 * i + 1), w);
+            }
+            b[0][h] = to_e4m3x2(as_u32(w[0])) | (to_e4m3x2(as_u32(w[1])) << 16);
+            b[1][h] = to_e4m3x2(as_u32(w[2])) | (to_e4m3x2(as_u32(w[3])) << 16);
+          }
 #pragma unroll
-            for (int j = 0; j < 8; ++j) {
-              rs[h][j].x = reinterpret_cast<const scalar_t*>(&s0)[j];
-              rs[h][j].y = reinterpret_cast<const scalar_t*>(&s1)[j];
+          for (int c = 0; c < 2; ++c) {
+            const int j = 2 * i + c;
+#pragma unroll
+            for (int mb = 0; mb < thread_m_blocks; ++mb) {
+              if constexpr (kGrouped) {
+                mma_m16n8k32_e4m3_scaled(a[mb], b[c], scale_of(0, j), scale_of(1, j), acc[mb][j]);
+              } else {
+                mma_m16n8k32_e4m3(a[mb], b[c], acc[mb][j], acc[mb][j]);
+              }
             }
           }
         }
-#pragma unroll
-        for (int j = 0; j < 8; ++j) {
-          if constexpr (b_type == ScalarTypeId::kU4B8) {
-            off[j] = Dq::bias8();
-          } else if constexpr (kHasZp && !kGrouped) {
-            off[j] = cw_off[j];
-          }
-        }
+      }
+    };
 
-        const uint32_t* q = reinterpret_cast<const uint32_t*>(bq);
+    auto compute_stage = [&](int stage) {
+      if constexpr (kFp8Act) {
+        compute_stage_fp8(stage);
+      } else {
+        const a_elem_t* cA = sA + stage * kAStage;
+        const uint8_t* cB = sB + stage * kBStage;
 #pragma unroll
-        for (int i = 0; i < 4; ++i) {
-          // Column tiles 2i and 2i + 1: (k 2t, 2t+1) and (k 2t+8, 2t+9) pairs of each.
-          pair_t w[4];
-          if constexpr (kFp4) {
-            DequantFp4<a_type>::run(q[i], w);
-          } else if constexpr (kFp8) {
-            DequantFp8<a_type>::run(q[2 * i], w[0], w[1]);
-            DequantFp8<a_type>::run(q[2 * i + 1], w[2], w[3]);
-          } else if constexpr (kBits == 4) {
-            Dq::run(q[i], off[2 * i], off[2 * i + 1], w);
-          } else {
-            Dequant8<a_type>::run(q[2 * i], w[0], w[1]);
-            Dequant8<a_type>::run(q[2 * i + 1], w[2], w[3]);
-          }
-          if constexpr (kActOrder) {
-            w[0] = __hmul2(w[0], rs[0][2 * i]);
-            w[1] = __hmul2(w[1], rs[1][2 * i]);
-            w[2] = __hmul2(w[2], rs[0][2 * i + 1]);
-            w[3] = __hmul2(w[3], rs[1][2 * i + 1]);
-          } else if constexpr (kGrouped) {
-            const pair_t s0 = Traits::splat(sc[2 * i]), s1 = Traits::splat(sc[2 * i + 1]);
-            w[0] = __hmul2(w[0], s0);
-            w[1] = __hmul2(w[1], s0);
-            w[2] = __hmul2(w[2], s1);
-            w[3] = __hmul2(w[3], s1);
-          }
-          const uint32_t b0[2] = {as_u32(w[0]), as_u32(w[1])};
-          const uint32_t b1[2] = {as_u32(w[2]), as_u32(w[3])};
+        for (int s = 0; s < kSubK; ++s) {
+          const int kb = wk * kSubK + s;
+          // This lane's words of the warp's 16 x 64 tile: 4 (4-bit) or 8 (8-bit).
+          int4 bq[kBits / 4];
+#pragma unroll
+          for (int v = 0; v < kBits / 4; ++v)
+            bq[v] = *reinterpret_cast<const int4*>(cB + (kb * kWarpsN + wn) * kTileBytes + lane * 4 * kBits + v * 16);
+
+          uint32_t a[thread_m_blocks][4];
           if constexpr (m_block_size_8) {
-            // Operands swapped: the 16 weight columns of word i are the mma's rows and the 8 activation rows
-            // its columns, so one mma covers what two would with 8 of 16 A rows wasted.
-            const uint32_t wa[4] = {b0[0], b1[0], b0[1], b1[1]};
-            const uint32_t xb[2] = {a[0][0], a[0][2]};
-            mma_m16n8k16<a_type>(wa, xb, acc[0][i]);
+            const int r = lane % 8, c = kb * 2 + (lane / 8) % 2;
+            ldmatrix_x2(a[0][0], a[0][2], cA + r * kKStep + ((c ^ r) * 8));
+            a[0][1] = a[0][3] = 0;
           } else {
 #pragma unroll
             for (int mb = 0; mb < thread_m_blocks; ++mb) {
-              mma_m16n8k16<a_type>(a[mb], b0, acc[mb][2 * i]);
-              mma_m16n8k16<a_type>(a[mb], b1, acc[mb][2 * i + 1]);
+              const int r = mb * 16 + lane % 16, c = kb * 2 + lane / 16;
+              ldmatrix_x4(a[mb], cA + r * kKStep + ((c ^ (r & 7)) * 8));
+            }
+          }
+
+          // Per n8 column tile j: the zero-point offset and (grouped) the scale of column 8j + g.
+          typename Dq::Offset off[8];
+          scalar_t sc[8];
+          if constexpr (kGrouped) {
+            const int srow = kGroupSize >= kKStep ? 0 : kb * 16 / kGroupSize;
+            const int idx = stage * kSStage + srow * kTileN + wn * 64 + g * 8;
+            int4 sv;
+            if constexpr (kSBytes == 2) {
+              sv = *reinterpret_cast<const int4*>(sS + idx * 2);
+            } else {
+              const int2 v = *reinterpret_cast<const int2*>(sS + idx);
+              sv = make_int4(v.x, v.y, 0, 0);
+            }
+            ScaleCvt<s_type, a_type>::run(sv, sc);
+            if constexpr (kHasZp) {
+              const int4 zv = *reinterpret_cast<const int4*>(sZ + idx);
+#pragma unroll
+              for (int j = 0; j < 8; ++j) off[j] = Dq::from_zero(dq_zero(reinterpret_cast<const scalar_t*>(&zv)[j]));
+            }
+          }
+          // Act-order: rows 2t, 2t+1, 2t+8, 2t+9 of this 16-row slice may each belong to another group; their
+          // scale rows (this thread's eight columns each) come through L1.
+          pair_t rs[2][8];  // [rows (2t, 2t+1) or (2t+8, 2t+9)][column tile]
+          if constexpr (kActOrder) {
+#pragma unroll
+            for (int h = 0; h < 2; ++h) {
+              const int2 gi = *reinterpret_cast<const int2*>(sG + stage * kKStep + kb * 16 + 2 * t + 8 * h);
+              const size_t col = col0 + wn * 64 + g * 8;
+              const int4 s0 = __ldg(reinterpret_cast<const int4*>(S) + (static_cast<size_t>(gi.x) * p.n + col) / 8);
+              const int4 s1 = __ldg(reinterpret_cast<const int4*>(S) + (static_cast<size_t>(gi.y) * p.n + col) / 8);
+#pragma unroll
+              for (int j = 0; j < 8; ++j) {
+                rs[h][j].x = reinterpret_cast<const scalar_t*>(&s0)[j];
+                rs[h][j].y = reinterpret_cast<const scalar_t*>(&s1)[j];
+              }
+            }
+          }
+#pragma unroll
+          for (int j = 0; j < 8; ++j) {
+            if constexpr (b_type == ScalarTypeId::kU4B8) {
+              off[j] = Dq::bias8();
+            } else if constexpr (kHasZp && !kGrouped) {
+              off[j] = cw_off[j];
+            }
+          }
+
+          const uint32_t* q = reinterpret_cast<const uint32_t*>(bq);
+#pragma unroll
+          for (int i = 0; i < 4; ++i) {
+            // Column tiles 2i and 2i + 1: (k 2t, 2t+1) and (k 2t+8, 2t+9) pairs of each.
+            dq_pair_t w[4];
+            if constexpr (kFp4) {
+              DequantFp4<a_type>::run(q[i], w);
+            } else if constexpr (kFp8) {
+              DequantFp8<a_type>::run(q[2 * i], w[0], w[1]);
+              DequantFp8<a_type>::run(q[2 * i + 1], w[2], w[3]);
+            } else if constexpr (kBits == 4) {
+              Dq::run(q[i], off[2 * i], off[2 * i + 1], w);
+            } else {
+              Dequant8<a_type>::run(q[2 * i], w[0], w[1]);
+              Dequant8<a_type>::run(q[2 * i + 1], w[2], w[3]);
+            }
+            if constexpr (kActOrder) {
+              w[0] = __hmul2(w[0], rs[0][2 * i]);
+              w[1] = __hmul2(w[1], rs[1][2 * i]);
+              w[2] = __hmul2(w[2], rs[0][2 * i + 1]);
+              w[3] = __hmul2(w[3], rs[1][2 * i + 1]);
+            } else if constexpr (kGrouped) {
+              const pair_t s0 = Traits::splat(sc[2 * i]), s1 = Traits::splat(sc[2 * i + 1]);
+              w[0] = __hmul2(w[0], s0);
+              w[1] = __hmul2(w[1], s0);
+              w[2] = __hmul2(w[2], s1);
+              w[3] = __hmul2(w[3], s1);
+            }
+            const uint32_t b0[2] = {as_u32(w[0]), as_u32(w[1])};
+            const uint32_t b1[2] = {as_u32(w[2]), as_u32(w[3])};
+            if constexpr (m_block_size_8) {
+              // Operands swapped: the 16 weight columns of word i are the mma's rows and the 8 activation rows
+              // its columns, so one mma covers what two would with 8 of 16 A rows wasted.
+              const uint32_t wa[4] = {b0[0], b1[0], b0[1], b1[1]};
+              const uint32_t xb[2] = {a[0][0], a[0][2]};
+              mma_m16n8k16<a_type>(wa, xb, acc[0][i]);
+            } else {
+#pragma unroll
+              for (int mb = 0; mb < thread_m_blocks; ++mb) {
+                mma_m16n8k16<a_type>(a[mb], b0, acc[mb][2 * i]);
+                mma_m16n8k16<a_type>(a[mb], b1, acc[mb][2 * i + 1]);
+              }
             }
           }
         }
@@ -435,6 +550,12 @@ __global__ void __launch_bounds__(threads) marlin_gemm_kernel(const GemmParams p
             if constexpr (kNvfp4) {
               v0 *= global_scale;
               v1 *= global_scale;
+            }
+            if constexpr (kFp8Act) {  // per-row activation scales
+              if (p.a_scales != nullptr) {
+                v0 *= row0 + r < p.m ? p.a_scales[row0 + r] : 0.f;
+                v1 *= row0 + r1 < p.m ? p.a_scales[row0 + r1] : 0.f;
+              }
             }
             if (p.bias != nullptr && k_begin == 0) {  // once per tile: by the run that starts it
               const scalar_t* const bias = static_cast<const scalar_t*>(p.bias) + col0 + wn * 64;

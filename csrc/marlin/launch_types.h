@@ -14,6 +14,7 @@ struct GemmParams {
   const int* g_idx;     // act-order (group_blocks 0): [k] group of each row, 16-byte aligned; else nullptr
   const void* bias;     // [n] of the output type, or nullptr
   const float* global_scale;  // NVFP4: one fp32 multiplying C, or nullptr
+  const float* a_scales;      // e4m3 activations: [m] fp32 row scales of A, or nullptr
   void* c;              // [m, n] row-major, stride ldc
   float* partials;      // stream-K partial sums: one slot of kSlotFloats per block
   int* tile_counters;   // one arrival counter per block

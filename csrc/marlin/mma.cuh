@@ -49,6 +49,54 @@ __device__ __forceinline__ void mma_m16n8k16(const uint32_t (&a)[4], const uint3
 #endif
 }
 
+// D = A * B + C for one m16n8k32 tile of e4m3 values with fp32 accumulation (sm_89 and newer; the sm89 family).
+// A fragment: a0 = row g, k 4t..4t+3; a1 = row g+8; a2, a3 = the same at k + 16. B: b0 = k 4t..4t+3 of column
+// g, b1 = k 16+4t.. (one byte per value, lowest k in the lowest byte).
+__device__ __forceinline__ void mma_m16n8k32_e4m3(const uint32_t (&a)[4], const uint32_t (&b)[2], const float (&c)[4],
+                                                  float (&d)[4]) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 890
+  asm volatile(
+      "mma.sync.aligned.m16n8k32.row.col.f32.e4m3.e4m3.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
+      "{%10,%11,%12,%13};\n"
+      : "=f"(d[0]), "=f"(d[1]), "=f"(d[2]), "=f"(d[3])
+      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]), "f"(c[0]), "f"(c[1]), "f"(c[2]),
+        "f"(c[3]));
+#else
+  __trap();  // the sm89 family is compiled for 8.9 and 12.x only
+#endif
+}
+
+// acc += (A * B) * scale for one m16n8k32 e4m3 tile: columns 2t and 2t + 1 of the fragment take s0 and s1. One
+// asm block, so that each tile's product lives only between its mma and its fma (no temporaries held across
+// tiles: the unrolled loops would otherwise keep 4 per tile live and spill).
+__device__ __forceinline__ void mma_m16n8k32_e4m3_scaled(const uint32_t (&a)[4], const uint32_t (&b)[2], float s0,
+                                                         float s1, float (&acc)[4]) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 890
+  asm volatile(
+      "{\n.reg .f32 t0, t1, t2, t3;\n"
+      "mma.sync.aligned.m16n8k32.row.col.f32.e4m3.e4m3.f32 {t0,t1,t2,t3}, {%4,%5,%6,%7}, {%8,%9}, "
+      "{%10,%10,%10,%10};\n"
+      "fma.rn.f32 %0, t0, %11, %0;\nfma.rn.f32 %1, t1, %12, %1;\n"
+      "fma.rn.f32 %2, t2, %11, %2;\nfma.rn.f32 %3, t3, %12, %3;\n}\n"
+      : "+f"(acc[0]), "+f"(acc[1]), "+f"(acc[2]), "+f"(acc[3])
+      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]), "f"(0.f), "f"(s0), "f"(s1));
+#else
+  __trap();
+#endif
+}
+
+// Two f16 values (exact in e4m3: small integers, e2m1 values) -> two e4m3 bytes, the low half in the low byte.
+__device__ __forceinline__ uint32_t to_e4m3x2(uint32_t f16x2) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 890
+  uint16_t r;
+  asm volatile("cvt.rn.satfinite.e4m3x2.f16x2 %0, %1;\n" : "=h"(r) : "r"(f16x2));
+  return r;
+#else
+  __trap();
+  return 0;
+#endif
+}
+
 __device__ __forceinline__ uint32_t smem_addr(const void* p) {
   return static_cast<uint32_t>(__cvta_generic_to_shared(p));
 }

@@ -15,12 +15,13 @@ struct TileShape {
   bool has_zp;
   int weight_bits;
   int scale_bytes;  // 2 (f16, bf16) or 1 (e4m3 for NVFP4, e8m0 for MXFP4)
+  int a_bytes;  // bytes per activation: 2 (f16, bf16) or 1 (e4m3)
 };
 
 constexpr int a_rows(const TileShape& s) { return s.m_block_size_8 ? 8 : 16 * s.thread_m_blocks; }
 
-// One pipeline stage of activations: a_rows x (16 * thread_k_blocks) 16-bit values.
-constexpr int a_stage_bytes(const TileShape& s) { return a_rows(s) * 16 * s.thread_k_blocks * 2; }
+// One pipeline stage of activations: a_rows x (16 * thread_k_blocks) values of a_bytes.
+constexpr int a_stage_bytes(const TileShape& s) { return a_rows(s) * 16 * s.thread_k_blocks * s.a_bytes; }
 
 // One stage of weights: thread_k_blocks x (thread_n_blocks / 4) tiles of 16 x 64 values.
 constexpr int b_stage_bytes(const TileShape& s) {

@@ -78,8 +78,11 @@ struct Gptq8 {
 };
 struct Awq4 {
   const int32_t* in;
+  const int32_t* perm;
   int64_t n;
-  __device__ uint32_t operator()(int64_t row, int64_t col) const { return awq_value(in, n, row, col); }
+  __device__ uint32_t operator()(int64_t row, int64_t col) const {
+    return awq_value(in, n, perm != nullptr ? perm[row] : row, col);
+  }
 };
 
 // Stored index 8g + j of every 64-column block holds column 8j + g.
@@ -145,7 +148,7 @@ marlin_status repack(bool awq, const int32_t* in, const int32_t* perm, int32_t* 
   if (num_bits == 8) {
     repack_kernel<8><<<grid, 256, 0, s>>>(out, k, n, Gptq8{in, perm, n});
   } else if (awq) {
-    repack_kernel<4><<<grid, 256, 0, s>>>(out, k, n, Awq4{in, n});
+    repack_kernel<4><<<grid, 256, 0, s>>>(out, k, n, Awq4{in, perm, n});
   } else {
     repack_kernel<4><<<grid, 256, 0, s>>>(out, k, n, Gptq4{in, perm, n});
   }
@@ -171,9 +174,9 @@ extern "C" marlin_status marlin_repack_gptq(const int32_t* in, const int32_t* pe
   return marlin::repack(false, in, perm, out, k, n, num_bits, stream, err, err_len);
 }
 
-extern "C" marlin_status marlin_repack_awq(const int32_t* in, int32_t* out, int64_t k, int64_t n, int num_bits,
-                                           void* stream, char* err, size_t err_len) {
-  return marlin::repack(true, in, nullptr, out, k, n, num_bits, stream, err, err_len);
+extern "C" marlin_status marlin_repack_awq(const int32_t* in, const int32_t* perm, int32_t* out, int64_t k,
+                                           int64_t n, int num_bits, void* stream, char* err, size_t err_len) {
+  return marlin::repack(true, in, perm, out, k, n, num_bits, stream, err, err_len);
 }
 
 extern "C" marlin_status marlin_permute_scales(const void* in, void* out, int64_t groups, int64_t n, int elem_bytes,

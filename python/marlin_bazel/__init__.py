@@ -1,6 +1,7 @@
 """marlin-bazel: mixed-precision GEMM with 4-bit and 8-bit quantized weights (Marlin kernels), from torch.
 
 Weight formats: GPTQ-INT4/INT8 (also with act-order), AWQ-INT4, FP8 (e4m3fn) and FP4 (e2m1: NVFP4, MXFP4).
+Activations: float16 or bfloat16; FP8 (e4m3fn, with per-row scales) for GPTQ-INT4, AWQ-INT4 and MXFP4 weights.
 
 The torch-facing functions live in :mod:`marlin_bazel.ops` and are re-exported here; they are imported on first
 access, so ``marlin_bazel._lib`` (the ctypes binding) works without torch. :mod:`marlin_bazel.reference` holds
@@ -20,9 +21,11 @@ if TYPE_CHECKING:
         ACT_ORDER_B_TYPES,
         B_TYPES,
         FORMAT_GROUP_SIZES,
+        FP8_ACT_FORMATS,
         GROUP_SIZES,
         THREAD_CONFIGS,
         ActOrder,
+        a8_row_perm,
         awq_zeros,
         built_kernel_count,
         gemm,
@@ -37,6 +40,7 @@ __all__ = [
     "ACT_ORDER_B_TYPES",
     "B_TYPES",
     "FORMAT_GROUP_SIZES",
+    "FP8_ACT_FORMATS",
     "GROUP_SIZES",
     "THREAD_CONFIGS",
     "ActOrder",
@@ -44,6 +48,7 @@ __all__ = [
     "MarlinError",
     "ScalarType",
     "Status",
+    "a8_row_perm",
     "awq_zeros",
     "built_kernel_count",
     "gemm",
@@ -59,9 +64,11 @@ _OPS = frozenset(
         "ACT_ORDER_B_TYPES",
         "B_TYPES",
         "FORMAT_GROUP_SIZES",
+        "FP8_ACT_FORMATS",
         "GROUP_SIZES",
         "THREAD_CONFIGS",
         "ActOrder",
+        "a8_row_perm",
         "awq_zeros",
         "built_kernel_count",
         "gemm",

@@ -116,6 +116,9 @@ class MarlinGemmArgs(ctypes.Structure):
         ("force_thread_k", ctypes.c_int),  # tuning: (thread_k, thread_n) of the thread config; 0, 0 = launcher's
         ("force_thread_n", ctypes.c_int),
         ("force_blocks_per_sm", ctypes.c_int),  # tuning: 1 or 2 blocks per multiprocessor; 0 = launcher's choice
+        # const float* [m]: FP8 activations (a_type FE4M3FN) only: per-row scales of A that multiply C's rows;
+        # NULL means 1. Must be NULL for 16-bit activations.
+        ("a_scales", ctypes.c_void_p),
     ]
 
 
@@ -152,7 +155,7 @@ class Library:
         dll.marlin_workspace_bytes.restype = sz
         dll.marlin_repack_gptq.argtypes = [vp, vp, vp, i64, i64, ctypes.c_int, vp, _ERR_BUF, sz]
         dll.marlin_repack_gptq.restype = status
-        dll.marlin_repack_awq.argtypes = [vp, vp, i64, i64, ctypes.c_int, vp, _ERR_BUF, sz]
+        dll.marlin_repack_awq.argtypes = [vp, vp, vp, i64, i64, ctypes.c_int, vp, _ERR_BUF, sz]
         dll.marlin_repack_awq.restype = status
         dll.marlin_permute_scales.argtypes = [vp, vp, i64, i64, ctypes.c_int, vp, _ERR_BUF, sz]
         dll.marlin_permute_scales.restype = status
@@ -188,9 +191,14 @@ class Library:
         here so that calls written before it existed keep their meaning.)"""
         self._call(self._dll.marlin_repack_gptq, src, perm or None, dst, k, n, num_bits, stream or None)
 
-    def repack_awq(self, src: int, dst: int, k: int, n: int, num_bits: int, stream: int | None) -> None:
-        """``marlin_repack_awq``: int32 [k, n/8] (AWQ order) at ``src`` -> Marlin layout [k/16, 2n]."""
-        self._call(self._dll.marlin_repack_awq, src, dst, k, n, num_bits, stream or None)
+    def repack_awq(
+        self, src: int, dst: int, k: int, n: int, num_bits: int, stream: int | None, *, perm: int | None = None
+    ) -> None:
+        """``marlin_repack_awq``: int32 [k, n/8] (AWQ order) at ``src`` -> Marlin layout [k/16, 2n] at ``dst``.
+        ``perm``: address of an int32 [k] row order (repacked row i is source row perm[i]; e.g. the 16-row block
+        permutation that kernels with FP8 activations read), or ``None``/0 for none. (Keyword-only, as in
+        :meth:`repack_gptq`; the C function takes it second.)"""
+        self._call(self._dll.marlin_repack_awq, src, perm or None, dst, k, n, num_bits, stream or None)
 
     def permute_scales(self, src: int, dst: int, groups: int, n: int, elem_bytes: int, stream: int | None) -> None:
         """``marlin_permute_scales``: [groups, n] values of ``elem_bytes`` (2: f16/bf16, 1: e4m3/e8m0) -> the

@@ -14,7 +14,7 @@ Weight preparation from checkpoint formats (see docs/DESIGN.md for the layouts):
     c = gemm(a, b_q, s, b_type="u4b8", group_size=128)           # GPTQ-INT4
     c = gemm(a, b_q, s, b_type="u8b128", group_size=128)         # GPTQ-INT8
     c = gemm(a, b_q, s, b_type="u4", zeros=z, group_size=128)    # AWQ
-    c = gemm(a, b_q, s, b_type="u4b8", group_size=128, bias=b)   # any format: C = A @ W + bias, b [n] of a.dtype
+    c = gemm(a, b_q, s, b_type="u4b8", group_size=128, bias=b)   # any format: C = A @ W + bias, b [n] of C's dtype
 
     # GPTQ with desc_act (act-order): g_idx int32 [k] from the checkpoint, scales [max(g_idx) + 1, n].
     ao = prepare_act_order(g_idx.cuda(), group_size=128)
@@ -30,8 +30,15 @@ Weight preparation from checkpoint formats (see docs/DESIGN.md for the layouts):
     c = gemm(a, b_q, permute_scales(s_e4m3), b_type="fe2m1f", group_size=16, global_scale=gs)  # NVFP4
     c = gemm(a_bf16, b_q, permute_scales(s_e8m0), b_type="fe2m1f", group_size=32)             # MXFP4
 
+    # FP8 activations (kernels of the sm89 family: archs 8.9, 12.0, 12.1): a float8_e4m3fn [m, k], optional fp32
+    # per-row scales a_s [m], INT4 (u4b8, u4) or MXFP4 weights repacked in the row order those kernels read.
+    perm = a8_row_perm(k)
+    b_q = repack_gptq(qweight, k, n, perm=perm)   # AWQ: repack_awq(qweight, k, n, perm=perm); MXFP4 as above
+    c = gemm(a_fp8, b_q, s, b_type="u4b8", group_size=128, a_scales=a_s, out_dtype=torch.float16)
+
 NVFP4 scales are ``torch.float8_e4m3fn`` [k/16, n] and ``gs`` a one-element float32 CUDA tensor (or None); MXFP4
-scales are e8m0 exponent bytes [k/32, n] as ``torch.uint8`` (or ``torch.float8_e8m0fnu``), with bfloat16 ``a``.
+scales are e8m0 exponent bytes [k/32, n] as ``torch.uint8`` (or ``torch.float8_e8m0fnu``), with bfloat16 ``a``
+(or, with FP8 activations, ``out_dtype=torch.bfloat16``).
 """
 
 from __future__ import annotations
@@ -48,9 +55,11 @@ __all__ = [
     "ACT_ORDER_B_TYPES",
     "B_TYPES",
     "FORMAT_GROUP_SIZES",
+    "FP8_ACT_FORMATS",
     "GROUP_SIZES",
     "THREAD_CONFIGS",
     "ActOrder",
+    "a8_row_perm",
     "awq_zeros",
     "built_kernel_count",
     "gemm",
@@ -98,6 +107,18 @@ _FP8_E8M0: torch.dtype | None = getattr(torch, "float8_e8m0fnu", None)
 _NVFP4_SCALE_DTYPES: tuple[torch.dtype, ...] = tuple(d for d in (_FP8_E4M3,) if d is not None)
 _MXFP4_SCALE_DTYPES: tuple[torch.dtype, ...] = tuple(d for d in (torch.uint8, _FP8_E8M0) if d is not None)
 _BYTE_SCALE_DTYPES = _NVFP4_SCALE_DTYPES + _MXFP4_SCALE_DTYPES
+# FP8 activations (a of dtype torch.float8_e4m3fn; kernels of the sm89 family, archs 8.9, 12.0, 12.1): the formats
+# that have them, each with the output dtypes it takes (gemm's out_dtype). Weights for them are repacked with
+# perm=a8_row_perm(k).
+FP8_ACT_FORMATS: dict[str, tuple[torch.dtype, ...]] = {
+    "u4": (torch.float16, torch.bfloat16),
+    "u4b8": (torch.float16, torch.bfloat16),
+    "mxfp4": (torch.bfloat16,),
+}
+_FP8_ACT_DTYPES: tuple[torch.dtype, ...] = _NVFP4_SCALE_DTYPES  # (torch.float8_e4m3fn,) where torch has it
+_A_DTYPES: tuple[torch.dtype, ...] = (*_DTYPES, *_FP8_ACT_DTYPES)
+# a8_row_perm: repacked row 16b + y of every 16-row block is source row 16b + _A8_BLOCK_PERM[y].
+_A8_BLOCK_PERM = (0, 1, 4, 5, 8, 9, 12, 13, 2, 3, 6, 7, 10, 11, 14, 15)
 _ALIGN = 16  # bytes; every operand is read or written with 16-byte vectors
 
 
@@ -123,13 +144,13 @@ def _dtype(name: str, t: torch.Tensor, allowed: tuple[torch.dtype, ...], why: st
         raise ValueError(f"{name}: dtype must be {want}{why}, got {t.dtype}")
 
 
-def _layout(name: str, t: torch.Tensor, shape: tuple[int, ...] | None = None) -> None:
+def _layout(name: str, t: torch.Tensor, shape: tuple[int, ...] | None = None, align: int = _ALIGN) -> None:
     if shape is not None and tuple(t.shape) != shape:
         raise ValueError(f"{name}: expected shape {list(shape)}, got {list(t.shape)}")
     if not t.is_contiguous():
         raise ValueError(f"{name}: must be contiguous (strides {t.stride()} for shape {list(t.shape)})")
-    if t.numel() and t.data_ptr() % _ALIGN:
-        raise ValueError(f"{name}: data pointer must be {_ALIGN}-byte aligned")
+    if t.numel() and t.data_ptr() % align:
+        raise ValueError(f"{name}: data pointer must be {align}-byte aligned")
 
 
 def _dims(name: str, t: torch.Tensor, ndim: int) -> None:
@@ -275,19 +296,32 @@ def prepare_act_order(g_idx: torch.Tensor, group_size: int) -> ActOrder:
 # ----------------------------------------------------------------------------------------------------- gemm
 
 
-def _format(b_type: str, scales: torch.Tensor, a: torch.Tensor) -> tuple[str, ScalarType]:
+def _format(b_type: str, scales: torch.Tensor, a: torch.Tensor, c_dtype: torch.dtype) -> tuple[str, ScalarType]:
     """(format name, s_type) of a call: the b_type, except that "fe2m1f" is "nvfp4" or "mxfp4" by the scales'
-    dtype. Checks the scales' dtype and the activations' dtype the format needs."""
+    dtype. Checks the scales' dtype and the activation and output dtypes the format needs (c_dtype: the output
+    dtype, a.dtype for 16-bit activations)."""
+    fp8 = a.dtype in _FP8_ACT_DTYPES
     if b_type != "fe2m1f":
-        _dtype("scales", scales, (a.dtype,), f" (the dtype of a) for b_type {b_type!r}")
-        return b_type, _DTYPES[a.dtype]
+        why = " (out_dtype, with FP8 activations)" if fp8 else " (the dtype of a)"
+        _dtype("scales", scales, (c_dtype,), f"{why} for b_type {b_type!r}")
+        return b_type, _DTYPES[c_dtype]
     if scales.dtype in _NVFP4_SCALE_DTYPES:
+        if fp8:
+            raise ValueError(
+                f"scales: NVFP4 (b_type 'fe2m1f' with {scales.dtype} scales) has no kernels with FP8 activations "
+                f"(a of dtype {a.dtype}); with FP8 activations b_type 'fe2m1f' needs e8m0 scales (MXFP4)"
+            )
         return "nvfp4", ScalarType.FE4M3FN
     if scales.dtype in _MXFP4_SCALE_DTYPES:
-        if a.dtype != torch.bfloat16:
+        if fp8 and c_dtype != torch.bfloat16:
+            raise ValueError(
+                f"out_dtype: MXFP4 (b_type 'fe2m1f' with e8m0 scales, dtype {scales.dtype}) with FP8 activations "
+                f"has only torch.bfloat16 output, got {c_dtype}"
+            )
+        if not fp8 and a.dtype != torch.bfloat16:
             raise ValueError(
                 f"a: MXFP4 (b_type 'fe2m1f' with e8m0 scales, dtype {scales.dtype}) needs torch.bfloat16 "
-                f"activations, got {a.dtype}"
+                f"activations (or torch.float8_e4m3fn with out_dtype=torch.bfloat16), got {a.dtype}"
             )
         return "mxfp4", ScalarType.FE8M0FNU
     nv = " or ".join(str(d) for d in _NVFP4_SCALE_DTYPES) or "torch.float8_e4m3fn (needs torch >= 2.1)"
@@ -296,6 +330,26 @@ def _format(b_type: str, scales: torch.Tensor, a: torch.Tensor) -> tuple[str, Sc
         f"scales: dtype for b_type 'fe2m1f' must be {nv} (NVFP4, e4m3 scales) or {mx} (MXFP4, e8m0 exponent "
         f"bytes), got {scales.dtype}"
     )
+
+
+def _out_dtype(out_dtype: object, a: torch.Tensor) -> torch.dtype:
+    """The output dtype of a call: ``out_dtype``, required with FP8 activations; else ``a.dtype``."""
+    allowed = " or ".join(str(d) for d in _DTYPES)
+    fp8 = a.dtype in _FP8_ACT_DTYPES
+    if out_dtype is None:
+        if fp8:
+            raise ValueError(
+                f"out_dtype: FP8 activations (a of dtype {a.dtype}) need out_dtype={allowed}: the output dtype "
+                "cannot be inferred from a"
+            )
+        return a.dtype
+    if not isinstance(out_dtype, torch.dtype) or out_dtype not in _DTYPES:
+        raise ValueError(f"out_dtype: must be {allowed} (or None for 16-bit activations), got {out_dtype!r}")
+    if not fp8 and out_dtype != a.dtype:
+        raise ValueError(
+            f"out_dtype: with 16-bit activations the output has a's dtype {a.dtype}; got {out_dtype} (pass None)"
+        )
+    return out_dtype
 
 
 def gemm(
@@ -313,31 +367,43 @@ def gemm(
     act_order: ActOrder | None = None,
     thread_config: tuple[int, int] | None = None,
     blocks_per_sm: int = 0,
+    a_scales: torch.Tensor | None = None,
+    out_dtype: torch.dtype | None = None,
 ) -> torch.Tensor:
     """``C = A @ dequant(B) (+ bias)`` with 4-bit or 8-bit weights in the Marlin layout.
 
+    FP8 activations (``a`` of dtype ``torch.float8_e4m3fn``): ``C[r, :] = a_scales[r] * (A[r, :] @ dequant(B))
+    (+ bias)``, in ``out_dtype``. Only ``"u4"`` and ``"u4b8"`` (f16 or bf16 output) and MXFP4 (bf16 output) have
+    such kernels (:data:`FP8_ACT_FORMATS`), built only for the sm89 family (archs 8.9, 12.0, 12.1; a library
+    without them raises :class:`MarlinError` NOT_BUILT); their weights must be repacked with
+    ``perm=a8_row_perm(k)`` (:func:`a8_row_perm`), and there is no act-order.
+
+    "The output dtype" below is ``a.dtype`` for 16-bit activations and ``out_dtype`` for FP8 ones.
+
     Args:
-        a: activations ``[m, k]``, float16 or bfloat16 (bfloat16 only for MXFP4), CUDA, contiguous; ``m >= 1``,
-            ``k % 64 == 0``.
+        a: activations ``[m, k]``, float16 or bfloat16 (bfloat16 only for MXFP4), or float8_e4m3fn (FP8
+            activations, see above), CUDA, contiguous; ``m >= 1``, ``k % 64 == 0``.
         b_q: weights in the Marlin layout, int32 ``[k/16, 2n]`` for the 4-bit types ``"u4b8"``, ``"u4"`` and
             ``"fe2m1f"`` (from ``repack_gptq(..., bits=4)`` or :func:`repack_awq`), ``[k/16, 4n]`` for the 8-bit
             types ``"u8b128"`` and ``"fe4m3fn"`` (from ``repack_gptq(..., bits=8)``); ``n % 64 == 0``.
         scales: ``[groups, n]``, permuted by :func:`permute_scales`; ``groups = 1`` when ``group_size == -1``
             (channelwise), ``k / group_size`` with groups, ``act_order.num_groups`` with act-order. Dtype:
-            ``a.dtype``, except for ``"fe2m1f"``: ``torch.float8_e4m3fn`` (NVFP4) or ``torch.uint8`` /
+            the output dtype, except for ``"fe2m1f"``: ``torch.float8_e4m3fn`` (NVFP4) or ``torch.uint8`` /
             ``torch.float8_e8m0fnu`` e8m0 exponent bytes (MXFP4, ``scale = 2^(E - 127)``).
         b_type: ``"u4b8"`` (GPTQ-INT4, ``W = (q - 8) * s``), ``"u8b128"`` (GPTQ-INT8, ``W = (q - 128) * s``),
             ``"u4"`` (AWQ-INT4, ``W = (q - z) * s``), ``"fe4m3fn"`` (FP8 weights, ``W = fp8(q) * s``) or
-            ``"fe2m1f"`` (FP4 e2m1 weights, ``W = fp4(q) * s`` (NVFP4: ``* global_scale``)).
-        zeros: for ``"u4"`` only: ``[groups, n]`` of ``a.dtype`` from :func:`awq_zeros`.
+            ``"fe2m1f"`` (FP4 e2m1 weights, ``W = fp4(q) * s`` (NVFP4: ``* global_scale``)). With FP8 activations:
+            ``"u4"``, ``"u4b8"`` or ``"fe2m1f"`` with e8m0 scales (MXFP4); see :data:`FP8_ACT_FORMATS`.
+        zeros: for ``"u4"`` only: ``[groups, n]`` of the output dtype from :func:`awq_zeros`.
         group_size: rows per scale: -1 (channelwise), 32, 64 or 128 for ``"u4"``, ``"u4b8"``, ``"u8b128"``;
             -1 or 128 for ``"fe4m3fn"``; 16 for NVFP4; 32 for MXFP4. Must divide ``k``. With ``act_order``: the
             checkpoint's group size (32, 64 or 128), which need not divide ``k`` for a K shard
             (``act_order.is_k_full`` False).
         workspace: optional uint8 CUDA tensor of at least :func:`workspace_bytes` bytes, zeroed before its
             first use (kernels leave it zeroed). By default a cached per-device workspace is used.
-        out: optional output ``[m, n]`` of ``a.dtype``, contiguous, on ``a``'s device.
-        bias: optional ``[n]`` of ``a.dtype``, contiguous, on ``a``'s device: added to every row of C.
+        out: optional output ``[m, n]`` of the output dtype, contiguous, on ``a``'s device.
+        bias: optional ``[n]`` of the output dtype, contiguous, on ``a``'s device: added to every row of C (with
+            FP8 activations after the ``a_scales``: it is not scaled).
         global_scale: NVFP4 only, optional: a float32 CUDA tensor of one element (shape ``[]`` or ``[1]``) on
             ``a``'s device that multiplies C (``None`` means 1). It is read on the device, so it may change
             between calls (and CUDA graph replays) without a host sync.
@@ -351,9 +417,15 @@ def gemm(
             :class:`MarlinError`.
         blocks_per_sm: tuning override: at most this many blocks per multiprocessor (1 or 2); 0 lets the launcher
             choose.
+        a_scales: FP8 activations only, optional: float32 ``[m]``, contiguous, on ``a``'s device: the per-row
+            (per-token) scales of A, multiplying row r of C (before the bias). ``None`` means 1. Read on the
+            device, like ``global_scale``.
+        out_dtype: the output dtype, ``torch.float16`` or ``torch.bfloat16``: required with FP8 activations
+            (``torch.bfloat16`` for MXFP4); the 16-bit ``scales``, the ``zeros``, ``bias`` and ``out`` have it.
+            With 16-bit activations ``None`` (or ``a.dtype``): C has ``a.dtype``.
 
     Returns:
-        ``[m, n]`` tensor of ``a.dtype`` (``out`` when given).
+        ``[m, n]`` tensor of the output dtype (``out_dtype``, else ``a.dtype``; ``out`` when given).
     """
     a = _tensor("a", a)
     b_q = _tensor("b_q", b_q)
@@ -363,7 +435,14 @@ def gemm(
     _cuda("a", a)
     device = a.device
     _dims("a", a, 2)
-    _dtype("a", a, tuple(_DTYPES))
+    _dtype("a", a, _A_DTYPES)
+    fp8 = a.dtype in _FP8_ACT_DTYPES
+    c_dtype = _out_dtype(out_dtype, a)
+    if a_scales is not None and not fp8:
+        raise ValueError(
+            f"a_scales: only FP8 activations (a of dtype torch.float8_e4m3fn) take per-row scales; a is {a.dtype} "
+            "(pass None)"
+        )
     m, k = a.shape
     if m < 1:
         raise ValueError(f"a: m (rows of a) must be >= 1, got {m}")
@@ -374,7 +453,12 @@ def gemm(
     # b_type, scales' dtype -> format; group_size
     if not isinstance(b_type, str) or b_type not in B_TYPES:
         raise ValueError(f"b_type: {b_type!r} is not one of {sorted(B_TYPES)}")
-    fmt, s_type = _format(b_type, scales, a)
+    if fp8 and b_type not in FP8_ACT_FORMATS and b_type != "fe2m1f":
+        raise ValueError(
+            f"b_type: {b_type!r} has no kernels with FP8 activations (a of dtype {a.dtype}); allowed: 'u4', "
+            "'u4b8' and 'fe2m1f' with e8m0 scales (MXFP4)"
+        )
+    fmt, s_type = _format(b_type, scales, a, c_dtype)
     if isinstance(group_size, bool) or not isinstance(group_size, int) or group_size not in GROUP_SIZES:
         raise ValueError(f"group_size: {group_size!r} is not one of {list(GROUP_SIZES)}")
     allowed = FORMAT_GROUP_SIZES[fmt]
@@ -387,6 +471,10 @@ def gemm(
     if act_order is not None:
         if not isinstance(act_order, ActOrder):
             raise TypeError(f"act_order: expected an ActOrder (prepare_act_order), got {type(act_order).__name__}")
+        if fp8:
+            raise ValueError(
+                f"act_order: there are no act-order kernels with FP8 activations (a of dtype {a.dtype}); pass None"
+            )
         if b_type not in ACT_ORDER_B_TYPES:
             raise ValueError(
                 f"act_order: b_type {b_type!r} has no act-order; only {list(ACT_ORDER_B_TYPES)} (GPTQ desc_act)"
@@ -444,7 +532,7 @@ def gemm(
             raise ValueError("zeros: b_type 'u4' (AWQ) needs zero points (see awq_zeros)")
         zeros = _tensor("zeros", zeros)
         _cuda("zeros", zeros, device)
-        _dtype("zeros", zeros, (a.dtype,))
+        _dtype("zeros", zeros, (c_dtype,), " (the dtype of the scales)")
         _layout("zeros", zeros, (groups, n))
     elif zeros is not None:
         raise ValueError(f"zeros: must be None for b_type {b_type!r}")
@@ -453,8 +541,15 @@ def gemm(
     if bias is not None:
         bias = _tensor("bias", bias)
         _cuda("bias", bias, device)
-        _dtype("bias", bias, (a.dtype,), " (the dtype of a and of the output)")
+        _dtype("bias", bias, (c_dtype,), " (out_dtype)" if fp8 else " (the dtype of a and of the output)")
         _layout("bias", bias, (n,))
+
+    # a_scales (FP8 activations only: checked with a)
+    if a_scales is not None:
+        a_scales = _tensor("a_scales", a_scales)
+        _cuda("a_scales", a_scales, device)
+        _dtype("a_scales", a_scales, (torch.float32,))
+        _layout("a_scales", a_scales, (m,), align=4)  # read as scalars: fp32 alignment suffices
 
     # global_scale
     if global_scale is not None:
@@ -503,14 +598,13 @@ def gemm(
 
     # out
     if out is None:
-        out = torch.empty((m, n), dtype=a.dtype, device=device)
+        out = torch.empty((m, n), dtype=c_dtype, device=device)
     else:
         out = _tensor("out", out)
         _cuda("out", out, device)
-        _dtype("out", out, (a.dtype,))
+        _dtype("out", out, (c_dtype,), " (out_dtype)" if fp8 else " (the dtype of a)")
         _layout("out", out, (m, n))
 
-    dtype_id = _DTYPES[a.dtype]
     args = _lib.MarlinGemmArgs(
         a=a.data_ptr(),
         b_q=b_q.data_ptr(),
@@ -525,9 +619,9 @@ def gemm(
         lda=k,
         ldc=n,
         group_size=group_size,
-        a_type=dtype_id,
+        a_type=ScalarType.FE4M3FN if fp8 else _DTYPES[a.dtype],
         b_type=B_TYPES[b_type],
-        c_type=dtype_id,
+        c_type=_DTYPES[c_dtype],
         s_type=s_type,
         sm_count=sm_count,
         stream=_stream(device) or None,
@@ -540,6 +634,7 @@ def gemm(
         force_thread_k=thread_config[0] if thread_config is not None else 0,
         force_thread_n=thread_config[1] if thread_config is not None else 0,
         force_blocks_per_sm=blocks_per_sm,
+        a_scales=a_scales.data_ptr() if a_scales is not None else None,
     )
     with torch.cuda.device(device):
         lib.gemm(args)
@@ -547,6 +642,41 @@ def gemm(
 
 
 # --------------------------------------------------------------------------------------------------- repack
+
+
+def _row_perm(perm: object, k: int, device: torch.device) -> torch.Tensor | None:
+    """Checks a repack's ``perm``: None, or an int32 [k] CUDA permutation of 0..k-1 on ``device`` (one sync)."""
+    if perm is None:
+        return None
+    perm = _tensor("perm", perm)
+    _cuda("perm", perm, device)
+    _dtype("perm", perm, (torch.int32,))
+    _layout("perm", perm, (k,))
+    if not torch.equal(torch.sort(perm).values, torch.arange(k, device=perm.device, dtype=torch.int32)):
+        raise ValueError(f"perm: must be a permutation of 0..{k - 1} (each row exactly once)")
+    return perm
+
+
+def a8_row_perm(k: int, device: torch.device | str | int | None = None) -> torch.Tensor:
+    """The row order of 4-bit weights for the kernels with FP8 activations: int32 ``[k]``, to pass as ``perm`` to
+    :func:`repack_gptq` (GPTQ-INT4, MXFP4) or :func:`repack_awq` (AWQ-INT4).
+
+    Those kernels read the rows of every 16-row block of the weights permuted: repacked row ``16b + y`` is source
+    row ``16b + P(y)``, ``P(y) = 4*(y//2) + y%2`` for ``y < 8`` and ``4*((y-8)//2) + 2 + y%2`` for ``y >= 8``, i.e.
+    ``P = (0, 1, 4, 5, 8, 9, 12, 13, 2, 3, 6, 7, 10, 11, 14, 15)``. In the Marlin layout the four rows of a block
+    that lane ``4g + t`` holds (``2t, 2t+1, 2t+8, 2t+9``) are then the consecutive source rows ``4t..4t+3``. The
+    GEMM is unchanged: A is multiplied in its own column order, and ``reference.dequant`` of the unpermuted
+    weights is what it computes.
+
+    ``k``: a positive multiple of 16. ``device``: where the result goes; ``None`` means the current CUDA device
+    (what the repack functions need). Pure torch, no library call.
+    """
+    if isinstance(k, bool) or not isinstance(k, int) or k <= 0 or k % 16:
+        raise ValueError(f"k: {k!r} must be a positive multiple of 16 (a8_row_perm)")
+    dev = torch.device("cuda", torch.cuda.current_device()) if device is None else torch.device(device)
+    block = torch.tensor(_A8_BLOCK_PERM, dtype=torch.int32)
+    rows = torch.arange(0, k, 16, dtype=torch.int32).unsqueeze(1) + block  # [k/16, 16]
+    return rows.reshape(k).to(dev)
 
 
 def repack_gptq(qweight: torch.Tensor, k: int, n: int, bits: int = 4, perm: torch.Tensor | None = None) -> torch.Tensor:
@@ -557,9 +687,9 @@ def repack_gptq(qweight: torch.Tensor, k: int, n: int, bits: int = 4, perm: torc
     byte i of word (r, c) is row 4r+i -> int32 ``[k/16, 4n]``; GPTQ-INT8 (``"u8b128"``) and FP8 e4m3fn bytes
     (``"fe4m3fn"``, packed the same way).
 
-    ``perm`` (act-order): optional int32 ``[k]`` CUDA tensor on ``qweight``'s device, a permutation of
-    ``0..k-1`` (``ActOrder.perm`` from :func:`prepare_act_order`); repacked row i is then source row ``perm[i]``.
-    It is checked to be a permutation (one device synchronization).
+    ``perm``: optional int32 ``[k]`` CUDA tensor on ``qweight``'s device, a permutation of ``0..k-1``; repacked
+    row i is then source row ``perm[i]``. Act-order: ``ActOrder.perm`` from :func:`prepare_act_order`; FP8
+    activations: :func:`a8_row_perm`. It is checked to be a permutation (one device synchronization).
 
     ``qweight`` must be a contiguous CUDA tensor; ``k % 16 == 0`` and ``n % 64 == 0`` (``gemm`` further needs
     ``k % 64 == 0``). Returns a new tensor on the same device.
@@ -578,13 +708,7 @@ def repack_gptq(qweight: torch.Tensor, k: int, n: int, bits: int = 4, perm: torc
             f"k = {k}, n = {n}), got {list(qweight.shape)}"
         )
     _layout("qweight", qweight)
-    if perm is not None:
-        perm = _tensor("perm", perm)
-        _cuda("perm", perm, qweight.device)
-        _dtype("perm", perm, (torch.int32,))
-        _layout("perm", perm, (k,))
-        if not torch.equal(torch.sort(perm).values, torch.arange(k, device=perm.device, dtype=torch.int32)):
-            raise ValueError(f"perm: must be a permutation of 0..{k - 1} (each row exactly once)")
+    perm = _row_perm(perm, k, qweight.device)
     out = torch.empty((k // 16, (bits // 2) * n), dtype=torch.int32, device=qweight.device)
     with torch.cuda.device(qweight.device):
         _lib.get().repack_gptq(
@@ -599,9 +723,13 @@ def repack_gptq(qweight: torch.Tensor, k: int, n: int, bits: int = 4, perm: torc
     return out
 
 
-def repack_awq(qweight: torch.Tensor, k: int, n: int) -> torch.Tensor:
+def repack_awq(qweight: torch.Tensor, k: int, n: int, perm: torch.Tensor | None = None) -> torch.Tensor:
     """AWQ weights int32 ``[k, n/8]`` (nibble i of word (r, w) is column 8w + (0,2,4,6,1,3,5,7)[i]) -> Marlin
     layout int32 ``[k/16, 2n]``.
+
+    ``perm``: optional int32 ``[k]`` CUDA tensor on ``qweight``'s device, a permutation of ``0..k-1``; repacked
+    row i is then source row ``perm[i]`` (as in :func:`repack_gptq`). For FP8 activations: :func:`a8_row_perm`.
+    It is checked to be a permutation (one device synchronization).
 
     ``qweight`` must be a contiguous CUDA tensor; ``k % 16 == 0`` and ``n % 64 == 0``. Returns a new tensor.
     """
@@ -610,9 +738,18 @@ def repack_awq(qweight: torch.Tensor, k: int, n: int) -> torch.Tensor:
     _cuda("qweight", qweight)
     _dtype("qweight", qweight, (torch.int32,))
     _layout("qweight", qweight, (k, n // 8))
+    perm = _row_perm(perm, k, qweight.device)
     out = torch.empty((k // 16, 2 * n), dtype=torch.int32, device=qweight.device)
     with torch.cuda.device(qweight.device):
-        _lib.get().repack_awq(qweight.data_ptr(), out.data_ptr(), k, n, 4, _stream(qweight.device))
+        _lib.get().repack_awq(
+            qweight.data_ptr(),
+            out.data_ptr(),
+            k,
+            n,
+            4,
+            _stream(qweight.device),
+            perm=perm.data_ptr() if perm is not None else None,
+        )
     return out
 
 

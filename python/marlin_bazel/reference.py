@@ -2,8 +2,9 @@
 
 Everything here runs on CPU or CUDA tensors alike and is meant for tests and for preparing weights without the
 C library: packing into the GPTQ and AWQ checkpoint formats, unpacking them again, dequantization to an fp32
-weight matrix, and the Marlin weight layouts (4-bit and 8-bit) and scale permutation that the CUDA repack
-kernels must match bit for bit.
+weight matrix, and the Marlin weight layouts (4-bit and 8-bit; 4-bit also in the row order of the kernels with FP8
+activations, :func:`a8_row_perm_reference`) and scale permutation that the CUDA repack kernels must match bit for
+bit.
 
 Conventions: ``q`` is an integer tensor ``[K, N]`` (any integer dtype) of ``bits``-bit values: 0..15 for
 ``bits=4`` (the default everywhere; GPTQ-INT4, AWQ-INT4 and FP4 e2m1 codes), 0..255 for ``bits=8`` (GPTQ-INT8 and
@@ -22,6 +23,7 @@ __all__ = [
     "AWQ_ORDER",
     "MARLIN_NIBBLE",
     "SCALE_FORMATS",
+    "a8_row_perm_reference",
     "awq_zeros_reference",
     "dequant",
     "e8m0_to_float",
@@ -427,6 +429,26 @@ def _check_perm(perm: torch.Tensor, k: int) -> None:
         raise ValueError(f"perm: expected an integer tensor, got {perm.dtype}")
     if not torch.equal(torch.sort(perm.to(torch.int64)).values.cpu(), torch.arange(k)):
         raise ValueError(f"perm: must be a permutation of 0..{k - 1}")
+
+
+def a8_row_perm_reference(k: int, device: torch.device | str | None = None) -> torch.Tensor:
+    """The row order the kernels with FP8 (8-bit) activations read 4-bit weights in: int32 [K] (K % 16 == 0), to
+    pass as ``perm`` to :func:`marlin_layout_reference` (and to the CUDA repacks); ``ops.a8_row_perm`` must equal
+    it.
+
+    For each 16-row block b, repacked row ``16b + y`` is source row ``16b + P(y)`` with ``P(y) = 4*(y//2) + y%2``
+    for ``y < 8`` and ``P(y) = 4*((y-8)//2) + 2 + y%2`` for ``y >= 8``: P = 0, 1, 4, 5, 8, 9, 12, 13, 2, 3, 6, 7,
+    10, 11, 14, 15. The Marlin layout puts rows ``2t, 2t+1, 2t+8, 2t+9`` of a block in lane ``4g + t`` (values
+    v0..v3 of column n0); after P they are source rows ``4t, 4t+1, 4t+2, 4t+3``. ``device``: default CPU.
+    """
+    if isinstance(k, bool) or not isinstance(k, int) or k <= 0 or k % 16:
+        raise ValueError(f"k: {k!r} must be a positive multiple of 16")
+    row = torch.arange(k, dtype=torch.int64, device=device)
+    y = row % 16
+    high = y >= 8
+    yy = torch.where(high, y - 8, y)
+    p = 4 * (yy // 2) + yy % 2 + 2 * high.to(torch.int64)
+    return (row - y + p).to(torch.int32)
 
 
 def unpack_marlin_layout(b_q: torch.Tensor, bits: int = 4) -> torch.Tensor:

@@ -26,6 +26,7 @@ FAMILY_ARCHS = {
 IMPLEMENTED_FAMILIES = [
     "sm75",
     "sm80",
+    "sm89",
 ]
 
 # Arch -> implemented kernel-file families it brings in (what real builds generate).
@@ -34,11 +35,11 @@ ARCH_FAMILIES = {
     "8.0": ["sm80"],
     "8.6": ["sm80"],
     "8.7": ["sm80"],
-    "8.9": ["sm80"],
+    "8.9": ["sm80", "sm89"],
     "9.0": ["sm80"],
     "10.0": ["sm80"],
-    "12.0": ["sm80"],
-    "12.1": ["sm80"],
+    "12.0": ["sm80", "sm89"],
+    "12.1": ["sm80", "sm89"],
 }
 
 # Implemented quant config -> implemented family -> generated kernel files (kernel_selector.h is always
@@ -76,6 +77,15 @@ QUANT_CONFIG_FILES = {
     "mxfp4": {
         "sm80": ["sm80_kernel_bfloat16_fe2m1f_bfloat16.cu"],
     },
+    "awq_int4_fp8_act": {
+        "sm89": ["sm89_kernel_fe4m3fn_u4_bfloat16.cu", "sm89_kernel_fe4m3fn_u4_float16.cu"],
+    },
+    "gptq_int4_fp8_act": {
+        "sm89": ["sm89_kernel_fe4m3fn_u4b8_bfloat16.cu", "sm89_kernel_fe4m3fn_u4b8_float16.cu"],
+    },
+    "mxfp4_fp8_act": {
+        "sm89": ["sm89_kernel_fe4m3fn_fe2m1f_bfloat16.cu"],
+    },
 }
 
 # Every quant config name the generator knows, implemented or not.
@@ -101,6 +111,9 @@ IMPLEMENTED_QUANT_CONFIGS = [
     "fp8",
     "nvfp4",
     "mxfp4",
+    "awq_int4_fp8_act",
+    "gptq_int4_fp8_act",
+    "mxfp4_fp8_act",
 ]
 
 # Quant config -> the archs that allow it (one of them must be listed), e.g. FP8 activations: 8.9, 12.x.

@@ -54,6 +54,23 @@ KERNEL_FILE_SIZES_7_5 = {name: n * PER_GROUP_SIZE for name, n in KERNEL_FILE_GRO
 # 1 x 2, nvfp4 1 x 1, mxfp4 none: 17 (pair, group size) combinations x 15 = 255 instantiations in 5 files.
 BUILT_7_5 = (1 * 4 + 1 * 5 + 1 * 5 + 1 * 2 + 1 * 1) * PER_GROUP_SIZE
 
+# What real builds add when 8.9, 12.0 or 12.1 is listed: the sm89 family (FP8 e4m3 activations, four stages), one
+# file per (a, b, c) with a = fe4m3fn and c in f16/bf16 (mxfp4_fp8_act: bf16 only) -> the group sizes it holds.
+KERNEL_FILE_GROUP_SIZES_8_9 = {
+    "sm89_kernel_fe4m3fn_fe2m1f_bfloat16.cu": 1,  # mxfp4_fp8_act: 2
+    "sm89_kernel_fe4m3fn_u4_bfloat16.cu": 4,  # awq_int4_fp8_act: -1, 2, 4, 8
+    "sm89_kernel_fe4m3fn_u4_float16.cu": 4,
+    "sm89_kernel_fe4m3fn_u4b8_bfloat16.cu": 4,  # gptq_int4_fp8_act: -1, 2, 4, 8 (no act-order)
+    "sm89_kernel_fe4m3fn_u4b8_float16.cu": 4,
+}
+KERNEL_FILES_8_9 = list(KERNEL_FILE_GROUP_SIZES_8_9)  # in plan order: by name
+# FP8 activations take no m_blocks 0.5: each group size gives 4 m_blocks values (1-4) x 3 thread configs = 12.
+PER_GROUP_SIZE_NO_HALF = 4 * 3
+KERNEL_FILE_SIZES_8_9 = {name: n * PER_GROUP_SIZE_NO_HALF for name, n in KERNEL_FILE_GROUP_SIZES_8_9.items()}
+# awq_int4_fp8_act and gptq_int4_fp8_act 2 (a, c) pairs x 4 group sizes each, mxfp4_fp8_act 1 x 1: 17 (pair,
+# group size) combinations x 12 = 204 instantiations in 5 files.
+BUILT_8_9 = (2 * 4 + 2 * 4 + 1 * 1) * PER_GROUP_SIZE_NO_HALF
+
 KEY_FIELDS = (
     "a_type",
     "b_type",

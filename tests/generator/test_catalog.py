@@ -76,19 +76,18 @@ class ArchTest(unittest.TestCase):
                     self.assertIn("8.0, 8.6", str(ctx.exception))
 
     def test_families(self) -> None:
-        # Real builds: only implemented families (sm75 and sm80); 7.5 brings in sm75, every later arch sm80, and
-        # 8.9 and 12.x not sm89 (FP8 activations: not implemented).
-        self.assertEqual([f.name for f in catalog.families_for_arch("7.5")], ["sm75"])
-        for arch in catalog.SUPPORTED_ARCHS[1:]:
-            with self.subTest(arch=arch):
-                names = [f.name for f in catalog.families_for_arch(arch)]
-                self.assertEqual(names, ["sm80"])
-        self.assertEqual(catalog.IMPLEMENTED_FAMILIES, ("sm75", "sm80"))
-        self.assertFalse(catalog.family("sm89").implemented)
-        # Every family, implemented or not: sm75 for 7.5, sm80 for >= 8.0, sm89 for 8.9 and 12.x.
+        # Every family is implemented now (sm75, sm80 and sm89: FP8 activations), so real builds and the all-known
+        # mode bring in the same families: sm75 for 7.5, sm80 for >= 8.0, and sm89 too for 8.9 and 12.x.
+        self.assertEqual(catalog.IMPLEMENTED_FAMILIES, ("sm75", "sm80", "sm89"))
+        self.assertTrue(catalog.family("sm89").implemented)
+        real = {arch: [f.name for f in catalog.families_for_arch(arch)] for arch in catalog.SUPPORTED_ARCHS}
         every = {
             arch: [f.name for f in catalog.families_for_arch(arch, all_known=True)] for arch in catalog.SUPPORTED_ARCHS
         }
+        self.assertEqual(real, every)
+        for arch in catalog.SUPPORTED_ARCHS:
+            with self.subTest(arch=arch):
+                self.assertEqual("sm89" in real[arch], arch in ("8.9", "12.0", "12.1"))
         self.assertEqual(
             every,
             {
@@ -124,11 +123,12 @@ class ArchTest(unittest.TestCase):
 # The seed's QUANT_CONFIGS (notes/seed-facts.md), written down again here rather than read from the catalog:
 # name -> (b type, (a, c, s) triples, group_blocks, m_blocks).
 F16, BF16 = "kFloat16", "kBFloat16"
-# What csrc/marlin compiles now (in catalog order), and the configs it does not compile yet (INT8 and FP8
-# activations).
-IMPLEMENTED = ("awq_int4", "gptq_int4", "gptq_int8", "fp8", "nvfp4", "mxfp4")
+# What csrc/marlin compiles now (in catalog order: FP8 activations included), and the configs it does not compile
+# yet (INT8 activations).
+FP8_ACT = ("awq_int4_fp8_act", "gptq_int4_fp8_act", "mxfp4_fp8_act")
+IMPLEMENTED = ("awq_int4", "gptq_int4", "gptq_int8", "fp8", "nvfp4", "mxfp4", *FP8_ACT)
 AVAILABLE = ", ".join(IMPLEMENTED)
-NOT_IMPLEMENTED = ("awq_int4_int8_act", "gptq_int4_int8_act", "awq_int4_fp8_act", "gptq_int4_fp8_act", "mxfp4_fp8_act")
+NOT_IMPLEMENTED = ("awq_int4_int8_act", "gptq_int4_int8_act")
 HALF_PAIRS = ((F16, F16, F16), (BF16, BF16, BF16))
 ALL_M = (0.5, 1, 2, 3, 4)
 NO_HALF_M = (1, 2, 3, 4)
@@ -154,6 +154,8 @@ class QuantConfigTest(unittest.TestCase):
     def test_names(self) -> None:
         self.assertEqual(catalog.IMPLEMENTED_QUANT_CONFIGS, IMPLEMENTED)
         self.assertEqual(catalog.KNOWN_QUANT_CONFIGS, tuple(SEED_CONFIGS))
+        # Known = implemented + not implemented; the known order puts the INT8-activation pair before FP8_ACT.
+        self.assertEqual(set(catalog.KNOWN_QUANT_CONFIGS), set(IMPLEMENTED) | set(NOT_IMPLEMENTED))
 
     def test_seed_matrix(self) -> None:
         """Every config has the seed's weight, activation/output/scale types, group sizes and M blocks."""
@@ -176,6 +178,9 @@ class QuantConfigTest(unittest.TestCase):
             "fp8": (-1, 8),
             "nvfp4": (1,),  # groups of 16 rows
             "mxfp4": (2,),  # groups of 32 rows
+            "awq_int4_fp8_act": (-1, 2, 4, 8),  # FP8 activations (sm89): no act-order
+            "gptq_int4_fp8_act": (-1, 2, 4, 8),
+            "mxfp4_fp8_act": (2,),
         }
         self.assertEqual(tuple(built), IMPLEMENTED)
         for name, group_blocks in built.items():
@@ -238,7 +243,7 @@ class QuantConfigTest(unittest.TestCase):
 
     def test_not_implemented(self) -> None:
         not_implemented = tuple(n for n in catalog.KNOWN_QUANT_CONFIGS if n not in catalog.IMPLEMENTED_QUANT_CONFIGS)
-        self.assertEqual(len(not_implemented), 11 - 6)
+        self.assertEqual(len(not_implemented), 11 - 9)  # 11 known configs, 9 implemented
         self.assertEqual(not_implemented, NOT_IMPLEMENTED)
         for name in not_implemented:
             with self.subTest(config=name):
@@ -256,7 +261,11 @@ class QuantConfigTest(unittest.TestCase):
         self.assertEqual(str(ctx.exception), f"unknown quant config 'int3'; available: {AVAILABLE}")
         with self.assertRaises(CatalogError) as ctx:
             catalog.quant_config("int3", all_known=True)
-        self.assertIn(f"available: {AVAILABLE}, awq_int4_int8_act,", str(ctx.exception))
+        # All-known: every config in catalog order, where the INT8-activation pair sits before FP8_ACT.
+        self.assertEqual(
+            str(ctx.exception), f"unknown quant config 'int3'; available: {', '.join(catalog.KNOWN_QUANT_CONFIGS)}"
+        )
+        self.assertIn("mxfp4, awq_int4_int8_act, gptq_int4_int8_act, awq_int4_fp8_act,", str(ctx.exception))
 
     def test_parse_list(self) -> None:
         names = [q.name for q in catalog.parse_config_list("gptq_int4,awq_int4")]
@@ -267,11 +276,14 @@ class QuantConfigTest(unittest.TestCase):
         self.assertEqual(names, ["awq_int4", "gptq_int4", "gptq_int8"])
         names = [q.name for q in catalog.parse_config_list("mxfp4,gptq_int4,nvfp4,fp8")]
         self.assertEqual(names, ["gptq_int4", "fp8", "nvfp4", "mxfp4"])
-        for bad in ("", "awq_int4,", "awq_int4,,gptq_int4", "awq_int4,gptq_int4_int8_act", "fp8,mxfp4_fp8_act"):
+        for bad in ("", "awq_int4,", "awq_int4,,gptq_int4", "awq_int4,gptq_int4_int8_act", "fp8,awq_int4_int8_act"):
             with self.subTest(text=bad), self.assertRaises(CatalogError):
                 catalog.parse_config_list(bad)
-        names = [q.name for q in catalog.parse_config_list("mxfp4_fp8_act,fp8,awq_int4", all_known=True)]
+        # FP8-activation configs are implemented now: real builds parse them (the arch check comes later).
+        names = [q.name for q in catalog.parse_config_list("mxfp4_fp8_act,fp8,awq_int4")]
         self.assertEqual(names, ["awq_int4", "fp8", "mxfp4_fp8_act"])
+        names = [q.name for q in catalog.parse_config_list("gptq_int4_int8_act,fp8,awq_int4", all_known=True)]
+        self.assertEqual(names, ["awq_int4", "fp8", "gptq_int4_int8_act"])
 
 
 class CheckCatalogTest(unittest.TestCase):
@@ -286,12 +298,26 @@ class CheckCatalogTest(unittest.TestCase):
             return catalog.check_catalog()
 
     def test_fp8_act_needs_sm89(self) -> None:
-        found = self.problems(awq_int4_fp8_act={"implemented": True})
-        self.assertEqual(len(found), 2, found)
-        self.assertIn("awq_int4_fp8_act is implemented but a=fe4m3fn c=float16 has no implemented family", found[0])
-        fams = tuple(dataclasses.replace(f, implemented=True) if f.name == "sm89" else f for f in catalog.FAMILIES)
+        """A hypothetical catalog where sm89 is taken back out (implemented=False) but the FP8-activation configs
+        stay implemented: each of their (a, c) pairs has no implemented family."""
+        fams = tuple(dataclasses.replace(f, implemented=False) if f.name == "sm89" else f for f in catalog.FAMILIES)
         with mock.patch.object(catalog, "FAMILIES", fams):
-            self.assertEqual(self.problems(awq_int4_fp8_act={"implemented": True}), [])
+            found = self.problems()
+            # awq_int4_fp8_act and gptq_int4_fp8_act: 2 (a, c) pairs each; mxfp4_fp8_act: 1 (-> bf16).
+            self.assertEqual(len(found), 2 + 2 + 1, found)
+            self.assertEqual(
+                found[0],
+                "quant config awq_int4_fp8_act is implemented but a=fe4m3fn c=float16 has no implemented family",
+            )
+            self.assertEqual(
+                found[-1],
+                "quant config mxfp4_fp8_act is implemented but a=fe4m3fn c=bfloat16 has no implemented family",
+            )
+            # Taking the FP8-activation configs back out too makes the catalog consistent again.
+            off = {name: {"implemented": False} for name in FP8_ACT}
+            self.assertEqual(self.problems(**off), [])
+        # The real catalog (sm89 implemented) takes them.
+        self.assertEqual(self.problems(), [])
 
     def test_pending_group_blocks(self) -> None:
         # No real config has pending group sizes now; these are hypothetical edits of the catalog.

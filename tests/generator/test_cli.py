@@ -16,9 +16,15 @@ from tests.generator import support
 ALLOWED_ARCHS = "7.5, 8.0, 8.6, 8.7, 8.9, 9.0, 10.0, 12.0, 12.1"
 FILES_8_0 = ["kernel_selector.h", *support.KERNEL_FILES_8_0]
 FILES_7_5 = ["kernel_selector.h", *support.KERNEL_FILES_7_5]
-# Every implemented config's (a, c) pairs x group sizes x 15 (5 m_blocks values x 3 thread configs): 525.
+# With 8.9 (or 12.x): the sm80 files and the sm89 ones (FP8 activations).
+FILES_8_9 = sorted(["kernel_selector.h", *support.KERNEL_FILES_8_0, *support.KERNEL_FILES_8_9])
+# Every sm80 config's (a, c) pairs x group sizes x 15 (5 m_blocks values x 3 thread configs): 525.
 BUILT_8_0 = support.BUILT_8_0
-IMPLEMENTED = ("awq_int4", "gptq_int4", "gptq_int8", "fp8", "nvfp4", "mxfp4")
+# 8.9 adds every FP8-activation config's (a, c) pairs x group sizes x 12 (4 m_blocks values x 3): 204 -> 729.
+BUILT_8_9 = support.BUILT_8_0 + support.BUILT_8_9
+SM80_CONFIGS = ("awq_int4", "gptq_int4", "gptq_int8", "fp8", "nvfp4", "mxfp4")
+FP8_ACT_CONFIGS = ("awq_int4_fp8_act", "gptq_int4_fp8_act", "mxfp4_fp8_act")
+IMPLEMENTED = SM80_CONFIGS + FP8_ACT_CONFIGS
 AVAILABLE = ", ".join(IMPLEMENTED)
 
 
@@ -28,6 +34,10 @@ class WriteTest(unittest.TestCase):
         result = support.run_cli("8.0,8.9", "--out", str(out))
         self.assertEqual(result.returncode, 0, result.stderr)
         self.assertEqual(result.stderr, "")
+        self.assertEqual(sorted(p.name for p in out.iterdir()), FILES_8_9)
+        out = support.make_tmpdir() / "ampere"
+        result = support.run_cli("8.0,9.0", "--out", str(out))  # no 8.9 or 12.x: no sm89 file
+        self.assertEqual(result.returncode, 0, result.stderr)
         self.assertEqual(sorted(p.name for p in out.iterdir()), FILES_8_0)
 
     def test_keeps_other_files(self) -> None:
@@ -57,18 +67,23 @@ class WriteTest(unittest.TestCase):
             self.assertEqual(result.returncode, 0, result.stderr)
             trees.append(support.read_tree(out))
         self.assertEqual(trees[0], trees[1])
-        self.assertEqual(sorted(trees[0]), FILES_8_0)
+        self.assertEqual(sorted(trees[0]), FILES_8_9)
         # The selector agrees with the kernel files.
         count, branches = support.parse_selector(trees[0]["kernel_selector.h"].decode())
-        self.assertEqual(count, BUILT_8_0)
+        self.assertEqual(count, BUILT_8_9)
         in_files = [
             key
             for name, data in trees[0].items()
             if name.endswith(".cu")
             for key in support.parse_kernel_file(data.decode())
         ]
-        self.assertEqual(len(in_files), BUILT_8_0)
+        self.assertEqual(len(in_files), BUILT_8_9)
         self.assertEqual(sorted(in_files), sorted(branches))
+        for name in support.KERNEL_FILES_8_9:
+            with self.subTest(file=name):
+                keys = support.parse_kernel_file(trees[0][name].decode())
+                self.assertEqual(len(keys), support.KERNEL_FILE_SIZES_8_9[name])
+                self.assertEqual({key[0] for key in keys}, {"kFE4M3fn"})
 
     def test_turing(self) -> None:
         """7.5 writes the sm75 files: f16 only (Turing has no bf16), two-stage kernels, no mxfp4 (bf16 only)."""
@@ -134,13 +149,22 @@ class ListTest(unittest.TestCase):
         self.assertEqual(header[:3], ["#", "family", "config"])
         self.assertIn("thread_m_blocks", header)
         rows = lines[1 : lines.index("")]
-        self.assertTrue(all(row.split()[1] == "sm80" for row in rows))
-        self.assertEqual(len(rows), BUILT_8_0)
+        self.assertEqual(len(rows), BUILT_8_9)
         self.assertEqual({row.split()[2] for row in rows}, set(IMPLEMENTED))
-        for name in FILES_8_0:
+        # sm80 rows for the sm80 configs, sm89 rows for the FP8-activation ones.
+        families = collections.Counter(row.split()[1] for row in rows)
+        self.assertEqual(families, {"sm80": support.BUILT_8_0, "sm89": support.BUILT_8_9})
+        for row in rows:
+            self.assertEqual(row.split()[1] == "sm89", row.split()[2] in FP8_ACT_CONFIGS, row)
+        for name in FILES_8_9:
             self.assertTrue(any(line.startswith(name) for line in lines), name)
+        self.assertEqual(BUILT_8_9, 729)
+        self.assertIn("729 instantiations in 15 kernel files", lines[-1])
+        # Without 8.9 or 12.x: the sm80 configs only, 525 in 10 files.
+        result = support.run_cli("8.0,9.0", "--list")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertIn(f"{BUILT_8_0} instantiations in 10 kernel files", result.stdout.splitlines()[-1])
         self.assertEqual(BUILT_8_0, 525)
-        self.assertIn("525 instantiations in 10 kernel files", lines[-1])
 
     def test_list_gptq_int8(self) -> None:
         result = support.run_cli("8.0", "--configs", "gptq_int8", "--list")
@@ -259,13 +283,7 @@ class BadInputTest(unittest.TestCase):
 
     def test_not_implemented(self) -> None:
         out = support.make_tmpdir()
-        for name in (
-            "awq_int4_int8_act",
-            "gptq_int4_int8_act",
-            "awq_int4_fp8_act",
-            "gptq_int4_fp8_act",
-            "mxfp4_fp8_act",
-        ):
+        for name in ("awq_int4_int8_act", "gptq_int4_int8_act"):  # INT8 activations
             with self.subTest(config=name):
                 self.assert_usage_error(
                     ["8.0,8.9", "--out", str(out), "--configs", f"gptq_int8,{name}"],
@@ -277,12 +295,13 @@ class BadInputTest(unittest.TestCase):
         """Named explicitly, an FP8-activation config with no 8.9/12.x arch is an error, not a silent skip."""
         out = support.make_tmpdir()
         for archs in ("8.0", "7.5,8.0,9.0a,10.0f"):
-            with self.subTest(archs=archs):
-                self.assert_usage_error(
-                    [archs, "--all-known", "--configs", "gptq_int4,gptq_int4_fp8_act", "--out", str(out)],
-                    "quant config 'gptq_int4_fp8_act' has no kernels for archs "
-                    f"{archs.replace(',', ', ')}; archs that allow it: 8.9, 12.0, 12.1",
-                )
+            for mode in ([], ["--all-known"]):
+                with self.subTest(archs=archs, mode=mode):
+                    self.assert_usage_error(
+                        [archs, *mode, "--configs", "gptq_int4,gptq_int4_fp8_act", "--out", str(out)],
+                        "quant config 'gptq_int4_fp8_act' has no kernels for archs "
+                        f"{archs.replace(',', ', ')}; archs that allow it: 8.9, 12.0, 12.1",
+                    )
         self.assertEqual(list(out.iterdir()), [])
         self.assert_usage_error(
             ["7.5", "--all-known", "--configs", "mxfp4", "--list"],
@@ -317,7 +336,9 @@ class BadInputTest(unittest.TestCase):
         self.assertIn("--emit-starlark", result.stdout)
         self.assertIn("--all-known", result.stdout)
         text = " ".join(result.stdout.split())
-        self.assertIn(f"quant configs: {AVAILABLE} (known, not implemented yet: awq_int4_int8_act,", text)
+        self.assertIn(
+            f"quant configs: {AVAILABLE} (known, not implemented yet: awq_int4_int8_act, gptq_int4_int8_act)", text
+        )
 
 
 class AllKnownTest(unittest.TestCase):
@@ -339,23 +360,30 @@ class AllKnownTest(unittest.TestCase):
         self.assertTrue(self.summary("7.5,8.0,8.9,9.0", "--all-known").startswith("1272 instantiations in 26 "))
         self.assertTrue(self.summary("8.0,9.0", "--all-known").startswith("717 instantiations in 14 "))
         # Real builds: what is implemented. 7.5 adds the sm75 family (f16 variants, support.BUILT_7_5 in 5 files)
-        # to the sm80 one (support.BUILT_8_0 in 10 files): 255 + 525 = 780 in 15; sm89 is not implemented.
-        built = support.BUILT_7_5 + support.BUILT_8_0
-        files = len(support.KERNEL_FILES_7_5) + len(support.KERNEL_FILES_8_0)
-        self.assertEqual((built, files), (780, 15))
-        line = self.summary("7.5,8.0,8.9,9.0")
-        self.assertTrue(
-            line.startswith(
-                f"{built} instantiations in {files} kernel files (archs 7.5,8.0,8.9,9.0; families sm75,sm80;"
-            ),
-            line,
-        )
+        # to the sm80 one (support.BUILT_8_0 in 10 files), and 8.9 the sm89 one (FP8 activations, support.BUILT_8_9
+        # in 5 files): 255 + 525 + 204 = 984 in 20.
+        built = support.BUILT_7_5 + support.BUILT_8_0 + support.BUILT_8_9
+        files = len(support.KERNEL_FILES_7_5) + len(support.KERNEL_FILES_8_0) + len(support.KERNEL_FILES_8_9)
+        self.assertEqual((built, files), (984, 20))
+        for archs in ("7.5,8.0,8.9,9.0", "7.5,8.0,8.9,9.0,12.0"):
+            line = self.summary(archs)
+            self.assertTrue(
+                line.startswith(
+                    f"{built} instantiations in {files} kernel files (archs {archs}; families sm75,sm80,sm89;"
+                ),
+                line,
+            )
+            self.assertNotIn("all known", line)
         self.assertNotIn("all known", line)
         line = self.summary("7.5")
         self.assertTrue(line.startswith(f"{support.BUILT_7_5} instantiations in 5 kernel files"), line)
         self.assertIn("families sm75;", line)
         self.assertNotIn("mxfp4", line)
         line = self.summary("8.9")
+        self.assertTrue(line.startswith(f"{BUILT_8_9} instantiations in 15 kernel files"), line)
+        self.assertIn("families sm80,sm89;", line)
+        self.assertIn("awq_int4_fp8_act,gptq_int4_fp8_act,mxfp4_fp8_act)", line)
+        line = self.summary("8.0,9.0")
         self.assertTrue(line.startswith(f"{support.BUILT_8_0} instantiations in 10 kernel files"), line)
         self.assertIn("families sm80;", line)
 
@@ -363,6 +391,11 @@ class AllKnownTest(unittest.TestCase):
         out = support.make_tmpdir()
         result = support.run_cli("8.9", "--all-known", "--configs", "mxfp4_fp8_act,gptq_int4", "--out", str(out))
         self.assertEqual(result.returncode, 0, result.stderr)
+        # FP8 activations are implemented: a real build of the same configs writes the same files.
+        real = support.make_tmpdir()
+        result = support.run_cli("8.9", "--configs", "mxfp4_fp8_act,gptq_int4", "--out", str(real))
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertEqual(support.read_tree(real), support.read_tree(out))
         self.assertEqual(
             sorted(p.name for p in out.iterdir()),
             [

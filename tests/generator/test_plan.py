@@ -7,6 +7,7 @@ import functools
 import itertools
 import unittest
 from collections import Counter
+from unittest import mock
 
 from generator import catalog, plan, starlark
 from generator.plan import plan_from_text
@@ -14,11 +15,19 @@ from tests.generator import support
 
 FILES_8_0 = support.KERNEL_FILES_8_0
 FILES_7_5 = support.KERNEL_FILES_7_5
+FILES_8_9 = support.KERNEL_FILES_8_9
 INT4_FILES_8_0 = [name for name in FILES_8_0 if "_u4_" in name or "_u4b8_" in name]
 # 15 instantiations per (a, c) pair and group size: 5 m_blocks values x 3 thread configs.
 PER_GROUP_SIZE = 5 * 3
-IMPLEMENTED = ("awq_int4", "gptq_int4", "gptq_int8", "fp8", "nvfp4", "mxfp4")
-# What real builds generate per implemented config (any arch >= 8.0, sm80 only): b type, (a, c) pairs,
+# 12 per (a, c) pair and group size for FP8 activations (sm89): 4 m_blocks values (no 0.5) x 3 thread configs.
+PER_GROUP_SIZE_NO_HALF = 4 * 3
+# The implemented configs whose kernels are in the sm75/sm80 families, then the FP8-activation ones (sm89 only).
+SM80_CONFIGS = ("awq_int4", "gptq_int4", "gptq_int8", "fp8", "nvfp4", "mxfp4")
+FP8_ACT_CONFIGS = ("awq_int4_fp8_act", "gptq_int4_fp8_act", "mxfp4_fp8_act")
+IMPLEMENTED = SM80_CONFIGS + FP8_ACT_CONFIGS
+# The archs that bring in sm89 (and so allow the FP8-activation configs).
+SM89_ARCHS = ("8.9", "12.0", "12.1")
+# What real builds generate per sm80 config (any arch >= 8.0, sm80 only): b type, (a, c) pairs,
 # group sizes (every one of the seed's: nothing is pending), and so (a, c) pairs x group sizes x 15.
 BUILT_PER_CONFIG: dict[str, tuple[str, tuple[str, ...], tuple[int, ...], int]] = {
     "awq_int4": ("u4", ("bfloat16", "float16"), (-1, 2, 4, 8), 2 * 4 * PER_GROUP_SIZE),
@@ -34,8 +43,15 @@ BUILT_PER_CONFIG_7_5: dict[str, int] = {
     name: halves.count("float16") * len(group_blocks) * PER_GROUP_SIZE
     for name, (_, halves, group_blocks, _) in BUILT_PER_CONFIG.items()
 }
+# What 8.9, 12.0 or 12.1 add per FP8-activation config (the sm89 family; a = fe4m3fn): b type, output types,
+# group sizes (no act-order), and so (a, c) pairs x group sizes x 12.
+BUILT_PER_CONFIG_8_9: dict[str, tuple[str, tuple[str, ...], tuple[int, ...], int]] = {
+    "awq_int4_fp8_act": ("u4", ("bfloat16", "float16"), (-1, 2, 4, 8), 2 * 4 * PER_GROUP_SIZE_NO_HALF),
+    "gptq_int4_fp8_act": ("u4b8", ("bfloat16", "float16"), (-1, 2, 4, 8), 2 * 4 * PER_GROUP_SIZE_NO_HALF),
+    "mxfp4_fp8_act": ("fe2m1f", ("bfloat16",), (2,), 1 * 1 * PER_GROUP_SIZE_NO_HALF),
+}
 # The scale type where it is not the output type.
-SCALE_TYPES = {"nvfp4": "kFE4M3fn", "mxfp4": "kFE8M0fnu"}
+SCALE_TYPES = {"nvfp4": "kFE4M3fn", "mxfp4": "kFE8M0fnu", "mxfp4_fp8_act": "kFE8M0fnu"}
 
 
 class CountTest(unittest.TestCase):
@@ -55,15 +71,74 @@ class CountTest(unittest.TestCase):
         self.assertEqual({f.name: len(f.instantiations) for f in p.files}, support.KERNEL_FILE_SIZES_8_0)
         self.assertEqual(p.output_names, (*FILES_8_0, "kernel_selector.h"))
 
+    def test_8_9_implemented_configs(self) -> None:
+        """8.9 brings in sm89 (FP8 activations) besides sm80: 525 + 204 = 729 instantiations in 10 + 5 files."""
+        counts = {name: n for name, (_, _, _, n) in BUILT_PER_CONFIG_8_9.items()}
+        self.assertEqual(counts, {"awq_int4_fp8_act": 96, "gptq_int4_fp8_act": 96, "mxfp4_fp8_act": 12})
+        self.assertEqual(sum(counts.values()), 204)
+        self.assertEqual(support.BUILT_8_9, 204)  # support's per-file derivation gives the same total
+        self.assertEqual(sum(support.KERNEL_FILE_SIZES_8_9.values()), 204)
+        self.assertEqual(len(FILES_8_9), 5)
+        for archs in ("8.9", "12.0", "12.1a"):
+            with self.subTest(archs=archs):
+                p = plan_from_text(archs)
+                self.assertEqual([f.name for f in p.families], ["sm80", "sm89"])
+                self.assertEqual([q.name for q in p.configs], list(IMPLEMENTED))
+                self.assertEqual(len(p.instantiations), support.BUILT_8_0 + support.BUILT_8_9)
+                self.assertEqual(len(p.instantiations), 729)
+                self.assertEqual(list(p.kernel_file_names), FILES_8_0 + FILES_8_9)
+                sm89 = {f.name: len(f.instantiations) for f in p.files if f.family == "sm89"}
+                self.assertEqual(sm89, support.KERNEL_FILE_SIZES_8_9)
+                self.assertEqual(
+                    Counter(i.config for f in p.files if f.family == "sm89" for i in f.instantiations), counts
+                )
+                self.assertEqual(p.output_names, (*FILES_8_0, *FILES_8_9, "kernel_selector.h"))
+
+    def test_fp8_act_per_config(self) -> None:
+        for name, (b, outputs, group_blocks, count) in BUILT_PER_CONFIG_8_9.items():
+            with self.subTest(config=name):
+                p = plan_from_text("8.9", name)
+                self.assertEqual(len(p.instantiations), count)
+                self.assertEqual(list(p.kernel_file_names), [f"sm89_kernel_fe4m3fn_{b}_{c}.cu" for c in outputs])
+                self.assertEqual({i.config for i in p.instantiations}, {name})
+                self.assertEqual(sorted({i.group_blocks for i in p.instantiations}), sorted(group_blocks))
+                for i in p.instantiations:
+                    self.assertEqual(i.a, catalog.kFE4M3fn)
+                    self.assertEqual(i.s.cpp, SCALE_TYPES.get(name, i.c.cpp))
+                    self.assertEqual(i.stages, 4)
+                    self.assertIn(i.thread_m_blocks, (1, 2, 3, 4))
+                    self.assertFalse(i.m_block_size_8)
+
     def test_three_archs(self) -> None:
         p = plan_from_text("8.0,8.9,9.0")
-        self.assertEqual(len(p.instantiations), 525)
-        self.assertEqual(list(p.kernel_file_names), FILES_8_0)
-        self.assertEqual([f.name for f in p.families], ["sm80"])
+        self.assertEqual(len(p.instantiations), support.BUILT_8_0 + support.BUILT_8_9)  # 525 + 204
+        self.assertEqual(list(p.kernel_file_names), FILES_8_0 + FILES_8_9)
+        self.assertEqual([f.name for f in p.families], ["sm80", "sm89"])
         p = plan_from_text("8.0,8.9,9.0", "awq_int4,gptq_int4")
         self.assertEqual(len(p.instantiations), 120 + 150)  # 2 pairs x (4 + 5) group sizes x 15
         self.assertEqual(list(p.kernel_file_names), INT4_FILES_8_0)
+        self.assertEqual([f.name for f in p.families], ["sm80", "sm89"])  # sm89 brought in, but no file of it
+        p = plan_from_text("8.0,8.9,9.0", "awq_int4,awq_int4_fp8_act")
+        # awq_int4: 2 pairs x 4 group sizes x 15 (sm80); awq_int4_fp8_act: 2 pairs x 4 group sizes x 12 (sm89).
+        self.assertEqual(len(p.instantiations), 2 * 4 * PER_GROUP_SIZE + 2 * 4 * PER_GROUP_SIZE_NO_HALF)
+        self.assertEqual(
+            list(p.kernel_file_names),
+            [n for n in FILES_8_0 if "_u4_" in n] + [n for n in FILES_8_9 if "_u4_" in n],
+        )
+        p = plan_from_text("8.0,9.0")
+        self.assertEqual(len(p.instantiations), support.BUILT_8_0)  # no 8.9 or 12.x: no sm89, 525 as before
+        self.assertEqual(list(p.kernel_file_names), FILES_8_0)
         self.assertEqual([f.name for f in p.families], ["sm80"])
+
+    def test_five_archs(self) -> None:
+        """7.5 and 8.9/12.0 with others: sm75 + sm80 + sm89 = 255 + 525 + 204 = 984 instantiations in 20 files."""
+        p = plan_from_text("7.5,8.0,8.9,9.0,12.0")
+        self.assertEqual([f.name for f in p.families], ["sm75", "sm80", "sm89"])
+        self.assertEqual(len(p.instantiations), support.BUILT_7_5 + support.BUILT_8_0 + support.BUILT_8_9)
+        self.assertEqual(len(p.instantiations), 984)
+        self.assertEqual(list(p.kernel_file_names), FILES_7_5 + FILES_8_0 + FILES_8_9)
+        self.assertEqual(len(p.files), 5 + 10 + 5)
+        self.assertEqual(p.files, plan_from_text("7.5").files + plan_from_text("8.9").files)
 
     def test_per_config(self) -> None:
         for name, (b, halves, group_blocks, count) in BUILT_PER_CONFIG.items():
@@ -92,8 +167,11 @@ class CountTest(unittest.TestCase):
         self.assertEqual(len(f16.instantiations), 15)
 
     def test_default_is_all_enabled(self) -> None:
+        """Without a config list: every implemented config the archs allow (FP8 activations need 8.9 or 12.x)."""
         self.assertEqual(catalog.IMPLEMENTED_QUANT_CONFIGS, IMPLEMENTED)
-        self.assertEqual(plan_from_text("8.0"), plan_from_text("8.0", ",".join(IMPLEMENTED)))
+        self.assertEqual(plan_from_text("8.0"), plan_from_text("8.0", ",".join(SM80_CONFIGS)))
+        self.assertEqual(plan_from_text("8.9"), plan_from_text("8.9", ",".join(IMPLEMENTED)))
+        self.assertEqual(plan_from_text("8.0,12.1"), plan_from_text("8.0,12.1", ",".join(IMPLEMENTED)))
 
     def test_turing(self) -> None:
         """7.5 brings in the sm75 family: the f16 variants of the implemented configs Turing allows."""
@@ -107,7 +185,7 @@ class CountTest(unittest.TestCase):
         p = plan_from_text("7.5")
         self.assertEqual([f.name for f in p.families], ["sm75"])
         # Without a config list, 7.5 leaves mxfp4 (bf16 only) out.
-        self.assertEqual([q.name for q in p.configs], [c for c in IMPLEMENTED if c != "mxfp4"])
+        self.assertEqual([q.name for q in p.configs], [c for c in SM80_CONFIGS if c != "mxfp4"])
         self.assertEqual(len(p.instantiations), 255)
         self.assertEqual(Counter(i.config for i in p.instantiations), +Counter(BUILT_PER_CONFIG_7_5))
         self.assertEqual(list(p.kernel_file_names), FILES_7_5)
@@ -133,16 +211,25 @@ class CountTest(unittest.TestCase):
                 self.assertEqual(sorted({i.group_blocks for i in p.instantiations}), sorted(group_blocks))
 
     def test_turing_with_later_archs(self) -> None:
-        """7.5 with archs >= 8.0: the sm75 files, then the sm80 ones, each family as it is alone."""
-        # 255 + 525 = 780 instantiations in 5 + 10 = 15 files.
+        """7.5 with archs >= 8.0: the sm75 files, then the sm80 ones (then the sm89 ones with 8.9 or 12.x), each
+        family as it is alone."""
+        # 255 + 525 = 780 instantiations in 5 + 10 = 15 files; + 204 in 5 more sm89 files = 984 in 20.
         self.assertEqual(support.BUILT_7_5 + support.BUILT_8_0, 780)
-        for archs in ("7.5,8.0,8.9,9.0", "7.5,8.6", "12.1a,7.5,9.0a"):
+        self.assertEqual(support.BUILT_7_5 + support.BUILT_8_0 + support.BUILT_8_9, 984)
+        for archs in ("7.5,8.6", "7.5,8.0,9.0a,10.0f"):
             with self.subTest(archs=archs):
                 p = plan_from_text(archs)
                 self.assertEqual([f.name for f in p.families], ["sm75", "sm80"])
                 self.assertEqual(list(p.kernel_file_names), FILES_7_5 + FILES_8_0)
                 self.assertEqual(p.files, plan_from_text("7.5").files + plan_from_text("8.0").files)
                 self.assertEqual(len(p.instantiations), support.BUILT_7_5 + support.BUILT_8_0)
+        for archs in ("7.5,8.0,8.9,9.0", "12.1a,7.5,9.0a"):
+            with self.subTest(archs=archs):
+                p = plan_from_text(archs)
+                self.assertEqual([f.name for f in p.families], ["sm75", "sm80", "sm89"])
+                self.assertEqual(list(p.kernel_file_names), FILES_7_5 + FILES_8_0 + FILES_8_9)
+                self.assertEqual(p.files, plan_from_text("7.5").files + plan_from_text("8.9").files)
+                self.assertEqual(len(p.instantiations), support.BUILT_7_5 + support.BUILT_8_0 + support.BUILT_8_9)
         # mxfp4 is allowed once an arch >= 8.0 is listed, and still builds no sm75 file.
         p = plan_from_text("7.5,8.0", "mxfp4,nvfp4")
         self.assertEqual(
@@ -155,17 +242,36 @@ class CountTest(unittest.TestCase):
         )
         self.assertEqual({i.config for f in p.files if f.family == "sm75" for i in f.instantiations}, {"nvfp4"})
 
-    def test_family_not_implemented_builds_nothing(self) -> None:
-        """sm89 (FP8 activations) is not implemented: 8.9 and 12.x bring in sm80 only; all-known plans sm89."""
-        self.assertFalse(catalog.family("sm89").implemented)
+    def test_sm89_family_builds_its_files(self) -> None:
+        """sm89 (FP8 activations) is implemented: 8.9 and 12.x bring in its files, the same as the all-known plan's
+        (only the INT8-activation configs, in sm75/sm80, are left out of real builds)."""
+        self.assertTrue(catalog.family("sm89").implemented)
         for archs in ("8.9", "12.0", "12.1a", "7.5,8.9,12.0"):
             with self.subTest(archs=archs):
                 p = plan_from_text(archs)
-                self.assertNotIn("sm89", [f.name for f in p.families])
-                self.assertEqual([n for n in p.kernel_file_names if n.startswith("sm89")], [])
-                self.assertEqual(p.files, plan_from_text(archs.replace("8.9", "8.0").replace("12.0", "9.0")).files)
+                self.assertIn("sm89", [f.name for f in p.families])
+                self.assertEqual([n for n in p.kernel_file_names if n.startswith("sm89")], FILES_8_9)
+                sm89 = [f for f in p.files if f.family == "sm89"]
+                self.assertEqual(sm89, [f for f in plan_from_text("8.9").files if f.family == "sm89"])
                 full = plan_from_text(archs, all_known=True)
-                self.assertIn("sm89", [f.name for f in full.families])
+                self.assertEqual(sm89, [f for f in full.files if f.family == "sm89"])
+                # Without the sm89 archs: the same sm75/sm80 files, nothing of sm89.
+                others = plan_from_text(archs.replace("8.9", "8.0").replace("12.0", "9.0").replace("12.1a", "9.0a"))
+                self.assertEqual([f for f in p.files if f.family != "sm89"], list(others.files))
+
+    def test_family_not_implemented_builds_nothing(self) -> None:
+        """The mechanism, via a hypothetical catalog where sm89 is not implemented: 8.9 and 12.x bring in sm80 only
+        and no sm89 file; the all-known plan still has sm89."""
+        fams = tuple(dataclasses.replace(f, implemented=False) if f.name == "sm89" else f for f in catalog.FAMILIES)
+        with mock.patch.object(catalog, "FAMILIES", fams):
+            self.assertEqual([f.name for f in fams if not f.implemented], ["sm89"])
+            for archs in ("8.9", "12.0", "12.1a", "7.5,8.9,12.0"):
+                with self.subTest(archs=archs):
+                    p = plan_from_text(archs, ",".join(SM80_CONFIGS))
+                    self.assertNotIn("sm89", [f.name for f in p.families])
+                    self.assertEqual([n for n in p.kernel_file_names if n.startswith("sm89")], [])
+                    full = plan_from_text(archs, all_known=True)
+                    self.assertIn("sm89", [f.name for f in full.families])
 
     def test_act_order_is_built(self) -> None:
         for name in ("gptq_int4", "gptq_int8"):
@@ -319,18 +425,19 @@ class SeedMatrixTest(unittest.TestCase):
 
 class ForbiddenTest(unittest.TestCase):
     def test_fp8_activations_need_8_9_or_12(self) -> None:
-        for configs in ("awq_int4_fp8_act", "gptq_int4_fp8_act", "awq_int4,mxfp4_fp8_act"):
-            for archs in ("8.0", "7.5,8.0,8.6,8.7,9.0a,10.0f"):
-                with self.subTest(configs=configs, archs=archs):
-                    with self.assertRaises(catalog.CatalogError) as ctx:
-                        plan_from_text(archs, configs, all_known=True)
-                    self.assertIn("has no kernels for archs", str(ctx.exception))
-                    self.assertIn("archs that allow it: 8.9, 12.0, 12.1", str(ctx.exception))
-        for archs in ("8.9", "12.0", "12.1a", "8.0,8.9"):
-            with self.subTest(archs=archs):
-                p = plan_from_text(archs, "gptq_int4_fp8_act", all_known=True)
-                self.assertEqual(len(p.instantiations), 96)
-                self.assertEqual({f.family for f in p.files}, {"sm89"})
+        for all_known in (False, True):
+            for configs in ("awq_int4_fp8_act", "gptq_int4_fp8_act", "awq_int4,mxfp4_fp8_act"):
+                for archs in ("8.0", "7.5,8.0,8.6,8.7,9.0a,10.0f"):
+                    with self.subTest(configs=configs, archs=archs, all_known=all_known):
+                        with self.assertRaises(catalog.CatalogError) as ctx:
+                            plan_from_text(archs, configs, all_known=all_known)
+                        self.assertIn("has no kernels for archs", str(ctx.exception))
+                        self.assertIn("archs that allow it: 8.9, 12.0, 12.1", str(ctx.exception))
+            for archs in ("8.9", "12.0", "12.1a", "8.0,8.9"):
+                with self.subTest(archs=archs, all_known=all_known):
+                    p = plan_from_text(archs, "gptq_int4_fp8_act", all_known=all_known)
+                    self.assertEqual(len(p.instantiations), 2 * 4 * PER_GROUP_SIZE_NO_HALF)  # 2 pairs x 4 sizes x 12
+                    self.assertEqual({f.family for f in p.files}, {"sm89"})
 
     def test_mxfp4_needs_sm80(self) -> None:
         for all_known in (False, True):
@@ -347,12 +454,19 @@ class ForbiddenTest(unittest.TestCase):
         with self.assertRaisesRegex(
             catalog.CatalogError,
             "^quant config 'gptq_int4_int8_act' is not implemented yet; "
-            "available: awq_int4, gptq_int4, gptq_int8, fp8, nvfp4, mxfp4$",
+            "available: awq_int4, gptq_int4, gptq_int8, fp8, nvfp4, mxfp4, "
+            "awq_int4_fp8_act, gptq_int4_fp8_act, mxfp4_fp8_act$",
         ):
             plan_from_text("8.0", "gptq_int8,gptq_int4_int8_act")
-        # Not implemented comes before the arch check.
-        with self.assertRaisesRegex(catalog.CatalogError, "'awq_int4_fp8_act' is not implemented yet"):
+        # An implemented FP8-activation config named for archs without 8.9 or 12.x gets the arch error.
+        with self.assertRaisesRegex(catalog.CatalogError, "'awq_int4_fp8_act' has no kernels for archs 8.0;"):
             plan_from_text("8.0", "awq_int4_fp8_act")
+        # Not implemented comes before the arch check: a hypothetical catalog where awq_int4_fp8_act is not
+        # implemented (no real config that is not implemented fails the arch check: INT8 activations run on all).
+        off = dataclasses.replace(catalog.quant_config("awq_int4_fp8_act"), implemented=False)
+        with mock.patch.dict(catalog._CONFIGS_BY_NAME, {off.name: off}):
+            with self.assertRaisesRegex(catalog.CatalogError, "'awq_int4_fp8_act' is not implemented yet"):
+                plan_from_text("8.0", "awq_int4_fp8_act")
 
 
 class ExpansionRuleTest(unittest.TestCase):
@@ -414,14 +528,25 @@ class DeterminismTest(unittest.TestCase):
 
     def test_family_files_do_not_depend_on_archs(self) -> None:
         base = plan_from_text("8.0").files
-        for archs in ("8.6", "8.9", "9.0a", "10.0f,12.1"):
+        for archs in ("8.6", "9.0a", "10.0f"):
             with self.subTest(archs=archs):
                 self.assertEqual(plan_from_text(archs).files, base)
-        # With 7.5: the sm75 files, the same whichever later archs come with it, then the same sm80 files.
+        # With 8.9 or 12.x: the same sm80 files, then the sm89 ones, the same whichever sm89 arch brings them in.
+        ada = plan_from_text("8.9").files
+        self.assertEqual(ada[: len(base)], base)
+        sm89 = ada[len(base) :]
+        self.assertEqual([f.family for f in sm89], ["sm89"] * len(FILES_8_9))
+        for archs in ("12.0", "10.0f,12.1", "8.0,8.9,12.1a"):
+            with self.subTest(archs=archs):
+                self.assertEqual(plan_from_text(archs).files, base + sm89)
+        # With 7.5: the sm75 files, the same whichever later archs come with it, then the same sm80 (and sm89) files.
         turing = plan_from_text("7.5").files
-        for archs in ("7.5,8.0,8.6,8.7,12.0a", "10.0f,7.5"):
+        for archs in ("7.5,8.0,8.6,8.7", "10.0f,7.5"):
             with self.subTest(archs=archs):
                 self.assertEqual(plan_from_text(archs).files, turing + base)
+        for archs in ("7.5,8.0,8.6,8.7,12.0a", "8.9,7.5"):
+            with self.subTest(archs=archs):
+                self.assertEqual(plan_from_text(archs).files, turing + base + sm89)
 
 
 @functools.cache
@@ -471,7 +596,12 @@ class StarlarkContractTest(unittest.TestCase):
 
     def test_every_arch_subset(self) -> None:
         archs = list(catalog.SUPPORTED_ARCHS)
-        config_sets = [[name] for name in IMPLEMENTED] + [["awq_int4", "gptq_int8", "nvfp4"], list(IMPLEMENTED)]
+        config_sets = [[name] for name in IMPLEMENTED] + [
+            ["awq_int4", "gptq_int8", "nvfp4"],
+            ["gptq_int4", "mxfp4_fp8_act"],
+            list(SM80_CONFIGS),
+            list(IMPLEMENTED),
+        ]
         for n in range(1, len(archs) + 1):
             for subset in itertools.combinations(archs, n):
                 for configs in config_sets:
@@ -480,23 +610,35 @@ class StarlarkContractTest(unittest.TestCase):
                     self.assertEqual(got, self.bazel_outputs(list(subset), configs), msg=msg)
                     turing = "7.5" in subset  # brings in sm75
                     ampere = subset != ("7.5",)  # any arch >= 8.0 brings in sm80
+                    ada = any(a in SM89_ARCHS for a in subset)  # 8.9 or 12.x brings in sm89
                     if not ampere and "mxfp4" in configs:
                         # mxfp4 (bf16 only) has no kernels for 7.5 alone: named, it is an error.
                         self.assertEqual(got, "error", msg=msg)
                         continue
+                    if not ada and any(c in FP8_ACT_CONFIGS for c in configs):
+                        # FP8 activations have kernels for 8.9 and 12.x only: named without them, an error.
+                        self.assertEqual(got, "error", msg=msg)
+                        continue
                     p = plan_from_text(",".join(subset), ",".join(configs))
                     expected = sum(
-                        (BUILT_PER_CONFIG_7_5[c] if turing else 0) + (BUILT_PER_CONFIG[c][3] if ampere else 0)
+                        BUILT_PER_CONFIG_8_9[c][3]
+                        if c in FP8_ACT_CONFIGS
+                        else (BUILT_PER_CONFIG_7_5[c] if turing else 0) + (BUILT_PER_CONFIG[c][3] if ampere else 0)
                         for c in configs
                     )
                     self.assertEqual(len(p.instantiations), expected, msg=msg)
-                    self.assertEqual([f.name for f in p.families], ["sm75"] * turing + ["sm80"] * ampere, msg=msg)
+                    self.assertEqual(
+                        [f.name for f in p.families],
+                        ["sm75"] * turing + ["sm80"] * ampere + ["sm89"] * ada,
+                        msg=msg,
+                    )
 
     def test_all_known_and_forbidden(self) -> None:
         """The same agreement in the all-known mode, errors included, and for configs that are not implemented."""
         arch_lists = [["7.5"], ["8.0"], ["8.9"], ["12.1a"], ["7.5", "9.0a"], ["8.0", "8.9", "9.0"], ["7.5", "12.0"]]
         config_sets: list[list[str] | None] = [None, *([c] for c in catalog.KNOWN_QUANT_CONFIGS)]
-        config_sets.append(["gptq_int8", "mxfp4_fp8_act"])  # implemented + not implemented (FP8 activations)
+        config_sets.append(["gptq_int8", "mxfp4_fp8_act"])  # both implemented; mxfp4_fp8_act needs 8.9 or 12.x
+        config_sets.append(["gptq_int8", "awq_int4_int8_act"])  # implemented + not implemented (INT8 activations)
         config_sets.append(["awq_int4_int8_act", "gptq_int4_int8_act"])  # neither implemented
         config_sets.append(["fp8", "mxfp4"])  # both implemented; mxfp4 rejected for 7.5 alone
         seen_errors = 0
@@ -527,14 +669,16 @@ class StarlarkContractTest(unittest.TestCase):
         )
         self.assertEqual(values["ARCH_FAMILIES"]["7.5"], ["sm75"])  # type: ignore[index]
         self.assertEqual(values["ARCH_FAMILIES"]["8.0"], ["sm80"])  # type: ignore[index]
-        # sm89 is not implemented: 8.9 and 12.x bring in sm80 only.
-        self.assertEqual(values["ARCH_FAMILIES"]["8.9"], ["sm80"])  # type: ignore[index]
-        self.assertEqual(values["ARCH_FAMILIES"]["12.0"], ["sm80"])  # type: ignore[index]
+        # sm89 is implemented: 8.9 and 12.x bring in sm80 and sm89.
+        self.assertEqual(values["ARCH_FAMILIES"]["8.9"], ["sm80", "sm89"])  # type: ignore[index]
+        self.assertEqual(values["ARCH_FAMILIES"]["12.0"], ["sm80", "sm89"])  # type: ignore[index]
+        self.assertEqual(values["ARCH_FAMILIES"]["9.0"], ["sm80"])  # type: ignore[index]
         self.assertEqual(values["FAMILY_ARCHS"]["sm89"], ["8.9", "12.0", "12.1"])  # type: ignore[index]
-        self.assertEqual(values["IMPLEMENTED_FAMILIES"], ["sm75", "sm80"])
+        self.assertEqual(values["IMPLEMENTED_FAMILIES"], ["sm75", "sm80", "sm89"])
         self.assertEqual(values["IMPLEMENTED_QUANT_CONFIGS"], list(IMPLEMENTED))
         self.assertEqual(values["CONFIG_REQUIRED_ARCHS"]["mxfp4_fp8_act"], ["8.9", "12.0", "12.1"])  # type: ignore[index]
-        # Real builds: only the implemented configs' files of the implemented families (sm75: f16 only).
+        # Real builds: only the implemented configs' files of the implemented families (sm75: f16 only; sm89: FP8
+        # activations).
         self.assertEqual(
             values["QUANT_CONFIG_FILES"],
             {
@@ -559,12 +703,19 @@ class StarlarkContractTest(unittest.TestCase):
                     "sm80": ["sm80_kernel_bfloat16_fe2m1f_bfloat16.cu", "sm80_kernel_float16_fe2m1f_float16.cu"],
                 },
                 "mxfp4": {"sm80": ["sm80_kernel_bfloat16_fe2m1f_bfloat16.cu"]},  # bf16 only: nothing for sm75
+                "awq_int4_fp8_act": {
+                    "sm89": ["sm89_kernel_fe4m3fn_u4_bfloat16.cu", "sm89_kernel_fe4m3fn_u4_float16.cu"],
+                },
+                "gptq_int4_fp8_act": {
+                    "sm89": ["sm89_kernel_fe4m3fn_u4b8_bfloat16.cu", "sm89_kernel_fe4m3fn_u4b8_float16.cu"],
+                },
+                "mxfp4_fp8_act": {"sm89": ["sm89_kernel_fe4m3fn_fe2m1f_bfloat16.cu"]},  # bf16 output only
             },
         )
         real = values["QUANT_CONFIG_FILES"]
         assert isinstance(real, dict)
         real_files = {name for per_family in real.values() for names in per_family.values() for name in names}  # type: ignore[union-attr]
-        self.assertEqual(real_files, set(FILES_7_5 + FILES_8_0))
+        self.assertEqual(real_files, set(FILES_7_5 + FILES_8_0 + FILES_8_9))
         known = values["KNOWN_QUANT_CONFIG_FILES"]
         assert isinstance(known, dict)
         self.assertEqual(list(known), list(catalog.KNOWN_QUANT_CONFIGS))

@@ -98,6 +98,8 @@ class SelectorTest(unittest.TestCase):
             ("8.0", "gptq_int8"),
             ("8.6", "nvfp4,mxfp4"),  # one file shared, told apart by the scale type
             ("12.1a", "fp8"),
+            ("8.9", None),  # sm80 and sm89 (FP8 activations) files
+            ("12.0", "gptq_int4_fp8_act,mxfp4_fp8_act"),  # sm89 files only
         ):
             with self.subTest(archs=archs, configs=configs):
                 p = plan_from_text(archs, configs)

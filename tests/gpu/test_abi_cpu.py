@@ -59,12 +59,12 @@ marlin_status marlin_gemm(const marlin_gemm_args* a, char* err, size_t err_len) 
     snprintf(err, err_len,
              "a=%p b_q=%p scales=%p zeros=%p c=%p workspace=%p workspace_bytes=%zu m=%lld n=%lld k=%lld "
              "lda=%lld ldc=%lld group_size=%lld a_type=%d b_type=%d c_type=%d s_type=%d sm_count=%d stream=%p "
-             "bias=%p global_scale=%p perm=%p g_idx_sorted=%p a_perm=%p is_k_full=%d force=%d,%d,%d",
+             "bias=%p global_scale=%p perm=%p g_idx_sorted=%p a_perm=%p is_k_full=%d force=%d,%d,%d a_scales=%p",
              a->a, a->b_q, a->scales, a->zeros, a->c, a->workspace, a->workspace_bytes, (long long)a->m,
              (long long)a->n, (long long)a->k, (long long)a->lda, (long long)a->ldc, (long long)a->group_size,
              (int)a->a_type, (int)a->b_type, (int)a->c_type, (int)a->s_type, a->sm_count, a->stream, a->bias,
              (const void*)a->global_scale, (const void*)a->perm, (const void*)a->g_idx_sorted, a->a_perm,
-             a->is_k_full, a->force_thread_k, a->force_thread_n, a->force_blocks_per_sm);
+             a->is_k_full, a->force_thread_k, a->force_thread_n, a->force_blocks_per_sm, (const void*)a->a_scales);
   return MARLIN_ERR_INVALID_ARGUMENT;
 }
 size_t marlin_workspace_bytes(int sm_count) { return (size_t)sm_count * 1000u + 7u + ((size_t)1 << 33); }
@@ -74,10 +74,10 @@ marlin_status marlin_repack_gptq(const int32_t* in, const int32_t* perm, int32_t
            (const void*)perm, (void*)out, (long long)k, (long long)n, num_bits, stream);
   return MARLIN_ERR_NOT_BUILT;
 }
-marlin_status marlin_repack_awq(const int32_t* in, int32_t* out, int64_t k, int64_t n, int num_bits,
-                                void* stream, char* err, size_t err_len) {
-  snprintf(err, err_len, "awq in=%p out=%p k=%lld n=%lld bits=%d stream=%p", (const void*)in, (void*)out,
-           (long long)k, (long long)n, num_bits, stream);
+marlin_status marlin_repack_awq(const int32_t* in, const int32_t* perm, int32_t* out, int64_t k, int64_t n,
+                                int num_bits, void* stream, char* err, size_t err_len) {
+  snprintf(err, err_len, "awq in=%p perm=%p out=%p k=%lld n=%lld bits=%d stream=%p", (const void*)in,
+           (const void*)perm, (void*)out, (long long)k, (long long)n, num_bits, stream);
   return MARLIN_ERR_CUDA;
 }
 marlin_status marlin_permute_scales(const void* in, void* out, int64_t groups, int64_t n, int elem_bytes,
@@ -224,6 +224,7 @@ class StubLibraryTest(unittest.TestCase):
             force_thread_k=64,
             force_thread_n=256,
             force_blocks_per_sm=-7,
+            a_scales=0x7F000000B000,
         )
         with self.assertRaises(_lib.MarlinError) as cm:
             self.lib.gemm(args)
@@ -234,18 +235,20 @@ class StubLibraryTest(unittest.TestCase):
             f"workspace=0x7f0000005000 workspace_bytes={(1 << 40) + 3} m=123456789012 n=28672 k=8192 lda=8200 "
             "ldc=28680 group_size=-1 a_type=1 b_type=5 c_type=0 s_type=8 sm_count=132 stream=0x5555aaaa0000 "
             "bias=0x7f0000006000 global_scale=0x7f0000007000 perm=0x7f0000008000 g_idx_sorted=0x7f0000009000 "
-            "a_perm=0x7f000000a000 is_k_full=-2 force=64,256,-7"
+            "a_perm=0x7f000000a000 is_k_full=-2 force=64,256,-7 a_scales=0x7f000000b000"
         )
         self.assertEqual(err.message, expected)
         self.assertIn("MARLIN_ERR_INVALID_ARGUMENT", str(err))
 
     def test_gemm_new_fields_default_to_null(self) -> None:
-        # Fields not given are NULL / 0: calls written before bias, global_scale and act-order keep their meaning.
+        # Fields not given are NULL / 0: calls written before bias, global_scale, act-order and a_scales keep their
+        # meaning.
         with self.assertRaises(_lib.MarlinError) as cm:
             self.lib.gemm(_lib.MarlinGemmArgs(m=1, b_type=_lib.ScalarType.U4B8))
         self.assertTrue(
             cm.exception.message.endswith(
-                "bias=(nil) global_scale=(nil) perm=(nil) g_idx_sorted=(nil) a_perm=(nil) is_k_full=0 force=0,0,0"
+                "bias=(nil) global_scale=(nil) perm=(nil) g_idx_sorted=(nil) a_perm=(nil) is_k_full=0 force=0,0,0 "
+                "a_scales=(nil)"
             ),
             cm.exception.message,
         )
@@ -273,7 +276,10 @@ class StubLibraryTest(unittest.TestCase):
         with self.assertRaises(_lib.MarlinError) as cm:
             self.lib.repack_awq(0x1000, 0x2000, 64, big, 4, None)
         self.assertEqual(cm.exception.code, _lib.Status.CUDA)
-        self.assertEqual(cm.exception.message, f"awq in=0x1000 out=0x2000 k=64 n={big} bits=4 stream=(nil)")
+        self.assertEqual(cm.exception.message, f"awq in=0x1000 perm=(nil) out=0x2000 k=64 n={big} bits=4 stream=(nil)")
+        with self.assertRaises(_lib.MarlinError) as cm:
+            self.lib.repack_awq(0x1000, 0x2000, 32, 64, 4, 0x3000, perm=0x5000)  # e.g. a8_row_perm(32)
+        self.assertEqual(cm.exception.message, "awq in=0x1000 perm=0x5000 out=0x2000 k=32 n=64 bits=4 stream=0x3000")
         with self.assertRaises(_lib.MarlinError) as cm:
             self.lib.permute_scales(0x10, 0x20, 3, 192, 2, 0)
         self.assertEqual(cm.exception.message, "scales in=0x10 out=0x20 groups=3 n=192 elem=2 stream=(nil)")

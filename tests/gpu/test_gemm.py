@@ -1,9 +1,13 @@
 """GPU correctness suite of marlin_bazel: GEMM against a float64 reference for GPTQ-INT4 (u4b8), AWQ-INT4 (u4),
 GPTQ-INT8 (u8b128), FP8 weights (fe4m3fn), FP4 weights (fe2m1f: NVFP4 and MXFP4), GPTQ act-order (u4b8 and u8b128,
-whole layers and K shards) and bias; repack (also with an act-order perm) and scale permutation (2-byte and 1-byte)
+whole layers and K shards), bias, and FP8 activations (u4b8, u4, MXFP4 with float8_e4m3fn A and per-row a_scales);
+repack (also with an act-order perm and the FP8-activation row order) and scale permutation (2-byte and 1-byte)
 against the pure-torch reference layouts (bit-exact); argument validation in Python and in the C library.
 
 Every case runs: a format whose kernels are not in the library fails (MarlinError NOT_BUILT), it is not skipped.
+The one exception is GemmFp8ActTest as a whole: FP8-activation kernels are built only for the sm89 family (archs
+8.9, 12.0, 12.1), so when a probe GEMM of every FP8-activation format is NOT_BUILT (the normal sm90 library), the
+class is skipped with that reason; run it against the library that tests/gpu/build_family.sh sm89 builds.
 
 Run on a CUDA machine (skipped without CUDA; an error if CUDA is there but the library is not):
 
@@ -12,6 +16,10 @@ Run on a CUDA machine (skipped without CUDA; an error if CUDA is there but the l
     # only the FP8/FP4/act-order/bias cases and the checks of the new arguments:
     ... python -m pytest tests/gpu/test_gemm.py -q \
         -k "fe4m3fn or fp4 or act_order or bias or global_scale or new_arguments or perm or 1byte"
+    # only FP8 activations (and the checks of their arguments), against the library with the sm89 family:
+    tests/gpu/build_family.sh sm89 OUT_DIR   # the FP8-activation family compiled for the GPU at hand (sm_90)
+    MARLIN_LIB=OUT_DIR/libmarlin_sm89.so ... python -m pytest tests/gpu/test_gemm.py -q \
+        -k "Fp8Act or fp8_activation or a8"
 
 With MARLIN_RESULTS=path set, every case is written there at the end: JSON, or a markdown table when the path
 ends in ".md" (device, date, per-case pass/fail and errors), for docs/.
@@ -98,6 +106,19 @@ UNIT_ROUNDOFF = {"f16": 2.0**-11, "bf16": 2.0**-8}
 #   exactly, and only the order of the fp32 additions changes: rounding (2), still far smaller than u.
 # - bias: C = A @ W + bias adds at most one rounding of |A @ W + bias| if the kernel adds the bias after rounding
 #   A @ W to the 16-bit type; the denominator gets u * |bias| for it (see _errors).
+# - FP8 activations (GemmFp8ActTest): the reference is A_ref = a_scales[r] * float(fp8(A)) (exact in float64: an e4m3
+#   value times an fp32) times the same exact W, and z is computed with A_ref in place of A and u of the output
+#   dtype. The kernel converts the weights exactly to e4m3 (every INT4 value q - z, in -15..15, and every e2m1 value
+#   has at most 4 significant bits and lies within e4m3's range), so the e4m3 x e4m3 products are exact; it sums
+#   them in fp32, applies the group scale (a 16-bit value or a power of two, exact in fp32) to each 32-row partial
+#   sum in fp32 (channelwise scales: to the final sums) and a_scales[r] to the fp32 sums, and rounds once to the
+#   output type. Rounding (1) of the 16-bit path does not occur; what is left is (2), a few fp32 roundings (2^-24
+#   each), and (3), at most u * |c|, which the denominator already covers, so the same Z_MAX holds with room to
+#   spare. (Even if the tensor cores accumulated with only ~14 significant bits, as reported for Hopper's FP8 MMA,
+#   that would add about 2^-14 * sigma per 32-row step, at most sqrt(K/32) * 2^-14 * sigma <= 2^-10 * sigma for the
+#   channelwise K = 4096 here, i.e. z <= 2 for f16.) With a_scales, A is drawn as a per-token quantization makes
+#   it: rows of magnitudes spread over a factor of 256, each divided by its scale amax / 448, so |fp8(A)| reaches 448
+#   in every row (the whole e4m3 range is used) and a kernel that applied another row's scale is off by up to 256x.
 # The reference W (float64) is exact in every case, so these are the only differences.
 NEW_MS = (1, 16, 64, 200)
 FULL_SIZE = (8192, 28672)  # one large shape per format, M = 1 only
@@ -120,6 +141,11 @@ ACT_ORDER_FULL_SIZE = (4096, 14336)
 # K shards only: K = 320 is no multiple of the group size 128 (allowed for a K shard, never a whole layer).
 ACT_ORDER_SHARD_SHAPES: dict[tuple[int, int], tuple[int, ...]] = {(320, 256): (128,)}
 ACT_ORDER_B_TYPES = ("u4b8", "u8b128")
+# FP8 activations (a float8_e4m3fn, f16/bf16 output): INT4 weights with these group sizes (32 in one extra method)
+# on these shapes, each with M NEW_MS; MXFP4 (bf16 output) on the same shapes; the full size at M = 1 once.
+FP8_ACT_B_TYPES = ("u4b8", "u4")
+FP8_ACT_GROUP_SIZES = (-1, 128)
+FP8_ACT_SHAPES = ((256, 256), (1024, 3072), (4096, 4096))
 
 # ------------------------------------------------------------------------------------------------ results
 
@@ -189,6 +215,7 @@ def _environment() -> dict[str, Any]:
         )
         try:
             env["built_kernel_count"] = ops.built_kernel_count()
+            env["fp8_activation_kernels"] = _fp8_act_probe() is None
         except Exception as exc:
             env["built_kernel_count"] = f"unavailable: {exc}"
     return env
@@ -286,18 +313,21 @@ def _errors(
     }
 
 
-def _weights(b_type: str, k: int, n: int, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+def _weights(
+    b_type: str, k: int, n: int, gen: torch.Generator, perm: torch.Tensor | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Random 4-bit (8-bit for u8b128) weights in the checkpoint format of b_type -> (Marlin-layout b_q via the
-    CUDA repack, q [K, N] unpacked again by the reference code from the same packed tensor)."""
+    CUDA repack, in perm row order when given (e.g. ops.a8_row_perm for FP8 activations); q [K, N] unpacked again by
+    the reference code from the same packed tensor, in checkpoint row order)."""
     bits = BITS[b_type]
     q = torch.randint(0, 1 << bits, (k, n), device="cuda", dtype=torch.int32, generator=gen)
     if b_type in ("u4b8", "u8b128"):
         qweight = ref.pack_gptq(q, bits=bits)
-        b_q = ops.repack_gptq(qweight, k, n, bits=bits)
+        b_q = ops.repack_gptq(qweight, k, n, bits=bits, perm=perm)
         q_ref = ref.unpack_gptq(qweight, bits=bits)
     else:
         qweight = ref.pack_awq(q)
-        b_q = ops.repack_awq(qweight, k, n)
+        b_q = ops.repack_awq(qweight, k, n, perm=perm)
         q_ref = ref.unpack_awq(qweight)
     return b_q, q_ref
 
@@ -359,8 +389,10 @@ class Prepared:
         global_scale: torch.Tensor | None = None,
         act_order: ops.ActOrder | None = None,
         zeros: torch.Tensor | None = None,
+        fp8_act: bool = False,
     ) -> None:
-        self.label = label
+        self.label = label + (" fp8-act" if fp8_act else "")
+        self.fp8_act = fp8_act  # b_q is in the row order of the FP8-activation kernels: run with FP8 activations
         self.b_q, self.scales = b_q, scales
         self.w64 = w.double()
         self.w64_sq = self.w64 * self.w64
@@ -411,18 +443,48 @@ def _prepare_nvfp4(
     return Prepared(label, b_q, ops.permute_scales(scales), w, b_type="fe2m1f", group_size=16, global_scale=gs)
 
 
+def _fp8_zeros(*shape: int) -> torch.Tensor:
+    """A zero torch.float8_e4m3fn CUDA tensor (made as bytes: no fill kernel for float8 needed)."""
+    return torch.zeros(shape, device="cuda", dtype=torch.uint8).view(torch.float8_e4m3fn)
+
+
+def _a8_perm(k: int, fp8_act: bool) -> torch.Tensor | None:
+    """The repack perm for weights that run with FP8 activations (ops.a8_row_perm), else None."""
+    return ops.a8_row_perm(k) if fp8_act else None
+
+
+def _fp8_activations(
+    m: int, k: int, gen: torch.Generator, with_scales: bool
+) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor]:
+    """(A as torch.float8_e4m3fn [m, k], a_scales fp32 [m] or None, the float64 reference A_ref = a_scales * A).
+
+    Without scales: randn values rounded to e4m3. With scales, as a per-token quantization makes them: rows x of
+    magnitudes 2^-4..2^4, a_scales = amax(|x|) / 448 per row, A = fp8(x / a_scales), so every row reaches 448."""
+    x = torch.randn(m, k, device="cuda", generator=gen)
+    if not with_scales:
+        a = x.to(torch.float8_e4m3fn)
+        return a, None, a.float().double()
+    x = x * torch.exp2(8 * torch.rand(m, 1, device="cuda", generator=gen) - 4)
+    a_scales = (x.abs().amax(dim=1) / 448).contiguous()
+    a = (x / a_scales[:, None]).clamp(-448, 448).to(torch.float8_e4m3fn)
+    return a, a_scales, a.float().double() * a_scales.double()[:, None]
+
+
 def _mxfp4_scale_dtypes() -> tuple[torch.dtype, ...]:
     """uint8 always; torch.float8_e8m0fnu too where this torch has it (the same bytes either way)."""
     e8m0 = getattr(torch, "float8_e8m0fnu", None)
     return (torch.uint8,) if e8m0 is None else (torch.uint8, e8m0)
 
 
-def _prepare_mxfp4(k: int, n: int, gen: torch.Generator, scale_dtype: torch.dtype) -> Prepared:
-    b_q, q_ref = _packed(torch.randint(0, 16, (k, n), device="cuda", dtype=torch.int32, generator=gen), 4)
+def _prepare_mxfp4(
+    k: int, n: int, gen: torch.Generator, scale_dtype: torch.dtype, *, fp8_act: bool = False
+) -> Prepared:
+    q = torch.randint(0, 16, (k, n), device="cuda", dtype=torch.int32, generator=gen)
+    b_q, q_ref = _packed(q, 4, perm=_a8_perm(k, fp8_act))
     scales = _byte_codes(*MXFP4_EXPONENTS, (k // 32, n), gen).view(scale_dtype)
     w = ref.dequant(q_ref, scales, None, 32, "fe2m1f", scale_format="mxfp4")
     label = f"fe2m1f/mxfp4 {str(scale_dtype).replace('torch.', '')}"
-    return Prepared(label, b_q, ops.permute_scales(scales), w, b_type="fe2m1f", group_size=32)
+    return Prepared(label, b_q, ops.permute_scales(scales), w, b_type="fe2m1f", group_size=32, fp8_act=fp8_act)
 
 
 def _act_order_g_idx(k: int, group_size: int, k_full: bool, gen: torch.Generator) -> torch.Tensor:
@@ -464,30 +526,37 @@ def _check_cases(
     *,
     bias: bool = False,
 ) -> None:
-    """Run prep at each M against the float64 reference; record every case, append failures."""
+    """Run prep at each M against the float64 reference; record every case, append failures. Weights prepared for
+    FP8 activations (prep.fp8_act) run with float8_e4m3fn A and out_dtype = dtype_name, without and with a_scales;
+    dtype_name is then the output dtype."""
     dtype = _dtype(dtype_name)
     k, n = prep.w64.shape
     for m in ms:
-        case = {"b_type": prep.label, "dtype": dtype_name, "k": k, "n": n, "group_size": prep.kw["group_size"], "m": m}
-        if bias:
-            case["b_type"] += " +bias"
-        a = torch.randn(m, k, device="cuda", generator=gen).to(dtype)
-        b = torch.randn(n, device="cuda", generator=gen).to(dtype) if bias else None
-        try:
-            out = prep.gemm(a, bias=b)
-            torch.cuda.synchronize()
-        except MarlinError as exc:
-            failures.append(f"{case}: {exc}")
-            _record("gemm", False, **case, error=str(exc))
-            continue
-        stats = _errors(out, a, prep.w64, prep.w64_sq, dtype_name, bias=b)
-        ok = stats["finite"] and out.shape == (m, n) and out.dtype == dtype and stats["z"] <= Z_MAX
-        _record("gemm", ok, **case, **stats)
-        if not ok:
-            failures.append(
-                f"{case}: z={stats['z']:.3g} (limit {Z_MAX}), max abs err {stats['max_abs_err']:.3g}, "
-                f"max err / mean |ref| {stats['rel_err']:.3g}, finite={stats['finite']}"
-            )
+        for with_scales in (False, True) if prep.fp8_act else (False,):
+            label = prep.label + (" +bias" if bias else "") + (" +a_scales" if with_scales else "")
+            case = {"b_type": label, "dtype": dtype_name, "k": k, "n": n, "group_size": prep.kw["group_size"], "m": m}
+            extra: dict[str, Any] = {}
+            if prep.fp8_act:
+                a, a_scales, a_ref = _fp8_activations(m, k, gen, with_scales)
+                extra = {"a_scales": a_scales, "out_dtype": dtype}
+            else:
+                a = a_ref = torch.randn(m, k, device="cuda", generator=gen).to(dtype)
+            b = torch.randn(n, device="cuda", generator=gen).to(dtype) if bias else None
+            try:
+                out = prep.gemm(a, bias=b, **extra)
+                torch.cuda.synchronize()
+            except MarlinError as exc:
+                failures.append(f"{case}: {exc}")
+                _record("gemm", False, **case, error=str(exc))
+                continue
+            stats = _errors(out, a_ref, prep.w64, prep.w64_sq, dtype_name, bias=b)
+            ok = stats["finite"] and out.shape == (m, n) and out.dtype == dtype and stats["z"] <= Z_MAX
+            _record("gemm", ok, **case, **stats)
+            if not ok:
+                failures.append(
+                    f"{case}: z={stats['z']:.3g} (limit {Z_MAX}), max abs err {stats['max_abs_err']:.3g}, "
+                    f"max err / mean |ref| {stats['rel_err']:.3g}, finite={stats['finite']}"
+                )
 
 
 # --------------------------------------------------------------------------------------------------- GEMM
@@ -563,9 +632,12 @@ def _add_gemm_tests() -> None:
 _add_gemm_tests()
 
 
-def _prepare_int(b_type: str, k: int, n: int, dtype: torch.dtype, group_size: int, gen: torch.Generator) -> Prepared:
-    """u4b8, u4 or u8b128 weights, as GemmTest prepares them."""
-    b_q, q_ref = _weights(b_type, k, n, gen)
+def _prepare_int(
+    b_type: str, k: int, n: int, dtype: torch.dtype, group_size: int, gen: torch.Generator, *, fp8_act: bool = False
+) -> Prepared:
+    """u4b8, u4 or u8b128 weights, as GemmTest prepares them; fp8_act: u4b8 or u4 weights repacked for FP8
+    activations (ops.a8_row_perm), dtype then the output dtype (of the scales and zero points)."""
+    b_q, q_ref = _weights(b_type, k, n, gen, perm=_a8_perm(k, fp8_act))
     groups = 1 if group_size == -1 else k // group_size
     scales = _scales(groups, n, dtype, gen)
     zeros = z_ref = None
@@ -573,7 +645,8 @@ def _prepare_int(b_type: str, k: int, n: int, dtype: torch.dtype, group_size: in
         qzeros = ref.pack_awq_zeros(torch.randint(0, 16, (groups, n), device="cuda", dtype=torch.int32, generator=gen))
         zeros, z_ref = ops.awq_zeros(qzeros, n, dtype), ref.unpack_awq_zeros(qzeros)
     w = ref.dequant(q_ref, scales, z_ref, group_size, b_type)
-    return Prepared(b_type, b_q, ops.permute_scales(scales), w, b_type=b_type, group_size=group_size, zeros=zeros)
+    s_perm = ops.permute_scales(scales)
+    return Prepared(b_type, b_q, s_perm, w, b_type=b_type, group_size=group_size, zeros=zeros, fp8_act=fp8_act)
 
 
 def _run_prepared(
@@ -768,6 +841,152 @@ class GemmBiasTest(unittest.TestCase):
             "f16",
             lambda g: _prepare_act_order("u4b8", self.K, self.N, torch.float16, 128, False, ("bias-act",)),
         )
+
+
+# FP8-activation formats the probe tries: (name, output dtype name).
+_FP8_ACT_PROBES = (("u4b8", "f16"), ("u4b8", "bf16"), ("u4", "f16"), ("u4", "bf16"), ("mxfp4", "bf16"))
+
+
+@functools.cache
+def _fp8_act_probe() -> str | None:
+    """Whether the library holds FP8-activation kernels: a tiny GEMM (M=1, K=N=256, zero weights) of each format in
+    _FP8_ACT_PROBES. None as soon as one runs, or fails otherwise than MarlinError NOT_BUILT (then the tests run and
+    report it); the reason to skip GemmFp8ActTest when every probe is NOT_BUILT."""
+    k = n = 256
+    a = _fp8_zeros(1, k)
+    b_q = torch.zeros(k // 16, 2 * n, device="cuda", dtype=torch.int32)
+    messages = []
+    for name, dtype_name in _FP8_ACT_PROBES:
+        dtype = _dtype(dtype_name)
+        kw: dict[str, Any] = {"b_type": name, "group_size": -1, "out_dtype": dtype}
+        scales = torch.ones(1, n, device="cuda", dtype=dtype)
+        if name == "u4":
+            kw["zeros"] = torch.zeros(1, n, device="cuda", dtype=dtype)
+        elif name == "mxfp4":
+            kw.update(b_type="fe2m1f", group_size=32)
+            scales = torch.full((k // 32, n), 127, device="cuda", dtype=torch.uint8)
+        try:
+            ops.gemm(a, b_q, scales, **kw)
+            torch.cuda.synchronize()
+        except MarlinError as exc:
+            if exc.code != Status.NOT_BUILT:
+                return None
+            messages.append(f"{name} {dtype_name}: {exc.message}")
+            continue
+        return None
+    return (
+        f"this library ({_lib.library_path()}) has no FP8-activation kernels: a probe GEMM of each of "
+        f"{', '.join(f'{b} {d}' for b, d in _FP8_ACT_PROBES)} is MarlinError NOT_BUILT (they are built for the "
+        f"sm89 family only; tests/gpu/build_family.sh sm89 builds a library with them). First: {messages[0]}"
+    )
+
+
+@unittest.skipUnless(HAS_CUDA, SKIP_REASON)
+class GemmFp8ActTest(unittest.TestCase):
+    """FP8 activations: A of torch.float8_e4m3fn, out_dtype f16 or bf16, every case without and with fp32 per-row
+    a_scales; weights repacked with perm=ops.a8_row_perm(k). u4b8 and u4 (f16 and bf16 output, group sizes -1 and
+    128, 32 in one method) and MXFP4 (bf16 output) on FP8_ACT_SHAPES with M NEW_MS; one full-size case (8192x28672,
+    M=1); bias once; a_scales read on the device (CUDA graph replays).
+
+    These kernels exist only for the sm89 family (archs 8.9, 12.0, 12.1), which the GPU machine's normal (sm90)
+    library does not build. setUpClass probes the library with a tiny GEMM of each FP8-activation format
+    (_fp8_act_probe); when every probe is MarlinError NOT_BUILT, the whole class is skipped, with that reason. Run
+    it against the library that tests/gpu/build_family.sh sm89 builds (the family compiled for sm_90):
+
+        tests/gpu/build_family.sh sm89 OUT_DIR
+        MARLIN_LIB=OUT_DIR/libmarlin_sm89.so PYTHONPATH=python python -m pytest tests/gpu/test_gemm.py -q -k Fp8Act
+
+    Once the library has any FP8-activation kernel, nothing is skipped: a case whose kernel is not built fails with
+    the library's message."""
+
+    @classmethod
+    def setUpClass(cls) -> None:
+        reason = _fp8_act_probe()
+        if reason is not None:
+            raise unittest.SkipTest(reason)
+
+    def test_gemm_fp8_act_group_32(self) -> None:
+        k, n = 1024, 3072
+        gen = _generator("fp8-act-g32")
+        runs = [
+            (lambda b=b, d=d: _prepare_int(b, k, n, _dtype(d), 32, gen, fp8_act=True), d, NEW_MS, False)
+            for b, d in (("u4b8", "f16"), ("u4", "bf16"))
+        ]
+        _run_prepared(self, {"b_type": "u4b8/u4 fp8-act group 32", "k": k, "n": n}, runs, gen)
+
+    def test_gemm_fp8_act_full_size(self) -> None:
+        k, n = FULL_SIZE
+        gen = _generator("fp8-act-full")
+        runs = [(lambda: _prepare_int("u4b8", k, n, torch.float16, 128, gen, fp8_act=True), "f16", (1,), False)]
+        _run_prepared(self, {"b_type": "u4b8 fp8-act", "dtype": "f16", "k": k, "n": n}, runs, gen)
+
+    def test_gemm_fp8_act_bias(self) -> None:
+        k, n = 1024, 3072
+        gen = _generator("fp8-act-bias")
+        runs = [(lambda: _prepare_int("u4", k, n, torch.bfloat16, 128, gen, fp8_act=True), "bf16", NEW_MS, True)]
+        _run_prepared(self, {"b_type": "u4 fp8-act +bias", "dtype": "bf16", "k": k, "n": n}, runs, gen)
+
+    @recorded
+    def test_a_scales_read_on_device(self) -> None:
+        # a_scales is read by the kernel: changing its values between CUDA graph replays changes C's rows.
+        k, n, m = 1024, 512, 16
+        gen = _generator("fp8-act-graph")
+        prep = _prepare_int("u4b8", k, n, torch.float16, 128, gen, fp8_act=True)
+        a, _, a_ref = _fp8_activations(m, k, gen, False)
+        a_scales = torch.ones(m, device="cuda")
+        out = torch.empty(m, n, device="cuda", dtype=torch.float16)
+        kw = {"a_scales": a_scales, "out_dtype": torch.float16, "out": out}
+        prep.gemm(a, **kw)  # warm-up outside capture
+        torch.cuda.synchronize()
+        graph = torch.cuda.CUDAGraph()
+        with torch.cuda.graph(graph):
+            prep.gemm(a, **kw)
+        cases = Cases(self)
+        for step in range(3):
+            with cases.case(f"replay {step}"):
+                a_scales.copy_(torch.exp2(torch.randint(-4, 5, (m,), device="cuda", generator=gen).float()))
+                out.zero_()
+                graph.replay()
+                torch.cuda.synchronize()
+                stats = _errors(out, a_ref * a_scales.double()[:, None], prep.w64, prep.w64_sq, "f16")
+                self.assertTrue(stats["finite"] and stats["z"] <= Z_MAX, stats)
+        cases.done()
+
+
+def _add_fp8_act_tests() -> None:
+    for k, n in FP8_ACT_SHAPES:
+        for b_type in FP8_ACT_B_TYPES:
+            for dtype_name in DTYPES:
+
+                def test(self: GemmFp8ActTest, b: str = b_type, d: str = dtype_name, k: int = k, n: int = n) -> None:
+                    gen = _generator("fp8-act", b, d, k, n)
+                    runs = [
+                        (lambda g=g: _prepare_int(b, k, n, _dtype(d), g, gen, fp8_act=True), d, NEW_MS, False)
+                        for g in FP8_ACT_GROUP_SIZES
+                    ]
+                    _run_prepared(self, {"b_type": f"{b} fp8-act", "dtype": d, "k": k, "n": n}, runs, gen)
+
+                test.__name__ = f"test_gemm_fp8_act_{b_type}_{dtype_name}_{_k_n_name(k, n)}"
+                test.__doc__ = (
+                    f"{b_type} with FP8 activations, {dtype_name} output, K={k} N={n}, group sizes "
+                    f"{FP8_ACT_GROUP_SIZES}, M {NEW_MS}, without and with a_scales"
+                )
+                setattr(GemmFp8ActTest, test.__name__, test)
+
+        def mx(self: GemmFp8ActTest, k: int = k, n: int = n) -> None:
+            gen = _generator("fp8-act-mxfp4", k, n)
+            runs = [
+                (lambda t=t: _prepare_mxfp4(k, n, gen, t, fp8_act=True), "bf16", NEW_MS, False)
+                for t in _mxfp4_scale_dtypes()
+            ]
+            _run_prepared(self, {"b_type": "fe2m1f/mxfp4 fp8-act", "dtype": "bf16", "k": k, "n": n}, runs, gen)
+
+        mx.__name__ = f"test_gemm_fp8_act_mxfp4_bf16_{_k_n_name(k, n)}"
+        mx.__doc__ = f"MXFP4 with FP8 activations, bf16 output, K={k} N={n}, M {NEW_MS}, without and with a_scales"
+        setattr(GemmFp8ActTest, mx.__name__, mx)
+
+
+_add_fp8_act_tests()
 
 
 @unittest.skipUnless(HAS_CUDA, SKIP_REASON)
@@ -974,6 +1193,26 @@ class RepackTest(unittest.TestCase):
                 q = torch.randint(0, 16, (k, n), device="cuda", dtype=torch.int32, generator=_generator("ra", k, n))
                 got = ops.repack_awq(ref.pack_awq(q), k, n)
                 self.assert_words_equal(got, ref.marlin_layout_reference(q))
+        cases.done()
+
+    @recorded
+    def test_repack_a8_row_perm(self) -> None:
+        # The row order of FP8-activation weights (ops.a8_row_perm, on the current CUDA device by default) through
+        # both 4-bit repacks (GPTQ/FP4 and AWQ), and a random perm through the AWQ one: the layout of q[perm].
+        cases = Cases(self)
+        for k, n in self.SHAPES:
+            with cases.case(f"k={k} n={n}"):
+                perm = ops.a8_row_perm(k)
+                self.assertEqual((perm.device.type, perm.dtype), ("cuda", torch.int32))
+                self.assertTrue(torch.equal(perm.cpu(), ref.a8_row_perm_reference(k)))
+                q = torch.randint(0, 16, (k, n), device="cuda", dtype=torch.int32, generator=_generator("ra8", k, n))
+                want = ref.marlin_layout_reference(q, perm=perm)
+                self.assert_words_equal(ops.repack_gptq(ref.pack_gptq(q), k, n, perm=perm), want)
+                self.assert_words_equal(ops.repack_awq(ref.pack_awq(q), k, n, perm=perm), want)
+                rand = torch.randperm(k, generator=_cpu_generator("ra8", k, n)).to("cuda", torch.int32)
+                self.assert_words_equal(
+                    ops.repack_awq(ref.pack_awq(q), k, n, perm=rand), ref.marlin_layout_reference(q[rand.long()])
+                )
         cases.done()
 
     @recorded
@@ -1218,6 +1457,119 @@ class PythonValidationTest(unittest.TestCase):
                 self.gemm(act_order=(ao.perm, ao.g_idx_sorted, True))()
         checks.done()
 
+    def fp8_gemm(self, **kw: Any) -> Callable[[], object]:
+        """gemm with FP8 activations: u4b8, f16 output; kw adds or replaces arguments."""
+        a8 = _fp8_zeros(4, self.K)
+        return self.gemm(**{"a": a8, "out_dtype": torch.float16, **kw})
+
+    @recorded
+    def test_gemm_fp8_activation_arguments(self) -> None:
+        # a of torch.float8_e4m3fn: out_dtype required (f16/bf16); a_scales fp32 [m] only with FP8 activations;
+        # u4, u4b8 and MXFP4 (bf16 out) only, no act-order; scales, zeros, bias and out of out_dtype.
+        dev = "cuda"
+        f16, bf16 = torch.float16, torch.bfloat16
+        k, n, g = self.K, self.N, self.G
+        ones4 = torch.ones(4, device=dev)
+        s_nv = torch.full((k // 16, n), 0x38, device=dev, dtype=torch.uint8).view(torch.float8_e4m3fn)
+        s_mx = torch.full((k // 32, n), 127, device=dev, dtype=torch.uint8)
+        ao = ops.prepare_act_order(torch.arange(k, device=dev, dtype=torch.int32) // g, g)
+        cases: list[tuple[str, str, dict[str, Any]]] = [
+            # out_dtype
+            ("fp8 a without out_dtype", "out_dtype", {"out_dtype": None}),
+            (
+                "fp8 a without out_dtype, with out",
+                "out_dtype",
+                {"out_dtype": None, "out": torch.empty(4, n, device=dev, dtype=f16)},
+            ),
+            ("out_dtype float32", "out_dtype", {"out_dtype": torch.float32}),
+            ("out_dtype float8_e4m3fn", "out_dtype", {"out_dtype": torch.float8_e4m3fn}),
+            ("out_dtype a string", "out_dtype", {"out_dtype": "float16"}),
+            ("out_dtype bf16 with f16 a", "out_dtype", {"a": self.a, "out_dtype": bf16}),
+            # a
+            ("a float8_e5m2", "a", {"a": _fp8_zeros(4, k).view(torch.float8_e5m2)}),
+            ("fp8 a non-contiguous", "a", {"a": _fp8_zeros(k, 4).t()}),
+            ("fp8 a, k not a multiple of 64", "a", {"a": _fp8_zeros(4, 96)}),
+            # a_scales
+            ("a_scales with f16 a", "a_scales", {"a": self.a, "out_dtype": None, "a_scales": ones4}),
+            ("a_scales with bf16 a", "a_scales", {"a": self.a.to(bf16), "out_dtype": None, "a_scales": ones4}),
+            ("a_scales shape [m + 1]", "a_scales", {"a_scales": torch.ones(5, device=dev)}),
+            ("a_scales shape [m, 1]", "a_scales", {"a_scales": torch.ones(4, 1, device=dev)}),
+            ("a_scales shape []", "a_scales", {"a_scales": torch.ones((), device=dev)}),
+            ("a_scales float16", "a_scales", {"a_scales": ones4.half()}),
+            ("a_scales float64", "a_scales", {"a_scales": ones4.double()}),
+            ("a_scales on the CPU", "a_scales", {"a_scales": ones4.cpu()}),
+            ("a_scales non-contiguous", "a_scales", {"a_scales": torch.ones(8, device=dev)[::2]}),
+            # formats
+            ("u8b128 with fp8 a", "b_type", {"b_type": "u8b128", "b_q": self.b_q8}),
+            ("fe4m3fn weights with fp8 a", "b_type", {"b_type": "fe4m3fn", "b_q": self.b_q8}),
+            ("NVFP4 with fp8 a", "scales", {"b_type": "fe2m1f", "scales": s_nv, "group_size": 16}),
+            (
+                "MXFP4 with fp8 a, f16 out",
+                "out_dtype",
+                {"b_type": "fe2m1f", "scales": s_mx, "group_size": 32, "out_dtype": f16},
+            ),
+            ("act_order with fp8 a", "act_order", {"act_order": ao}),
+            # dtypes of the other operands follow out_dtype
+            ("f16 scales with out_dtype bf16", "scales", {"out_dtype": bf16}),
+            ("u4 zeros bf16 with out_dtype f16", "zeros", {"b_type": "u4", "zeros": self.s.to(bf16)}),
+            ("bias bf16 with out_dtype f16", "bias", {"bias": torch.zeros(n, device=dev, dtype=bf16)}),
+            ("out bf16 with out_dtype f16", "out", {"out": torch.empty(4, n, device=dev, dtype=bf16)}),
+            ("out float8", "out", {"out": torch.empty(4, n, device=dev, dtype=torch.float8_e4m3fn)}),
+        ]
+        checks = Cases(self)
+        for what, name, kw in cases:
+            with checks.case(what):
+                self.bad(name, self.fp8_gemm(**kw))
+        checks.done()
+
+    @recorded
+    def test_gemm_fp8_activation_accepted(self) -> None:
+        # Valid FP8-activation calls pass Python's checks: they run, or (a library without those kernels) raise
+        # MarlinError NOT_BUILT; never a ValueError. a_scales need only fp32 alignment (a slice at offset 4 bytes).
+        dev = "cuda"
+        f16, bf16 = torch.float16, torch.bfloat16
+        k, n = self.K, self.N
+        a_scales = torch.ones(5, device=dev)[1:]
+        s_mx = torch.full((k // 32, n), 127, device=dev, dtype=torch.uint8)
+        cases: list[tuple[str, dict[str, Any]]] = [
+            ("u4b8 f16", {}),
+            ("u4b8 bf16, a_scales", {"out_dtype": bf16, "scales": self.s.to(bf16), "a_scales": a_scales}),
+            ("u4b8 channelwise", {"group_size": -1, "scales": self.s[:1].contiguous()}),
+            (
+                "u4 f16, bias, out",
+                {
+                    "b_type": "u4",
+                    "zeros": self.s.clone(),
+                    "bias": torch.zeros(n, device=dev, dtype=f16),
+                    "out": torch.empty(4, n, device=dev, dtype=f16),
+                },
+            ),
+            ("MXFP4 bf16", {"b_type": "fe2m1f", "scales": s_mx, "group_size": 32, "out_dtype": bf16}),
+            (
+                "MXFP4 e8m0 scales",
+                {
+                    "b_type": "fe2m1f",
+                    "scales": s_mx.view(_mxfp4_scale_dtypes()[-1]),
+                    "group_size": 32,
+                    "out_dtype": bf16,
+                },
+            ),
+        ]
+        checks = Cases(self)
+        for what, kw in cases:
+            with checks.case(what):
+                try:
+                    out = self.fp8_gemm(**kw)()
+                    torch.cuda.synchronize()
+                except MarlinError as exc:
+                    self.assertEqual(exc.code, Status.NOT_BUILT, str(exc))
+                    continue
+                want = kw.get("out_dtype", f16)
+                self.assertEqual((out.dtype, tuple(out.shape)), (want, (4, n)))
+                if "out" in kw:
+                    self.assertIs(out, kw["out"])
+        checks.done()
+
     @recorded
     def test_prepare_arguments(self) -> None:
         dev = "cuda"
@@ -1246,6 +1598,14 @@ class PythonValidationTest(unittest.TestCase):
         self.bad("perm", lambda: ops.repack_gptq(qw, self.K, self.N, perm=perm.cpu()))
         self.bad("perm", lambda: ops.repack_gptq(qw, self.K, self.N, perm=torch.zeros_like(perm)))  # not a permutation
         self.bad("perm", lambda: ops.repack_gptq(qw8, self.K, self.N, bits=8, perm=perm + 1))
+        qa = torch.zeros(self.K, self.N // 8, device=dev, dtype=torch.int32)
+        self.bad("perm", lambda: ops.repack_awq(qa, self.K, self.N, perm=perm.long()))
+        self.bad("perm", lambda: ops.repack_awq(qa, self.K, self.N, perm=perm[:-16].contiguous()))
+        self.bad("perm", lambda: ops.repack_awq(qa, self.K, self.N, perm=perm.cpu()))
+        self.bad("perm", lambda: ops.repack_awq(qa, self.K, self.N, perm=torch.zeros_like(perm)))
+        # a8_row_perm
+        for k in (0, 8, 100, 16.0):
+            self.bad("k", lambda k=k: ops.a8_row_perm(k))
         # 1-byte scales: the same shape rules; int8 is no scale dtype
         self.bad("scales", lambda: ops.permute_scales(torch.ones(2, 96, device=dev, dtype=torch.uint8)))
         self.bad("scales", lambda: ops.permute_scales(torch.ones(2, 64, device=dev, dtype=torch.int8)))
@@ -1367,7 +1727,8 @@ class CApiValidationTest(unittest.TestCase):
     def test_rejected_new_arguments(self) -> None:
         # marlin.h: global_scale is NVFP4's only; act-order is U4B8/U8B128 only, needs a_perm, and g_idx_sorted
         # unless is_k_full; group sizes per format (U4/U4B8/U8B128: -1, 32, 64, 128; FE4M3FN: -1, 128; NVFP4: 16;
-        # MXFP4: 32). Nothing is launched, so the tensors only need to exist.
+        # MXFP4: 32); a_scales and the formats of FP8 activations. Nothing is launched, so the tensors only need to
+        # exist.
         k, g = self.K, self.G
         gs = torch.ones(1, device="cuda")
         perm = torch.arange(k, device="cuda", dtype=torch.int32)
@@ -1384,6 +1745,8 @@ class CApiValidationTest(unittest.TestCase):
         nvfp4 = {"b_type": ScalarType.FE2M1F, "s_type": ScalarType.FE4M3FN, "zeros": None, "group_size": 16}
         bf16 = {"a_type": ScalarType.BFLOAT16, "c_type": ScalarType.BFLOAT16}
         mxfp4 = {**bf16, "b_type": ScalarType.FE2M1F, "s_type": ScalarType.FE8M0FNU, "zeros": None, "group_size": 32}
+        fp8_act = {"a_type": ScalarType.FE4M3FN}  # with the U4 f16 defaults: a valid FP8-activation call
+        a_scales = torch.ones(self.M, device="cuda")
         cases: list[tuple[str, str, dict[str, Any]]] = [
             ("global_scale with U4", r"global_scale", {"global_scale": gs.data_ptr()}),
             ("global_scale with U4B8", r"global_scale", {**gptq, "global_scale": gs.data_ptr()}),
@@ -1403,6 +1766,23 @@ class CApiValidationTest(unittest.TestCase):
             ("NVFP4 group_size 32", r"group_size", {**nvfp4, "group_size": 32}),
             ("NVFP4 group_size -1", r"group_size", {**nvfp4, "group_size": -1}),
             ("MXFP4 group_size 16", r"group_size", {**mxfp4, "group_size": 16}),
+            # FP8 activations: a_scales only with them; u4, u4b8 and MXFP4 (bf16 out) only; no act-order; c_type
+            # f16/bf16 and s_type == c_type (but MXFP4's e8m0); 16-byte rows of 1-byte elements; a_scales fp32-aligned.
+            ("a_scales with f16 activations", r"a_scales", {"a_scales": a_scales.data_ptr()}),
+            ("a_scales with bf16 activations", r"a_scales", {**mxfp4, "a_scales": a_scales.data_ptr()}),
+            ("FP8 activations with U8B128", r"b_type", {**fp8_act, "b_type": ScalarType.U8B128, "zeros": None}),
+            ("FP8 activations with FE4M3FN weights", r"b_type", {**fp8_act, **fp8}),
+            ("FP8 activations with NVFP4", r"MXFP4|s_type", {**nvfp4, **fp8_act}),
+            (
+                "FP8 activations, MXFP4 with f16 output",
+                r"MXFP4|c_type",
+                {**mxfp4, **fp8_act, "c_type": ScalarType.FLOAT16},
+            ),
+            ("FP8 activations with act-order", r"perm|act", {**gptq, **act, **fp8_act}),
+            ("FP8 activations, c_type FE4M3FN", r"c_type", {**fp8_act, "c_type": ScalarType.FE4M3FN}),
+            ("FP8 activations, s_type != c_type", r"s_type", {**fp8_act, "c_type": ScalarType.BFLOAT16}),
+            ("FP8 activations, rows not 16 bytes", r"\blda\b", {**fp8_act, "lda": k + 8, "m": 2}),
+            ("a_scales not 4-byte aligned", r"a_scales", {**fp8_act, "a_scales": a_scales.data_ptr() + 2}),
         ]
         checks = Cases(self)
         for what, pattern, kw in cases:
@@ -1418,10 +1798,11 @@ class CApiValidationTest(unittest.TestCase):
     @recorded
     def test_unbuilt_types(self) -> None:
         # A type combination no quant config builds: NOT_BUILT (or INVALID_ARGUMENT), never a crash. FE2M1F with
-        # f16 scales; FP8 activations (sm89 family, not implemented); MXFP4 with f16 activations (never built).
+        # f16 scales; MXFP4 with f16 activations (never built). (FP8 activations are built for the sm89 family:
+        # GemmFp8ActTest, and test_rejected_new_arguments for the combinations never built.)
         checks = Cases(self)
         mxfp4_f16 = {"b_type": ScalarType.FE2M1F, "s_type": ScalarType.FE8M0FNU, "zeros": None, "group_size": 32}
-        for kw in ({"b_type": ScalarType.FE2M1F, "zeros": None}, {"a_type": ScalarType.FE4M3FN}, mxfp4_f16):
+        for kw in ({"b_type": ScalarType.FE2M1F, "zeros": None}, mxfp4_f16):
             with checks.case(kw):
                 with self.assertRaises(MarlinError) as cm:
                     _lib.get().gemm(self.args(**kw))

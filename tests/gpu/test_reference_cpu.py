@@ -1,6 +1,7 @@
 """CPU unit tests of marlin_bazel.reference (no GPU, no C library): packing round trips and the Marlin layouts
 (4-bit and 8-bit) against values worked out by hand from docs/DESIGN.md, the FP8/FP4/E8M0 decoders and dequant
-for every weight format, and marlin_bazel.ops.prepare_act_order (pure torch).
+for every weight format, the row order of the weights for FP8 activations (reference and ops.a8_row_perm), and
+marlin_bazel.ops.prepare_act_order (pure torch).
 
 Run: PYTHONPATH=python python -m pytest tests/gpu/test_reference_cpu.py -q   (or python -m unittest)
 """
@@ -777,6 +778,75 @@ class MarlinLayoutPermTest(unittest.TestCase):
         for perm in (torch.arange(31), torch.zeros(32, dtype=torch.int64), torch.arange(32.0), torch.arange(1, 33)):
             with self.assertRaisesRegex(ValueError, "^perm:"):
                 ref.marlin_layout_reference(q, perm=perm)
+
+
+@unittest.skipIf(torch is None, "torch is not installed")
+class A8RowPermTest(unittest.TestCase):
+    """The row order of 4-bit weights for the kernels with FP8 activations: repacked row 16b + y of each 16-row
+    block is source row 16b + P(y), P = 0, 1, 4, 5, 8, 9, 12, 13, 2, 3, 6, 7, 10, 11, 14, 15."""
+
+    def test_values_k32(self) -> None:
+        block = [0, 1, 4, 5, 8, 9, 12, 13, 2, 3, 6, 7, 10, 11, 14, 15]
+        want = block + [16 + p for p in block]
+        got = ref.a8_row_perm_reference(32)
+        self.assertEqual((got.dtype, tuple(got.shape)), (torch.int32, (32,)))
+        self.assertEqual(got.tolist(), want)
+
+    def test_formula(self) -> None:
+        # P(y) = 4*(y//2) + y%2 for y < 8, 4*((y-8)//2) + 2 + y%2 for y >= 8, transcribed with plain ints.
+        def p(y: int) -> int:
+            return 4 * (y // 2) + y % 2 if y < 8 else 4 * ((y - 8) // 2) + 2 + y % 2
+
+        k = 256
+        self.assertEqual(ref.a8_row_perm_reference(k).tolist(), [16 * (r // 16) + p(r % 16) for r in range(k)])
+
+    def test_permutation_within_each_block(self) -> None:
+        for k in (16, 64, 4096):
+            with self.subTest(k=k):
+                perm = ref.a8_row_perm_reference(k).long().reshape(k // 16, 16)
+                blocks = torch.arange(0, k, 16).unsqueeze(1)
+                self.assertTrue(torch.equal(torch.sort(perm, dim=1).values, blocks + torch.arange(16)))
+                self.assertTrue(torch.equal(perm // 16, blocks // 16 + torch.zeros(16, dtype=torch.int64)))
+
+    def test_ops_matches_reference(self) -> None:
+        for k in (16, 32, 1024, 28672):
+            with self.subTest(k=k):
+                got = ops.a8_row_perm(k, "cpu")
+                self.assertEqual((got.dtype, got.device.type, tuple(got.shape)), (torch.int32, "cpu", (k,)))
+                self.assertTrue(torch.equal(got, ref.a8_row_perm_reference(k)))
+
+    def test_layout_with_perm(self) -> None:
+        # marlin_layout_reference(q, perm=perm) is the layout of q[perm] (what repack_gptq/repack_awq(..., perm=)
+        # must produce); unpacking it gives q[perm] back.
+        g = torch.Generator().manual_seed(51)
+        k, n = 64, 128
+        q = torch.randint(0, 16, (k, n), generator=g, dtype=torch.int32)
+        perm = ref.a8_row_perm_reference(k)
+        got = ref.marlin_layout_reference(q, perm=perm)
+        self.assertTrue(torch.equal(got, ref.marlin_layout_reference(q[perm.long()])))
+        self.assertTrue(torch.equal(ref.unpack_marlin_layout(got), q[perm.long()]))
+        self.assertFalse(torch.equal(got, ref.marlin_layout_reference(q)))
+
+    def test_lane_holds_four_consecutive_rows(self) -> None:
+        # q[r, c] = r % 16: after the permutation, lane l = 4g + t of every tile holds, in v0..v3 (rows ks, ks+1,
+        # ks+8, ks+9 of n0) and in v4..v7 (the same rows of n1), the source rows 4t, 4t+1, 4t+2, 4t+3.
+        k, n = 32, 128
+        q = (torch.arange(k) % 16).unsqueeze(1).expand(k, n).to(torch.int32)
+        words = ref.marlin_layout_reference(q, perm=ref.a8_row_perm_reference(k)).reshape(-1, 32, 4)  # tile, l, i
+        nib = (words.unsqueeze(-1).long() >> (4 * torch.arange(8))) & 0xF  # [tile, l, i, nibble]
+        v = nib[..., list(ref.MARLIN_NIBBLE)]  # [tile, l, i, j]: v_j
+        t = torch.arange(32) % 4
+        want = (4 * t).unsqueeze(1) + torch.arange(4)  # [l, 4]
+        self.assertTrue(torch.equal(v[..., :4], want[None, :, None, :].expand_as(v[..., :4])))
+        self.assertTrue(torch.equal(v[..., 4:], v[..., :4]))
+
+    def test_rejects(self) -> None:
+        for k in (0, -16, 8, 24, 16.0, True):
+            with self.subTest(k=k):
+                with self.assertRaisesRegex(ValueError, "^k:"):
+                    ref.a8_row_perm_reference(k)
+                with self.assertRaisesRegex(ValueError, "^k:"):
+                    ops.a8_row_perm(k, "cpu")
 
 
 @unittest.skipIf(torch is None, "torch is not installed")

@@ -158,7 +158,7 @@ void test_validation_float_formats() {
   expect_error(a, "group_size must be -1 (channelwise) or 128 for b_type fe4m3fn, got 64");
   a.group_size = -1;
   a.s_type = MARLIN_TYPE_FE4M3FN;
-  expect_error(a, "s_type 3 must equal a_type 0");
+  expect_error(a, "s_type 3 must equal c_type 0");
 
   a = good_args();
   a.bias = fake(0x60001);
@@ -204,19 +204,19 @@ void test_plan_formats() {
   expect(marlin::plan_gemm(a, kH100, all_built, &plan, &err) == MARLIN_OK, "plan NVFP4: " + err);
   expect(plan.key.s_type == marlin::ScalarTypeId::kFE4M3fn && plan.key.group_blocks == 1, "NVFP4 key");
   // One-byte scales: a stage of (128, 128, 256) holds 8 scale rows of 128 bytes.
-  const marlin::TileShape nv{plan.key.threads, 1, 8, 8, plan.key.m_block_size_8, 4, 1, false, 4, 1};
+  const marlin::TileShape nv{plan.key.threads, 1, 8, 8, plan.key.m_block_size_8, 4, 1, false, 4, 1, 2};
   expect(plan.smem_bytes == marlin::smem_bytes(nv) && marlin::s_stage_bytes(nv) == 8 * 128, "NVFP4 smem");
 
   a = act_order_args();
   expect(marlin::plan_gemm(a, kH100, all_built, &plan, &err) == MARLIN_OK, "plan act-order shard: " + err);
   expect(plan.key.group_blocks == 0, "a K shard looks groups up per row (group_blocks 0)");
-  const marlin::TileShape ao{plan.key.threads, 1, 8, 8, plan.key.m_block_size_8, 4, 0, false, 4, 2};
+  const marlin::TileShape ao{plan.key.threads, 1, 8, 8, plan.key.m_block_size_8, 4, 0, false, 4, 2, 2};
   expect(plan.smem_bytes == marlin::smem_bytes(ao) && marlin::g_stage_bytes(ao) == 128 * 4, "act-order smem");
   a.is_k_full = 1;
   expect(marlin::plan_gemm(a, kH100, all_built, &plan, &err) == MARLIN_OK, "plan act-order full: " + err);
   expect(plan.key.group_blocks == 8, "a whole layer uses the plain group-128 kernel on the permuted A");
   // The largest act-order tile still fits.
-  const marlin::TileShape big{256, 4, 16, 4, false, 4, 0, false, 8, 2};
+  const marlin::TileShape big{256, 4, 16, 4, false, 4, 0, false, 8, 2, 2};
   expect(marlin::smem_bytes(big) <= 227 * 1024, "8-bit act-order (64,256,256) x 4 M blocks fits");
 }
 
@@ -232,7 +232,7 @@ void test_plan_stages() {
   expect(marlin::plan_gemm(a, kT4, all_built, &plan, &err) == MARLIN_OK && plan.key.stages == 2,
          "Turing runs only the 2-stage kernels");
   const marlin::TileShape t{plan.key.threads, plan.key.thread_m_blocks, plan.key.thread_n_blocks,
-                            plan.key.thread_k_blocks, plan.key.m_block_size_8, 2, 8, false, 4, 2};
+                            plan.key.thread_k_blocks, plan.key.m_block_size_8, 2, 8, false, 4, 2, 2};
   expect(plan.smem_bytes == marlin::smem_bytes(t) && plan.smem_bytes <= 64 * 1024, "2-stage shared memory");
   auto only_4 = [](const marlin::KernelKey& k) { return k.stages == 4; };
   expect(marlin::plan_gemm(a, kT4, only_4, &plan, &err) == MARLIN_ERR_NOT_BUILT, "Turing never takes 4 stages");
@@ -285,6 +285,50 @@ void test_forced_config() {
   expect(marlin::plan_gemm(a, kH100, no_wide, &plan, &err) == MARLIN_ERR_NOT_BUILT &&
              err.find("(64, 256) only above") != std::string::npos,
          "forced config not built for small batches: " + err);
+}
+
+void test_fp8_activations() {
+  auto a = good_args();
+  a.a_type = MARLIN_TYPE_FE4M3FN;
+  a.c_type = a.s_type = MARLIN_TYPE_BFLOAT16;
+  expect(marlin::validate_gemm_args(a).empty(), "FP8 activations with GPTQ-INT4: " + marlin::validate_gemm_args(a));
+  a.a_scales = static_cast<const float*>(fake(0xB0000));
+  expect(marlin::validate_gemm_args(a).empty(), "with per-row scales");
+  a.lda = 4104;
+  expect_error(a, "lda must be >= k and a multiple of 16 (16-byte rows), got 4104");
+  a.lda = 0;
+  a.b_type = MARLIN_TYPE_U8B128;
+  expect_error(a, "FP8 activations take b_type MARLIN_TYPE_U4, MARLIN_TYPE_U4B8 or MARLIN_TYPE_FE2M1F (MXFP4), "
+                  "got b_type 6");
+  a.b_type = MARLIN_TYPE_U4B8;
+  a.c_type = MARLIN_TYPE_FE4M3FN;
+  expect_error(a, "c_type 3 is not allowed with FP8 activations");
+  a.c_type = MARLIN_TYPE_BFLOAT16;
+  a.s_type = MARLIN_TYPE_FLOAT16;
+  expect_error(a, "s_type 0 must equal c_type 1 with FP8 activations");
+  a.s_type = MARLIN_TYPE_BFLOAT16;
+  a.b_type = MARLIN_TYPE_FE2M1F;
+  a.group_size = 32;
+  expect_error(a, "FP4 weights with FP8 activations are MXFP4 only");
+  a.s_type = MARLIN_TYPE_FE8M0FNU;
+  expect(marlin::validate_gemm_args(a).empty(), "MXFP4 with FP8 activations: " + marlin::validate_gemm_args(a));
+  a = good_args();
+  a.a_scales = static_cast<const float*>(fake(0xB0000));
+  expect_error(a, "a_scales is for FP8 activations (a_type MARLIN_TYPE_FE4M3FN) only");
+  // Plan: no 8-row block, 1-byte A stages, the output type in the key.
+  a = good_args();
+  a.m = 1;
+  a.a_type = MARLIN_TYPE_FE4M3FN;
+  a.c_type = a.s_type = MARLIN_TYPE_BFLOAT16;
+  marlin::LaunchPlan plan{};
+  std::string err;
+  expect(marlin::plan_gemm(a, kH100, all_built, &plan, &err) == MARLIN_OK, "plan fp8: " + err);
+  expect(!plan.key.m_block_size_8 && plan.key.thread_m_blocks == 1, "FP8 activations: 16-row block at m=1");
+  expect(plan.key.a_type == marlin::ScalarTypeId::kFE4M3fn && plan.key.c_type == marlin::ScalarTypeId::kBFloat16,
+         "fp8 key types");
+  const marlin::TileShape shape{plan.key.threads, 1, 8, 8, false, 4, 8, false, 4, 2, 1};
+  expect(plan.smem_bytes == marlin::smem_bytes(shape) && marlin::a_stage_bytes(shape) == 16 * 128,
+         "one byte per activation in shared memory");
 }
 
 void test_plan_small_batch_uses_stream_k() {
@@ -404,16 +448,16 @@ void test_plan_int8_weights() {
   expect(marlin::plan_gemm(a, kH100, all_built, &plan, &err) == MARLIN_OK, "plan int8: " + err);
   expect(plan.key.b_type == marlin::ScalarTypeId::kU8B128, "int8 key");
   // 8-bit weights double the B stages: 64 x 128 bytes for the (64, 128, 128) tile, on top of 4 stages of A.
-  const marlin::TileShape shape{128, 4, 8, 4, false, 4, 8, false, 8, 2};
+  const marlin::TileShape shape{128, 4, 8, 4, false, 4, 8, false, 8, 2, 2};
   expect(plan.smem_bytes == marlin::smem_bytes(shape), "int8 shared memory uses 8-bit stages");
   expect(marlin::b_stage_bytes(shape) == 64 * 128, "8-bit B stage bytes");
 }
 
 void test_smem_budget() {
   // The largest instantiations must fit the 227 KiB of an sm_80/sm_90 block.
-  const marlin::TileShape big{256, 4, 8, 8, false, 4, 2, true, 4, 2};
+  const marlin::TileShape big{256, 4, 8, 8, false, 4, 2, true, 4, 2, 2};
   expect(marlin::smem_bytes(big) <= 227 * 1024, "(128,128,256) x 4 M blocks fits");
-  const marlin::TileShape wide{256, 4, 16, 4, false, 4, 2, true, 4, 2};
+  const marlin::TileShape wide{256, 4, 16, 4, false, 4, 2, true, 4, 2, 2};
   expect(marlin::smem_bytes(wide) <= 227 * 1024, "(64,256,256) x 4 M blocks fits");
   // A stage of A for 64 rows x 128 K values is 16 KiB.
   expect(marlin::a_stage_bytes(big) == 64 * 128 * 2, "A stage bytes");
@@ -430,6 +474,7 @@ int main() {
   test_plan_stages();
   test_forced_config();
   test_split_min_share();
+  test_fp8_activations();
   test_plan_small_batch_uses_stream_k();
   test_plan_large_batch_whole_tiles();
   test_plan_thread_m_blocks();

@@ -47,10 +47,12 @@ int main() {
   marlin_gemm(&a, tiny, sizeof(tiny));
   expect(tiny[7] == '\0' && std::strlen(tiny) == 7, "message truncated to the buffer");
 
-  expect(marlin_repack_gptq(nullptr, nullptr, nullptr, 64, 64, 4, nullptr, err, sizeof(err)) == MARLIN_ERR_INVALID_ARGUMENT,
+  expect(marlin_repack_gptq(nullptr, nullptr, nullptr, 64, 64, 4, nullptr, err, sizeof(err)) ==
+             MARLIN_ERR_INVALID_ARGUMENT,
          "repack NULL rejected");
   int dummy[4];
-  expect(marlin_repack_awq(dummy, dummy, 64, 64, 8, nullptr, err, sizeof(err)) == MARLIN_ERR_INVALID_ARGUMENT,
+  expect(marlin_repack_awq(dummy, nullptr, dummy, 64, 64, 8, nullptr, err, sizeof(err)) ==
+             MARLIN_ERR_INVALID_ARGUMENT,
          "repack 8 bits rejected");
   expect(std::strstr(err, "num_bits must be 4 for AWQ, got 8") != nullptr, std::string("num_bits message: ") + err);
   expect(marlin_workspace_bytes(132) == 2u * 132 * 64 * 256 * 4 + 2 * 132 * 4 / 16 * 16 + 16 * (2 * 132 * 4 % 16 != 0),

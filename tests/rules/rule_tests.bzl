@@ -11,8 +11,12 @@ load("//rules/private:catalog.bzl", "IMPLEMENTED_QUANT_CONFIGS", "KNOWN_QUANT_CO
 load("//rules/private:plan.bzl", "FAMILIES", "check_config_archs", "family_archs", "gencode_flags", "plan_file_names", "plan_kernel_files", "resolve_archs", "shard_file_names", "validate_archs", "validate_quant_configs", "validate_shards")
 
 ALLOWED_ARCHS = "allowed: 7.5, 8.0, 8.6, 8.7, 8.9, 9.0, 10.0, 12.0, 12.1 (optionally with suffix a or f, e.g. 9.0a)"
-IMPLEMENTED_CONFIGS = ["awq_int4", "gptq_int4", "gptq_int8", "fp8", "nvfp4", "mxfp4"]
-AVAILABLE_CONFIGS = "awq_int4, gptq_int4, gptq_int8, fp8, nvfp4, mxfp4"
+
+# The implemented configs with sm75/sm80 kernels, then the FP8-activation ones (sm89 only).
+SM80_CONFIGS = ["awq_int4", "gptq_int4", "gptq_int8", "fp8", "nvfp4", "mxfp4"]
+FP8_ACT_CONFIGS = ["awq_int4_fp8_act", "gptq_int4_fp8_act", "mxfp4_fp8_act"]
+IMPLEMENTED_CONFIGS = SM80_CONFIGS + FP8_ACT_CONFIGS
+AVAILABLE_CONFIGS = "awq_int4, gptq_int4, gptq_int8, fp8, nvfp4, mxfp4, awq_int4_fp8_act, gptq_int4_fp8_act, mxfp4_fp8_act"
 ALLOWED_CONFIGS = "allowed: " + AVAILABLE_CONFIGS
 
 # Real builds: the sm80 files of every implemented config (INT4 AWQ and GPTQ, INT8 GPTQ, FP8, NVFP4, MXFP4);
@@ -40,8 +44,8 @@ SM75_FILES = [
     "sm75_kernel_float16_u8b128_float16.cu",
 ]
 
-# The implemented configs that 7.5 allows: all but mxfp4.
-SM75_CONFIGS = [c for c in IMPLEMENTED_CONFIGS if c != "mxfp4"]
+# The implemented configs that 7.5 allows: the sm80 ones but mxfp4.
+SM75_CONFIGS = [c for c in SM80_CONFIGS if c != "mxfp4"]
 
 SM80_INT4_FILES = [
     "sm80_kernel_bfloat16_u4_bfloat16.cu",
@@ -73,13 +77,17 @@ ALL_SM80_FILES = [
     "sm80_kernel_s8_u4b8_float16.cu",
 ]
 
-ALL_SM89_FILES = [
+# Real builds with 8.9 or 12.x: the sm89 files (FP8 activations) of the FP8-activation configs; every one of
+# them is implemented, so these are also the all-known mode's sm89 files.
+SM89_FILES = [
     "sm89_kernel_fe4m3fn_fe2m1f_bfloat16.cu",
     "sm89_kernel_fe4m3fn_u4_bfloat16.cu",
     "sm89_kernel_fe4m3fn_u4_float16.cu",
     "sm89_kernel_fe4m3fn_u4b8_bfloat16.cu",
     "sm89_kernel_fe4m3fn_u4b8_float16.cu",
 ]
+
+ALL_SM89_FILES = SM89_FILES
 
 ALL_SM75_FILES = [
     "sm75_kernel_float16_fe2m1f_float16.cu",
@@ -90,8 +98,6 @@ ALL_SM75_FILES = [
     "sm75_kernel_s8_u4_float16.cu",
     "sm75_kernel_s8_u4b8_float16.cu",
 ]
-
-FP8_ACT_CONFIGS = ["awq_int4_fp8_act", "gptq_int4_fp8_act", "mxfp4_fp8_act"]
 
 # Every supported arch that has no native FP8 mma (none of 8.9, 12.0, 12.1).
 NO_FP8_ARCHS = ["7.5", "8.0", "8.6", "8.7", "9.0a", "10.0f"]
@@ -188,7 +194,7 @@ def _planning_test_impl(ctx):
     _expect_error(r, "plan rejects a bad quant config", plan_kernel_files(["8.0"], ["awq"]), ['unknown quant config "awq"', ALLOWED_CONFIGS])
 
     # Plans.
-    plan, error = plan_kernel_files(["8.0"], IMPLEMENTED_CONFIGS)
+    plan, error = plan_kernel_files(["8.0"], SM80_CONFIGS)
     _expect_equal(r, "plan for 8.0 has no error", error, None)
     if plan:
         _expect_equal(r, "plan for 8.0: sm80 files", plan["sm80"], SM80_FILES)
@@ -244,8 +250,14 @@ def _planning_test_impl(ctx):
     plan, error = plan_kernel_files(["7.5", "8.0", "8.9", "9.0"], IMPLEMENTED_CONFIGS)
     _expect_equal(r, "plan for 7.5,8.0,8.9,9.0 has no error", error, None)
     if plan:
-        _expect_equal(r, "plan for 7.5,8.0,8.9,9.0: sm75 and sm80 files, no sm89 files", [plan["sm75"], plan["sm80"], plan["sm89"]], [SM75_FILES, SM80_FILES, []])
-        _expect_equal(r, "plan for 7.5,8.0,8.9,9.0: 15 kernel files", len(plan_file_names(plan)), 5 + 10 + 1)
+        _expect_equal(r, "plan for 7.5,8.0,8.9,9.0: sm75, sm80 and sm89 files", [plan["sm75"], plan["sm80"], plan["sm89"]], [SM75_FILES, SM80_FILES, SM89_FILES])
+        _expect_equal(r, "plan for 7.5,8.0,8.9,9.0: 20 kernel files", len(plan_file_names(plan)), 5 + 10 + 5 + 1)
+    _expect_value(r, "no quant config list on 7.5,8.0,8.9,9.0,12.0: every implemented one", plan_kernel_files(["7.5", "8.0", "8.9", "9.0", "12.0"], None), {
+        "selector": "kernel_selector.h",
+        "sm75": SM75_FILES,
+        "sm80": SM80_FILES,
+        "sm89": SM89_FILES,
+    })
     plan, error = plan_kernel_files(["7.5", "8.0"], ["mxfp4"])
     _expect_equal(r, "plan for 7.5,8.0, mxfp4 has no error", error, None)
     if plan:
@@ -266,7 +278,7 @@ def _planning_test_impl(ctx):
         ])
     _expect_error(r, "plan rejects shards 0", plan_kernel_files(["8.0"], ["gptq_int4"], shards = 0), ["bad shards 0; allowed: an integer from 1 to 16"])
     _expect_error(r, "plan rejects shards 17", plan_kernel_files(["8.0"], ["gptq_int4"], shards = 17), ["bad shards 17; allowed: an integer from 1 to 16"])
-    _expect_value(r, "plan with shards = 1 is the unsharded plan", plan_kernel_files(["8.0"], IMPLEMENTED_CONFIGS, shards = 1), plan_kernel_files(["8.0"], IMPLEMENTED_CONFIGS)[0])
+    _expect_value(r, "plan with shards = 1 is the unsharded plan", plan_kernel_files(["8.0"], SM80_CONFIGS, shards = 1), plan_kernel_files(["8.0"], SM80_CONFIGS)[0])
     plan, error = plan_kernel_files(["8.0", "9.0a"], ["gptq_int4"], shards = 2)
     _expect_equal(r, "plan with shards = 2 has no error", error, None)
     if plan:
@@ -290,7 +302,7 @@ def _planning_test_impl(ctx):
             "sm80_kernel_float16_u8b128_float16_part2of2.cu",
             "kernel_selector.h",
         ])
-    plan, error = plan_kernel_files(["8.0"], IMPLEMENTED_CONFIGS, shards = 7)
+    plan, error = plan_kernel_files(["8.0"], SM80_CONFIGS, shards = 7)
     _expect_equal(r, "plan with shards = 7 has no error", error, None)
     if plan:
         _expect_equal(r, "plan with shards = 7: 7 files per unsharded file", plan["sm80"], [p for f in SM80_FILES for p in shard_file_names(f, 7)])
@@ -302,24 +314,35 @@ def _planning_test_impl(ctx):
     _expect_equal(r, "plan for 8.9,12.0 has no error", error, None)
     if plan:
         _expect_equal(r, "plan for 8.9,12.0: the implemented sm80 files", plan["sm80"], SM80_FILES)
-        _expect_equal(r, "plan for 8.9,12.0: no sm89 files (no FP8-activation config is implemented)", plan["sm89"], [])
-    _expect_value(r, "no quant config list: every implemented one", plan_kernel_files(["8.0"], None), {
+        _expect_equal(r, "plan for 8.9,12.0: the sm89 files (FP8 activations)", plan["sm89"], SM89_FILES)
+        _expect_equal(r, "plan for 8.9,12.0: 15 kernel files", len(plan_file_names(plan)), 10 + 5 + 1)
+    plan, error = plan_kernel_files(["12.1a"], ["awq_int4_fp8_act"])
+    _expect_equal(r, "plan for 12.1a, awq_int4_fp8_act has no error", error, None)
+    if plan:
+        _expect_equal(r, "plan for 12.1a, awq_int4_fp8_act: its sm89 files only", [plan["sm75"], plan["sm80"], plan["sm89"]], [[], [], [
+            "sm89_kernel_fe4m3fn_u4_bfloat16.cu",
+            "sm89_kernel_fe4m3fn_u4_float16.cu",
+        ]])
+    _expect_value(r, "no quant config list on 8.0: every implemented one 8.0 allows (no FP8 activations)", plan_kernel_files(["8.0"], None), {
         "selector": "kernel_selector.h",
         "sm75": [],
         "sm80": SM80_FILES,
         "sm89": [],
+    })
+    _expect_value(r, "no quant config list on 8.9: every implemented one", plan_kernel_files(["8.9"], None), {
+        "selector": "kernel_selector.h",
+        "sm75": [],
+        "sm80": SM80_FILES,
+        "sm89": SM89_FILES,
     })
 
     # Configs that are not implemented yet are rejected (real builds), naming the available ones.
     _expect_equal(r, "implemented quant configs", IMPLEMENTED_QUANT_CONFIGS, IMPLEMENTED_CONFIGS)
     _expect_value(r, "every implemented config is accepted", validate_quant_configs(IMPLEMENTED_CONFIGS), IMPLEMENTED_CONFIGS)
     not_implemented = [c for c in KNOWN_QUANT_CONFIGS if c not in IMPLEMENTED_QUANT_CONFIGS]
-    _expect_equal(r, "five known configs are not implemented", not_implemented, [
+    _expect_equal(r, "two known configs are not implemented (INT8 activations)", not_implemented, [
         "awq_int4_int8_act",
         "gptq_int4_int8_act",
-        "awq_int4_fp8_act",
-        "gptq_int4_fp8_act",
-        "mxfp4_fp8_act",
     ])
     for config in not_implemented:
         message = 'marlin-bazel: quant config "%s" is not implemented yet; available: %s' % (config, AVAILABLE_CONFIGS)
@@ -328,13 +351,16 @@ def _planning_test_impl(ctx):
         _expect_value(r, "all-known mode accepts %s" % config, validate_quant_configs([config], all_known = True), [config])
     _expect_error(r, "all-known mode rejects an unknown config", validate_quant_configs(["int3"], all_known = True), [
         'unknown quant config "int3"',
-        "allowed: awq_int4, gptq_int4, gptq_int8, fp8, nvfp4, mxfp4, awq_int4_int8_act",
+        "allowed: awq_int4, gptq_int4, gptq_int8, fp8, nvfp4, mxfp4, awq_int4_int8_act, gptq_int4_int8_act, awq_int4_fp8_act",
     ])
 
     # FP8 activations need 8.9 or 12.x: an error naming the config and the archs that allow it, not a skip.
     for config in FP8_ACT_CONFIGS:
         _expect_error(r, "%s without 8.9/12.x is rejected" % config, check_config_archs(NO_FP8_ARCHS, [config]), [
             'marlin-bazel: quant config "%s" has no kernels for archs 7.5, 8.0, 8.6, 8.7, 9.0a, 10.0f; ' % config + FP8_ALLOWED,
+        ])
+        _expect_error(r, "plan of %s for 8.0,9.0 is rejected" % config, plan_kernel_files(["8.0", "9.0"], ["awq_int4", config]), [
+            'quant config "%s" has no kernels for archs 8.0, 9.0; ' % config + FP8_ALLOWED,
         ])
         _expect_error(r, "all-known plan of %s for 8.0,9.0 is rejected" % config, plan_kernel_files(["8.0", "9.0"], ["awq_int4", config], all_known = True), [
             'quant config "%s" has no kernels for archs 8.0, 9.0; ' % config + FP8_ALLOWED,

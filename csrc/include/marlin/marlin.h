@@ -32,7 +32,7 @@ typedef enum {
 } marlin_scalar_type;
 
 typedef struct {
-  const void* a;          // [m, k] activations, row stride lda elements, a_type
+  const void* a;          // [m, k] activations, row stride lda elements, a_type (FP8: 1 byte each, lda % 16 == 0)
   const void* b_q;        // Marlin-layout int32 weights (marlin_repack_*): [k/16, 2n] for the 4-bit types (U4, U4B8,
                           // FE2M1F), [k/16, 4n] for the 8-bit ones (U8B128, FE4M3FN)
   const void* scales;     // [groups, n] s_type, permuted (marlin_permute_scales); groups = 1 for channelwise,
@@ -62,6 +62,10 @@ typedef struct {
   // and be built for the batch size. force_blocks_per_sm caps the blocks per multiprocessor: 1 or 2.
   int force_thread_k, force_thread_n;
   int force_blocks_per_sm;
+  // FP8 activations (a_type MARLIN_TYPE_FE4M3FN; c_type, and s_type unless MXFP4, MARLIN_TYPE_FLOAT16 or
+  // MARLIN_TYPE_BFLOAT16): [m] fp32 per-row scales of A that multiply C's rows, or NULL (= 1). Must be NULL for
+  // 16-bit activations.
+  const float* a_scales;
 } marlin_gemm_args;
 
 // C = A @ dequant(B). Asynchronous on args->stream.
@@ -72,12 +76,14 @@ size_t marlin_workspace_bytes(int sm_count);
 
 // Weights packed along K, int32 [k*num_bits/32, n] -> Marlin layout [k/16, n*num_bits/2]. num_bits: 4 or 8.
 // GPTQ-INT4/INT8 checkpoints come packed this way; FP8 (e4m3 bytes) and FP4 (e2m1 nibbles) weights are packed
-// the same way first. perm: NULL, or [k] act-order row order (repacked row i = source row perm[i]).
+// the same way first. perm: NULL, or [k] row order (repacked row i = source row perm[i]): act-order's, or the
+// 8-bit-activation order (docs/FORMATS.md).
 marlin_status marlin_repack_gptq(const int32_t* in, const int32_t* perm, int32_t* out, int64_t k, int64_t n,
                                  int num_bits, void* stream, char* err, size_t err_len);
-// AWQ int32 [k, n/8] (packed along N, AWQ nibble order) -> Marlin layout [k/16, 2n]. num_bits must be 4.
-marlin_status marlin_repack_awq(const int32_t* in, int32_t* out, int64_t k, int64_t n, int num_bits,
-                                void* stream, char* err, size_t err_len);
+// AWQ int32 [k, n/8] (packed along N, AWQ nibble order) -> Marlin layout [k/16, 2n]. num_bits must be 4. perm as
+// for marlin_repack_gptq (NULL, or the 8-bit-activation row order of docs/FORMATS.md).
+marlin_status marlin_repack_awq(const int32_t* in, const int32_t* perm, int32_t* out, int64_t k, int64_t n,
+                                int num_bits, void* stream, char* err, size_t err_len);
 // Scales [groups, n] of elem_bytes each -> the kernel's column order. elem_bytes: 2 (f16, bf16) or 1 (e4m3 for
 // NVFP4, e8m0 for MXFP4).
 marlin_status marlin_permute_scales(const void* in, void* out, int64_t groups, int64_t n, int elem_bytes,
