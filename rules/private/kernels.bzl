@@ -1,13 +1,16 @@
 """marlin_kernels: runs the generator and declares every file it writes."""
 
 load(":archs.bzl", "MarlinArchsInfo")
-load(":plan.bzl", "FAMILIES", "plan_file_names", "plan_kernel_files", "resolve_archs")
+load(":plan.bzl", "FAMILIES", "plan_file_names", "plan_kernel_files", "resolve_archs", "resolve_quant_configs")
 
 def _marlin_kernels_impl(ctx):
     archs, error = resolve_archs(ctx.attr.archs, ctx.attr._archs[MarlinArchsInfo].archs)
     if error:
         fail(error)
-    plan, error = plan_kernel_files(archs, ctx.attr.quant_configs, shards = ctx.attr.shards)
+    quant_configs, error = resolve_quant_configs(archs, ctx.attr.quant_configs)
+    if error:
+        fail(error)
+    plan, error = plan_kernel_files(archs, quant_configs, shards = ctx.attr.shards)
     if error:
         fail(error)
 
@@ -20,7 +23,7 @@ def _marlin_kernels_impl(ctx):
     args = ctx.actions.args()
     args.add(",".join(archs))
     args.add("--out", out_dir)
-    args.add("--configs", ",".join(ctx.attr.quant_configs))
+    args.add("--configs", ",".join(quant_configs))
     args.add("--shards", str(ctx.attr.shards))
 
     # The generator compares the files it would write with these and fails on any difference.
@@ -35,7 +38,7 @@ def _marlin_kernels_impl(ctx):
         progress_message = "Generating Marlin kernels %s (archs %s; %s; %d shard(s))" % (
             ctx.label,
             ",".join(archs),
-            ",".join(ctx.attr.quant_configs),
+            ",".join(quant_configs),
             ctx.attr.shards,
         ),
     )
@@ -59,8 +62,9 @@ marlin_kernels = rule(
         ),
         "quant_configs": attr.string_list(
             mandatory = True,
-            doc = "Quant configs to generate, e.g. `[\"awq_int4\", \"gptq_int4\"]` (docs/DESIGN.md " +
-                  "lists them).",
+            doc = "Quant configs to generate, e.g. `[\"awq_int4\", \"gptq_int4\"]` (docs/FORMATS.md " +
+                  "lists them), or `[\"all\"]`: every implemented config that the archs allow (FP8 " +
+                  "activations only with 8.9 or 12.x). A config named explicitly that no arch allows is an error.",
         ),
         "shards": attr.int(
             default = 1,

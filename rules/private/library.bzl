@@ -40,7 +40,7 @@ def marlin_library(name, quant_configs, archs = None, shards = 1, visibility = N
     Args:
       name: Name of the library target.
       quant_configs: Quant configs whose kernels are built in, e.g. `["awq_int4", "gptq_int4"]`
-        (docs/DESIGN.md lists them).
+        (docs/FORMATS.md lists them), or `["all"]`: every implemented config that the archs allow.
       archs: CUDA archs such as `["8.0", "8.9"]`; `None` (or `[]`): the `//rules:archs` build setting
         (`--config=sm89`, `--@marlin_bazel//rules:archs=8.0,9.0a`).
       shards: Split each generated kernel file into this many files (1 to 16) so that more nvcc actions run

@@ -243,6 +243,31 @@ def shard_file_names(name, shards):
     stem = name[:-len(".cu")] if name.endswith(".cu") else name
     return ["%s_part%dof%d.cu" % (stem, i, shards) for i in range(1, shards + 1)]
 
+# The quant_configs value that stands for every implemented config the archs allow.
+ALL_QUANT_CONFIGS = "all"
+
+def resolve_quant_configs(archs, quant_configs):
+    """Expands `["all"]` into every implemented quant config that the archs allow; other lists unchanged.
+
+    Args:
+      archs: arch list (validated here when "all" is used).
+      quant_configs: quant config names as given to a rule.
+
+    Returns:
+      (list of names, None) or (None, error). "all" with other entries is an error.
+    """
+    if ALL_QUANT_CONFIGS not in quant_configs:
+        return quant_configs, None
+    if len(quant_configs) != 1:
+        return None, 'marlin-bazel: bad quant_configs %s: "%s" must be the only entry' % (
+            json.encode(quant_configs),
+            ALL_QUANT_CONFIGS,
+        )
+    archs, error = validate_archs(archs)
+    if error:
+        return None, error
+    return [config for config in IMPLEMENTED_QUANT_CONFIGS if _archs_allow(archs, config)], None
+
 def plan_kernel_files(archs, quant_configs, all_known = False, shards = 1):
     """The files the generator writes for these archs and quant configs.
 

@@ -8,7 +8,7 @@ per check and exits 1 if any failed, so `bazel test` reports the result.
 load("//rules/private:catalog.bzl", "IMPLEMENTED_QUANT_CONFIGS", "KNOWN_QUANT_CONFIGS")
 
 # buildifier: disable=bzl-visibility
-load("//rules/private:plan.bzl", "FAMILIES", "check_config_archs", "family_archs", "gencode_flags", "plan_file_names", "plan_kernel_files", "resolve_archs", "shard_file_names", "validate_archs", "validate_quant_configs", "validate_shards")
+load("//rules/private:plan.bzl", "FAMILIES", "check_config_archs", "family_archs", "gencode_flags", "plan_file_names", "plan_kernel_files", "resolve_archs", "resolve_quant_configs", "shard_file_names", "validate_archs", "validate_quant_configs", "validate_shards")
 
 ALLOWED_ARCHS = "allowed: 7.5, 8.0, 8.6, 8.7, 8.9, 9.0, 10.0, 12.0, 12.1 (optionally with suffix a or f, e.g. 9.0a)"
 
@@ -191,6 +191,19 @@ def _planning_test_impl(ctx):
     _expect_error(r, "empty quant config list is rejected", validate_quant_configs([]), ["quant_configs is empty", AVAILABLE_CONFIGS])
     _expect_error(r, "duplicate quant config is rejected", validate_quant_configs(["gptq_int4", "gptq_int4"]), ['quant_configs lists "gptq_int4" twice'])
     _expect_error(r, "plan rejects a bad arch", plan_kernel_files(["7.0"], ["awq_int4"]), ['unknown arch "7.0"'])
+
+    # quant_configs = ["all"]: every implemented config the archs allow (FP8 activations need 8.9 or 12.x, mxfp4
+    # an arch >= 8.0); explicit lists pass through unchanged.
+    sixteen_bit = ["awq_int4", "gptq_int4", "gptq_int8", "fp8", "nvfp4", "mxfp4"]
+    fp8_act = ["awq_int4_fp8_act", "gptq_int4_fp8_act", "mxfp4_fp8_act"]
+    _expect_value(r, "all on 8.0: the 16-bit-activation configs", resolve_quant_configs(["8.0"], ["all"]), sixteen_bit)
+    _expect_value(r, "all on 9.0a: the same", resolve_quant_configs(["9.0a"], ["all"]), sixteen_bit)
+    _expect_value(r, "all on 8.9: FP8 activations too", resolve_quant_configs(["8.9"], ["all"]), sixteen_bit + fp8_act)
+    _expect_value(r, "all on 8.0,12.0: FP8 activations too", resolve_quant_configs(["8.0", "12.0"], ["all"]), sixteen_bit + fp8_act)
+    _expect_value(r, "all on 7.5: what Turing allows", resolve_quant_configs(["7.5"], ["all"]), ["awq_int4", "gptq_int4", "gptq_int8", "fp8", "nvfp4"])
+    _expect_value(r, "explicit lists pass through", resolve_quant_configs(["8.0"], ["gptq_int4"]), ["gptq_int4"])
+    _expect_error(r, "all with other entries is rejected", resolve_quant_configs(["8.0"], ["all", "awq_int4"]), ['bad quant_configs ["all","awq_int4"]: "all" must be the only entry'])
+    _expect_error(r, "all checks the archs", resolve_quant_configs(["7.0"], ["all"]), ['unknown arch "7.0"'])
     _expect_error(r, "plan rejects a bad quant config", plan_kernel_files(["8.0"], ["awq"]), ['unknown quant config "awq"', ALLOWED_CONFIGS])
 
     # Plans.
