@@ -616,6 +616,13 @@ class GemmTest(unittest.TestCase):
             self.fail(f"{len(failures)} GEMM case(s) failed:\n" + "\n".join(failures))
 
 
+def _add_test(cls: type, fn: Callable[..., None], name: str, doc: str) -> None:
+    """Registers a generated test method on ``cls`` under ``name``."""
+    fn.__name__ = name
+    fn.__doc__ = doc
+    setattr(cls, name, fn)
+
+
 def _add_gemm_tests() -> None:
     for b_type in B_TYPES:
         for dtype_name in DTYPES:
@@ -624,9 +631,12 @@ def _add_gemm_tests() -> None:
                 def test(self: GemmTest, b_type: str = b_type, d: str = dtype_name, k: int = k, n: int = n) -> None:
                     self.run_shape(b_type, d, k, n)
 
-                test.__name__ = f"test_gemm_{b_type}_{dtype_name}_{k}x{n}"
-                test.__doc__ = f"{b_type} {dtype_name} K={k} N={n}, group sizes {GROUP_SIZES}, M {ms}"
-                setattr(GemmTest, test.__name__, test)
+                _add_test(
+                    GemmTest,
+                    test,
+                    f"test_gemm_{b_type}_{dtype_name}_{k}x{n}",
+                    f"{b_type} {dtype_name} K={k} N={n}, group sizes {GROUP_SIZES}, M {ms}",
+                )
 
 
 _add_gemm_tests()
@@ -703,9 +713,12 @@ def _add_fp8_tests() -> None:
                 ]
                 _run_prepared(self, {"b_type": "fe4m3fn", "dtype": d, "k": k, "n": n}, runs, gen)
 
-            test.__name__ = f"test_gemm_fe4m3fn_{dtype_name}_{_k_n_name(k, n)}"
-            test.__doc__ = f"fe4m3fn {dtype_name} K={k} N={n}, group sizes {FP8_GROUP_SIZES}, M {ms}"
-            setattr(GemmFp8Test, test.__name__, test)
+            _add_test(
+                GemmFp8Test,
+                test,
+                f"test_gemm_fe4m3fn_{dtype_name}_{_k_n_name(k, n)}",
+                f"fe4m3fn {dtype_name} K={k} N={n}, group sizes {FP8_GROUP_SIZES}, M {ms}",
+            )
 
 
 _add_fp8_tests()
@@ -738,18 +751,21 @@ def _add_fp4_tests() -> None:
                 ]
                 _run_prepared(self, {"b_type": "fe2m1f/nvfp4", "dtype": d, "k": k, "n": n}, runs, gen)
 
-            nv.__name__ = f"test_gemm_nvfp4_{dtype_name}_{_k_n_name(k, n)}"
-            nv.__doc__ = f"NVFP4 {dtype_name} K={k} N={n}, group size 16, without and with global_scale, M {ms}"
-            setattr(GemmFp4Test, nv.__name__, nv)
+            _add_test(
+                GemmFp4Test,
+                nv,
+                f"test_gemm_nvfp4_{dtype_name}_{_k_n_name(k, n)}",
+                f"NVFP4 {dtype_name} K={k} N={n}, group size 16, without and with global_scale, M {ms}",
+            )
 
         def mx(self: GemmFp4Test, k: int = k, n: int = n, ms: tuple[int, ...] = ms) -> None:
             gen = _generator("mxfp4", k, n)
             runs = [(lambda t=t: _prepare_mxfp4(k, n, gen, t), "bf16", ms, False) for t in _mxfp4_scale_dtypes()]
             _run_prepared(self, {"b_type": "fe2m1f/mxfp4", "dtype": "bf16", "k": k, "n": n}, runs, gen)
 
-        mx.__name__ = f"test_gemm_mxfp4_bf16_{_k_n_name(k, n)}"
-        mx.__doc__ = f"MXFP4 bf16 K={k} N={n}, group size 32, M {ms}"
-        setattr(GemmFp4Test, mx.__name__, mx)
+        _add_test(
+            GemmFp4Test, mx, f"test_gemm_mxfp4_bf16_{_k_n_name(k, n)}", f"MXFP4 bf16 K={k} N={n}, group size 32, M {ms}"
+        )
 
 
 _add_fp4_tests()
@@ -794,9 +810,12 @@ def _add_act_order_tests() -> None:
                         _run_prepared(self, {"b_type": label, "dtype": d, "k": k, "n": n}, runs, gen)
 
                     part = "k_full" if k_full else "k_shard"
-                    test.__name__ = f"test_gemm_act_order_{b_type}_{dtype_name}_{part}_{_k_n_name(k, n)}"
-                    test.__doc__ = f"{b_type} act-order ({part}) {dtype_name} K={k} N={n}, group sizes {groups}, M {ms}"
-                    setattr(GemmActOrderTest, test.__name__, test)
+                    _add_test(
+                        GemmActOrderTest,
+                        test,
+                        f"test_gemm_act_order_{b_type}_{dtype_name}_{part}_{_k_n_name(k, n)}",
+                        f"{b_type} act-order ({part}) {dtype_name} K={k} N={n}, group sizes {groups}, M {ms}",
+                    )
 
 
 _add_act_order_tests()
@@ -981,9 +1000,12 @@ def _add_fp8_act_tests() -> None:
             ]
             _run_prepared(self, {"b_type": "fe2m1f/mxfp4 fp8-act", "dtype": "bf16", "k": k, "n": n}, runs, gen)
 
-        mx.__name__ = f"test_gemm_fp8_act_mxfp4_bf16_{_k_n_name(k, n)}"
-        mx.__doc__ = f"MXFP4 with FP8 activations, bf16 output, K={k} N={n}, M {NEW_MS}, without and with a_scales"
-        setattr(GemmFp8ActTest, mx.__name__, mx)
+        _add_test(
+            GemmFp8ActTest,
+            mx,
+            f"test_gemm_fp8_act_mxfp4_bf16_{_k_n_name(k, n)}",
+            f"MXFP4 with FP8 activations, bf16 output, K={k} N={n}, M {NEW_MS}, without and with a_scales",
+        )
 
 
 _add_fp8_act_tests()
