@@ -33,9 +33,11 @@ __device__ __forceinline__ uint32_t gptq8_value(const int32_t* in, int64_t n, in
 // Writes the Marlin layout (docs/DESIGN.md), one output word per thread: in tile (kb, nc), lane 4g + t owns
 // kBits words; with 4-bit values word w holds rows ks, ks+1, ks+8, ks+9 (ks = 16kb + 2t) of columns
 // 64nc + 16w + g and that + 8, in the nibble order kMarlinNibble; with 8-bit values word w holds the same rows of
-// column 64nc + 8w + g in bytes 0..3. `value(row, col)` reads one value of the source checkpoint.
+// column 64nc + 8w + g in bytes 0..3. `value(row, col)` reads one value of the source checkpoint; with `perm`
+// (act-order, or the 8-bit-activation row order), output row i takes source row perm[i].
 template <int kBits, typename Value>
-__global__ void repack_kernel(int32_t* __restrict__ out, int64_t k, int64_t n, Value value) {
+__global__ void repack_kernel(int32_t* __restrict__ out, const int32_t* __restrict__ perm, int64_t k, int64_t n,
+                              Value value) {
   constexpr int kTileWords = 32 * kBits;  // 16 x 64 values
   const int64_t row_words = n / 64 * kTileWords;
   for (int64_t o = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; o < k / 16 * row_words;
@@ -45,7 +47,9 @@ __global__ void repack_kernel(int32_t* __restrict__ out, int64_t k, int64_t n, V
     const int lane = static_cast<int>(o % kTileWords) / kBits;
     const int w = static_cast<int>(o % kBits);
     const int64_t ks = kb * 16 + 2 * (lane % 4);
-    const int64_t rows[4] = {ks, ks + 1, ks + 8, ks + 9};
+    int64_t rows[4] = {ks, ks + 1, ks + 8, ks + 9};
+    if (perm != nullptr)
+      for (int64_t& r : rows) r = perm[r];
     uint32_t word = 0;
     if constexpr (kBits == 4) {
       const int64_t n0 = nc * 64 + 16 * w + lane / 4;
@@ -58,31 +62,21 @@ __global__ void repack_kernel(int32_t* __restrict__ out, int64_t k, int64_t n, V
   }
 }
 
-// Sources: GPTQ packs along K (4-bit [K/8, N], 8-bit [K/4, N]), with an optional act-order row order (output
-// row i takes source row perm[i]); AWQ packs 4-bit values along N ([K, N/8]).
+// Sources: GPTQ packs along K (4-bit [K/8, N], 8-bit [K/4, N]); AWQ packs 4-bit values along N ([K, N/8]).
 struct Gptq4 {
   const int32_t* in;
-  const int32_t* perm;
   int64_t n;
-  __device__ uint32_t operator()(int64_t row, int64_t col) const {
-    return gptq_value(in, n, perm != nullptr ? perm[row] : row, col);
-  }
+  __device__ uint32_t operator()(int64_t row, int64_t col) const { return gptq_value(in, n, row, col); }
 };
 struct Gptq8 {
   const int32_t* in;
-  const int32_t* perm;
   int64_t n;
-  __device__ uint32_t operator()(int64_t row, int64_t col) const {
-    return gptq8_value(in, n, perm != nullptr ? perm[row] : row, col);
-  }
+  __device__ uint32_t operator()(int64_t row, int64_t col) const { return gptq8_value(in, n, row, col); }
 };
 struct Awq4 {
   const int32_t* in;
-  const int32_t* perm;
   int64_t n;
-  __device__ uint32_t operator()(int64_t row, int64_t col) const {
-    return awq_value(in, n, perm != nullptr ? perm[row] : row, col);
-  }
+  __device__ uint32_t operator()(int64_t row, int64_t col) const { return awq_value(in, n, row, col); }
 };
 
 // Stored index 8g + j of every 64-column block holds column 8j + g.
@@ -146,11 +140,11 @@ marlin_status repack(bool awq, const int32_t* in, const int32_t* perm, int32_t* 
   const auto s = static_cast<cudaStream_t>(stream);
   const int grid = grid_for((k / 16) * num_bits / 2 * n);
   if (num_bits == 8) {
-    repack_kernel<8><<<grid, 256, 0, s>>>(out, k, n, Gptq8{in, perm, n});
+    repack_kernel<8><<<grid, 256, 0, s>>>(out, perm, k, n, Gptq8{in, n});
   } else if (awq) {
-    repack_kernel<4><<<grid, 256, 0, s>>>(out, k, n, Awq4{in, perm, n});
+    repack_kernel<4><<<grid, 256, 0, s>>>(out, perm, k, n, Awq4{in, n});
   } else {
-    repack_kernel<4><<<grid, 256, 0, s>>>(out, k, n, Gptq4{in, perm, n});
+    repack_kernel<4><<<grid, 256, 0, s>>>(out, perm, k, n, Gptq4{in, n});
   }
   return check_launch("repack kernel launch", err, err_len);
 }
