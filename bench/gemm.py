@@ -4,9 +4,10 @@ Weight types (--b-types): u4b8 (GPTQ-INT4), u4 (AWQ-INT4), u8b128 (GPTQ-INT8), f
 scales), nvfp4 (FP4 e2m1 weights, e4m3 scales per 16 rows, a global scale), mxfp4 (FP4 e2m1 weights, e8m0 scales
 per 32 rows, bf16 only) and u4b8-act (GPTQ-INT4 with act-order, a whole layer: is_k_full).
 
-Activations (--act): 16 (A of --dtype, the default) or fp8 (A of float8_e4m3fn with fp32 per-row scales, as a
-per-token quantization makes them, and --dtype the output dtype; u4b8, u4 and mxfp4 only; the weights are repacked
-in the row order of those kernels, ops.a8_row_perm). The torch baseline multiplies the same A values in --dtype.
+Activations (--act): 16 (A of --dtype, the default), fp8 (A of float8_e4m3fn; u4b8, u4 and mxfp4 only) or int8
+(A of int8; u4b8 and u4 only), with fp32 per-row scales as a per-token quantization makes them, and --dtype the
+output dtype; with 8-bit activations the weights are repacked in the row order of those kernels
+(ops.a8_row_perm). The torch baseline multiplies the same A values in --dtype.
 
 Timing: CUDA events around many calls after a warm-up; by default the calls are captured once in a CUDA graph
 and the graph is replayed, so that the numbers are GPU time, not Python launch overhead (``--no-graph`` times
@@ -14,10 +15,10 @@ plain eager calls instead). Each call uses the next of several distinct copies o
 that the working set exceeds the L2 cache and every call reads its weights from DRAM.
 
 Reported per (shape, M, b_type): time per call in µs, achieved DRAM bandwidth (bytes of weights (K*N/2 for the
-4-bit types, K*N for u8b128 and fe4m3fn) + scales [+ zero points, global scale, act-order perm and g_idx] + A + C
-[+ act-order's permuted copy of A, written and read], divided by the time), that bandwidth as a share of the
-device-to-device copy bandwidth (measured once, a 1 GiB torch copy, read + write bytes), and the speedup over
-torch.
+4-bit types, K*N for u8b128 and fe4m3fn) + scales [+ zero points, global scale, act-order perm and g_idx] + A (8-bit
+activations: 1 byte per element, plus a_scales) + C [+ act-order's permuted copy of A, written and read], divided
+by the time), that bandwidth as a share of the device-to-device copy bandwidth (measured once, a 1 GiB torch copy,
+read + write bytes), and the speedup over torch.
 
 Usage (see bench/README.md):
     MARLIN_LIB=/path/to/libmarlin.so PYTHONPATH=python python bench/gemm.py --out docs/bench_gemm.md
@@ -25,6 +26,7 @@ Usage (see bench/README.md):
     ... python bench/gemm.py --shapes 4096x4096,8192x28672 --m 1,16,64 --b-types u4b8,u8b128
     ... python bench/gemm.py --dtype bf16 --b-types fe4m3fn,nvfp4,mxfp4,u4b8-act
     ... python bench/gemm.py --act fp8 --dtype bf16 --b-types u4b8,u4,mxfp4
+    ... python bench/gemm.py --act int8 --b-types u4b8,u4
 """
 
 from __future__ import annotations
@@ -50,8 +52,11 @@ from marlin_bazel import reference as ref
 SHAPES = [(4096, 4096), (4096, 14336), (14336, 4096), (8192, 8192), (8192, 28672), (28672, 8192)]
 MS = [1, 2, 4, 8, 16, 32, 64, 128, 256]
 B_TYPES = ["u4b8", "u4"]  # the default; every key of BENCH_TYPES is accepted
-ACTS = ("16", "fp8")  # --act: A of --dtype, or float8_e4m3fn with per-row scales
-FP8_ACT_TYPES = ("u4b8", "u4", "mxfp4")  # the --b-types that take --act fp8
+ACTS = ("16", "fp8", "int8")  # --act: A of --dtype, or float8_e4m3fn / int8 with per-row scales
+# --act -> the --b-types that take it (8-bit activations).
+A8_ACT_TYPES: dict[str, tuple[str, ...]] = {"fp8": ("u4b8", "u4", "mxfp4"), "int8": ("u4b8", "u4")}
+# --act -> (A's torch dtype name, the largest |A| a per-token quantization uses: a_scales = amax / it).
+A8_ACT_DTYPES: dict[str, tuple[str, float]] = {"fp8": ("float8_e4m3fn", 448.0), "int8": ("int8", 127.0)}
 
 
 @dataclass(frozen=True)
@@ -214,18 +219,21 @@ class Shape:
         self.k, self.n = k, n
         self.args = args
         self.dtype = DTYPES[args.dtype]
-        self.fp8_act = getattr(args, "act", "16") == "fp8"  # (bench/tune.py has no --act)
+        self.act = getattr(args, "act", "16")  # (bench/tune.py has no --act)
         self.gen = torch.Generator(device="cuda").manual_seed(k * 100003 + n)
 
     def activations(self, m: int) -> tuple[torch.Tensor, dict[str, object], torch.Tensor]:
-        """(A for marlin, its extra gemm arguments, the same values in --dtype for torch). --act fp8: a per-token
-        quantization of randn rows: a_scales = amax / 448, A = fp8(x / a_scales)."""
+        """(A for marlin, its extra gemm arguments, the same values in --dtype for torch). --act fp8 / int8: a
+        per-token quantization of randn rows: a_scales = amax / 448 (fp8) or amax / 127 (int8), A = x / a_scales
+        converted to float8_e4m3fn, or rounded to int8."""
         x = torch.randn(m, self.k, device="cuda", generator=self.gen)
-        if not self.fp8_act:
+        if self.act == "16":
             a = x.to(self.dtype)
             return a, {}, a
-        a_scales = x.abs().amax(dim=1) / 448
-        a = (x / a_scales[:, None]).clamp(-448, 448).to(torch.float8_e4m3fn)
+        name, top = A8_ACT_DTYPES[self.act]
+        a_scales = x.abs().amax(dim=1) / top
+        a = (x / a_scales[:, None]).clamp(-top, top)
+        a = a.round().to(torch.int8) if name == "int8" else a.to(getattr(torch, name))
         a16 = (a.float() * a_scales[:, None]).to(self.dtype)
         return a, {"a_scales": a_scales, "out_dtype": self.dtype}, a16
 
@@ -249,7 +257,7 @@ class Shape:
         scales = (0.01 + 0.09 * torch.rand(groups, n, device="cuda", generator=self.gen)).to(dtype)
         z = g_idx = global_scale = None
         scale_format = None
-        perm = ops.a8_row_perm(k) if self.fp8_act else None  # the row order of the FP8-activation kernels
+        perm = ops.a8_row_perm(k) if self.act != "16" else None  # the row order of the 8-bit-activation kernels
         if name == "u4":
             b_q = ops.repack_awq(ref.pack_awq(q), k, n, perm=perm)
             z = self._codes(0, 15, (groups, n))
@@ -307,7 +315,7 @@ def bench_shape(k: int, n: int, args: argparse.Namespace, timer: Timer) -> list[
             a, extra, a16 = shape.activations(m)
             out = torch.empty(m, n, device="cuda", dtype=dtype)
             io_bytes = (m * k + m * n) * elem
-            if shape.fp8_act:
+            if shape.act != "16":
                 marlin_io = m * k + 4 * m + m * n * elem  # 1-byte A, fp32 a_scales, 16-bit C
             else:
                 marlin_io = io_bytes + (2 * m * k * elem if b_type == "u4b8-act" else 0)  # A in perm order: w + r
@@ -392,7 +400,7 @@ def format_row(r: Row, copy_gbps: float) -> str:
     share = r.marlin_gbps / copy_gbps * 100 if r.marlin_gbps else None
     marlin = _num(r.marlin_us, ".1f") if not r.error else f"error: {r.error}"
     speedup = _num(r.speedup, ".2f") + ("x" if r.speedup else "")
-    b_type = r.b_type + (" fp8-act" if r.act == "fp8" else "")
+    b_type = r.b_type + (f" {r.act}-act" if r.act != "16" else "")
     return (
         f"| {r.k} x {r.n} | {r.m} | {b_type} | {marlin} | {_num(r.marlin_gbps, '.0f')} | {_num(share, '.0f')} | "
         f"{_num(r.torch_us, '.1f')} | {_num(r.torch_gbps, '.0f')} | {speedup} | {r.check} |"
@@ -410,9 +418,10 @@ def group_sizes_text(args: argparse.Namespace) -> str:
 def report(rows: list[Row], args: argparse.Namespace, env: dict[str, object]) -> str:
     timing = "CUDA graph replay" if env["graph"] else "eager calls"
     types = f"a/c dtype {args.dtype}"
-    if args.act == "fp8":
-        types = f"FP8 activations (float8_e4m3fn A, fp32 per-row scales; torch: the same values in {args.dtype}), c "
-        types += f"dtype {args.dtype}"
+    if args.act != "16":
+        a_dtype = A8_ACT_DTYPES[args.act][0]
+        types = f"{args.act.upper()} activations ({a_dtype} A, fp32 per-row scales; torch: the same values in "
+        types += f"{args.dtype}), c dtype {args.dtype}"
     lines = [
         f"GEMM benchmark: {env['device']} ({env['sm_count']} SMs), torch {env['torch']}, CUDA {env['cuda']}",
         f"({env['date']}).",
@@ -422,8 +431,8 @@ def report(rows: list[Row], args: argparse.Namespace, env: dict[str, object]) ->
         f"- timing: {timing}, CUDA events; each call reads the next of >= {args.min_copies} weight copies",
         f"  (>= {args.min_working_set_mb} MiB in all, beyond the L2 cache), so weights come from DRAM",
         "- GB/s = bytes of weights (K*N/2 for the 4-bit types, K*N for u8b128/fe4m3fn) + scales (+ zero points,"
-        " global scale, act-order perm/g_idx) + A (FP8: 1 byte per element + 4 per row) + C (+ act-order's permuted"
-        " A, written and read) per call / time; torch: fp weights + A + C",
+        " global scale, act-order perm/g_idx) + A (FP8, INT8: 1 byte per element + 4 per row) + C (+ act-order's"
+        " permuted A, written and read) per call / time; torch: fp weights + A + C",
         "- check: max |marlin - torch| / mean |torch| at that M (same dequantized weights)",
         "",
         HEADER,
@@ -454,12 +463,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=B_TYPES,
         help=f"comma-separated, of {','.join(BENCH_TYPES)} (default {','.join(B_TYPES)})",
     )
-    p.add_argument("--dtype", choices=sorted(DTYPES), default="f16", help="A and C (--act fp8: C) dtype")
+    p.add_argument("--dtype", choices=sorted(DTYPES), default="f16", help="A and C (--act fp8, int8: C) dtype")
     p.add_argument(
         "--act",
         choices=ACTS,
         default="16",
-        help="activations: 16 (A of --dtype) or fp8 (float8_e4m3fn A with fp32 per-row scales; u4b8, u4, mxfp4)",
+        help="activations: 16 (A of --dtype), fp8 (float8_e4m3fn A with fp32 per-row scales; u4b8, u4, mxfp4) or "
+        "int8 (int8 A with fp32 per-row scales; u4b8, u4)",
     )
     p.add_argument(
         "--group-size",
@@ -499,8 +509,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
             )
         if args.dtype not in bt.dtypes:
             p.error(f"--b-types: {b} needs --dtype {' or '.join(bt.dtypes)}, got --dtype {args.dtype}")
-        if args.act == "fp8" and b not in FP8_ACT_TYPES:
-            p.error(f"--b-types: {b} has no FP8-activation kernels; --act fp8 takes {', '.join(FP8_ACT_TYPES)}")
+        if args.act != "16" and b not in A8_ACT_TYPES[args.act]:
+            p.error(
+                f"--b-types: {b} has no {args.act.upper()}-activation kernels; --act {args.act} takes "
+                f"{', '.join(A8_ACT_TYPES[args.act])}"
+            )
     for k, n in args.shapes:
         gs = max(group_size_for(b, args) for b in args.b_types)
         if k % 64 or n % 64 or (gs != -1 and k % gs):

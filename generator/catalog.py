@@ -377,6 +377,7 @@ QUANT_CONFIGS: tuple[QuantConfig, ...] = (
         group_blocks=(-1, 2, 4, 8),
         thread_m_blocks=THREAD_M_BLOCKS_NO_HALF,
         has_zp=True,
+        implemented=True,
     ),
     QuantConfig(
         "gptq_int4_int8_act",
@@ -385,6 +386,7 @@ QUANT_CONFIGS: tuple[QuantConfig, ...] = (
         combos=_combos(a_types=(kS8,)),
         group_blocks=(-1, 2, 4, 8),
         thread_m_blocks=THREAD_M_BLOCKS_NO_HALF,
+        implemented=True,
     ),
     QuantConfig(
         "awq_int4_fp8_act",

@@ -223,7 +223,7 @@ def print_listing(plan: Plan, out: TextIO) -> None:
     archs = ",".join(str(a) for a in plan.archs)
     families = ",".join(f.name for f in plan.families) or "none"
     configs = ",".join(q.name for q in plan.configs) or "none"
-    mode = "; all known, not all implemented" if plan.all_known else ""
+    mode = "; all-known mode" if plan.all_known else ""
     lines.append(
         f"{len(plan.instantiations)} instantiations in {len(plan.written_files)} kernel files "
         f"(archs {archs}; families {families}; configs {configs}{mode})"

@@ -69,28 +69,34 @@ const ThreadConfig* forced_config(const marlin_gemm_args& a) {
   return nullptr;
 }
 
-int a_bytes(const marlin_gemm_args& a) { return a.a_type == MARLIN_TYPE_FE4M3FN ? 1 : 2; }
+bool is_8bit_activation(marlin_scalar_type t) { return t == MARLIN_TYPE_FE4M3FN || t == MARLIN_TYPE_S8; }
 
-// FP8 activations: INT4 weights with f16/bf16 outputs and scales of the output type, or MXFP4 with bf16 output;
-// per-row activation scales only with them.
-std::string fp8_activations_error(const marlin_gemm_args& a) {
+int a_bytes(const marlin_gemm_args& a) { return is_8bit_activation(a.a_type) ? 1 : 2; }
+
+// 8-bit activations: INT4 weights with f16/bf16 outputs and scales of the output type, or (FP8 only) MXFP4 with
+// bf16 output; per-row activation scales only with them.
+std::string a8_activations_error(const marlin_gemm_args& a) {
   std::ostringstream e;
-  if (a.a_type != MARLIN_TYPE_FE4M3FN) {
-    if (a.a_scales != nullptr) e << "a_scales is for FP8 activations (a_type MARLIN_TYPE_FE4M3FN) only; pass NULL";
-  } else if (a.b_type != MARLIN_TYPE_U4 && a.b_type != MARLIN_TYPE_U4B8 && a.b_type != MARLIN_TYPE_FE2M1F) {
-    e << "FP8 activations take b_type MARLIN_TYPE_U4, MARLIN_TYPE_U4B8 or MARLIN_TYPE_FE2M1F (MXFP4), got b_type "
-      << a.b_type;
+  const bool fp8 = a.a_type == MARLIN_TYPE_FE4M3FN;
+  const char* name = fp8 ? "FP8 activations" : "INT8 activations";
+  if (!is_8bit_activation(a.a_type)) {
+    if (a.a_scales != nullptr) {
+      e << "a_scales is for 8-bit activations (a_type MARLIN_TYPE_FE4M3FN or MARLIN_TYPE_S8) only; pass NULL";
+    }
+  } else if (a.b_type != MARLIN_TYPE_U4 && a.b_type != MARLIN_TYPE_U4B8 && !(fp8 && a.b_type == MARLIN_TYPE_FE2M1F)) {
+    e << name << " take b_type MARLIN_TYPE_U4, MARLIN_TYPE_U4B8" << (fp8 ? " or MARLIN_TYPE_FE2M1F (MXFP4)" : "")
+      << ", got b_type " << a.b_type;
   } else if (!is_16bit_float(a.c_type)) {
-    e << "c_type " << a.c_type << " is not allowed with FP8 activations; allowed: MARLIN_TYPE_FLOAT16, "
+    e << "c_type " << a.c_type << " is not allowed with " << name << "; allowed: MARLIN_TYPE_FLOAT16, "
       << "MARLIN_TYPE_BFLOAT16";
   } else if (a.b_type == MARLIN_TYPE_FE2M1F &&
              (a.s_type != MARLIN_TYPE_FE8M0FNU || a.c_type != MARLIN_TYPE_BFLOAT16)) {
     e << "FP4 weights with FP8 activations are MXFP4 only: s_type MARLIN_TYPE_FE8M0FNU and c_type "
       << "MARLIN_TYPE_BFLOAT16, got s_type " << a.s_type << " and c_type " << a.c_type;
   } else if (a.b_type != MARLIN_TYPE_FE2M1F && a.s_type != a.c_type) {
-    e << "s_type " << a.s_type << " must equal c_type " << a.c_type << " with FP8 activations";
+    e << "s_type " << a.s_type << " must equal c_type " << a.c_type << " with " << name;
   } else if (a.perm != nullptr) {
-    e << "act-order (perm) is not available with FP8 activations";
+    e << "act-order (perm) is not available with " << name;
   } else if (a.a_scales != nullptr && !aligned(a.a_scales, 4)) {
     e << "a_scales must be a 4-byte aligned device pointer of m fp32 values, or NULL";
   }
@@ -169,12 +175,12 @@ std::string validate_gemm_args(const marlin_gemm_args& a) {
     e << "b_type " << a.b_type << " is not supported by this library; allowed: MARLIN_TYPE_U4 (AWQ-INT4), "
       << "MARLIN_TYPE_U4B8 (GPTQ-INT4), MARLIN_TYPE_U8B128 (GPTQ-INT8), MARLIN_TYPE_FE4M3FN (FP8), "
       << "MARLIN_TYPE_FE2M1F (NVFP4, MXFP4)";
-  } else if (!is_16bit_float(a.a_type) && a.a_type != MARLIN_TYPE_FE4M3FN) {
+  } else if (!is_16bit_float(a.a_type) && !is_8bit_activation(a.a_type)) {
     e << "a_type " << a.a_type << " is not supported; allowed: MARLIN_TYPE_FLOAT16, MARLIN_TYPE_BFLOAT16, "
-      << "MARLIN_TYPE_FE4M3FN (FP8 activations)";
-  } else if (!fp8_activations_error(a).empty()) {
-    e << fp8_activations_error(a);
-  } else if (a.a_type != MARLIN_TYPE_FE4M3FN && a.c_type != a.a_type) {
+      << "MARLIN_TYPE_FE4M3FN (FP8 activations), MARLIN_TYPE_S8 (INT8 activations)";
+  } else if (!a8_activations_error(a).empty()) {
+    e << a8_activations_error(a);
+  } else if (!is_8bit_activation(a.a_type) && a.c_type != a.a_type) {
     e << "c_type " << a.c_type << " must equal a_type " << a.a_type;
   } else if (!scale_type_error(a).empty()) {
     e << scale_type_error(a);
@@ -239,7 +245,7 @@ marlin_status plan_gemm(const marlin_gemm_args& a, const DeviceLimits& limits,
   const auto act = static_cast<ScalarTypeId>(a.a_type);
   const auto out = static_cast<ScalarTypeId>(a.c_type);
   const auto wt = static_cast<ScalarTypeId>(a.b_type);
-  const bool m8 = a.m <= 8 && act != ScalarTypeId::kFE4M3fn;  // the FP8 kernels have no 8-row block
+  const bool m8 = a.m <= 8 && !is_8bit_activation(a.a_type);  // 8-bit activations have no 8-row block
   const int tmb = m8 ? 1 : static_cast<int>(a.m >= 64 ? 4 : (a.m + 15) / 16);
   const int rows = m8 ? 8 : 16 * tmb;
   // Act-order over a whole layer has groups of group_size consecutive rows once sorted, as plain groups do;
@@ -305,7 +311,7 @@ marlin_status plan_gemm(const marlin_gemm_args& a, const DeviceLimits& limits,
   }
   e << "no kernel for " << key_text(missing) << " is built into this library; add its quant config to "
     << "the marlin_library's quant_configs";
-  if (turing && act == ScalarTypeId::kBFloat16) e << " (compute capability 7.5 has no bf16 kernels)";
+  if (turing && out == ScalarTypeId::kBFloat16) e << " (compute capability 7.5 has no bf16 kernels)";
   if (forced != nullptr) e << " (forced config: (128, 128) is built only for m <= 16, (64, 256) only above)";
   *err = e.str();
   return MARLIN_ERR_NOT_BUILT;

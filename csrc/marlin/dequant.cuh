@@ -159,6 +159,24 @@ struct DequantFp8 {
   }
 };
 
+// INT4 weights for INT8 activations: the values minus their zero point as s8 bytes, exact (|q - z| <= 15). Per
+// byte, q + (0x80 - z) lies in 0x71..0x8F, so the adds never carry between bytes, and flipping bit 7 leaves
+// q - z in two's complement. Nibble order as Dequant4: lo = q & 0x0F0F0F0F holds bytes (v0, v4, v1, v5) and
+// hi = (q >> 4) & 0x0F0F0F0F holds (v2, v6, v3, v7).
+struct Int4ToS8 {
+  using Offset = uint32_t;  // 0x80 - zero in every byte
+  static __device__ __forceinline__ Offset from_zero(float z) {
+    return static_cast<uint32_t>(0x80 - __float2int_rn(z)) * 0x01010101u;
+  }
+  static __device__ __forceinline__ Offset bias8() { return 0x78787878u; }
+  // out[0] = (v0, v1, v2, v3) - z0 and out[1] = (v4, v5, v6, v7) - z1, lowest value in the lowest byte.
+  static __device__ __forceinline__ void run(uint32_t q, Offset o0, Offset o1, uint32_t (&out)[2]) {
+    const uint32_t lo = q & 0x0F0F0F0Fu, hi = (q >> 4) & 0x0F0F0F0Fu;
+    out[0] = (__byte_perm(lo, hi, 0x6420) + o0) ^ 0x80808080u;
+    out[1] = (__byte_perm(lo, hi, 0x7531) + o1) ^ 0x80808080u;
+  }
+};
+
 // Scales as stored (16-bit, or one byte for NVFP4's e4m3 and MXFP4's e8m0) -> eight values of the 16-bit type T.
 // `raw` holds a thread's eight consecutive stored scales: 16 bytes, or 8 bytes in its first two words.
 template <ScalarTypeId S, ScalarTypeId T>

@@ -11,8 +11,8 @@
 // rows), the packed weights and the group scales into shared memory. Warps are arranged as warps_n columns of 64
 // outputs times warps_k slices of K; each warp dequantizes its 16 x 64 weight tiles (4- or 8-bit, integer or
 // float) straight into mma B fragments and runs m16n8k16 tensor-core mma against ldmatrix-loaded A fragments
-// (e4m3 activations: the weights converted to e4m3, m16n8k32). The K slices are summed through shared memory at
-// the end of each run.
+// (8-bit activations: the weights converted to e4m3 or s8, m16n8k32). The K slices are summed through shared
+// memory at the end of each run.
 #pragma once
 
 #include <cstdint>
@@ -26,19 +26,29 @@
 
 namespace marlin {
 
+// The blocks per multiprocessor that register allocation must leave room for. INT8 kernels with one M block took
+// 141 registers on their own, so one 256-thread block per multiprocessor (ncu, docs/PERFORMANCE.md); capped for
+// two they take 107 without spilling.
+constexpr int min_blocks_per_sm(ScalarTypeId a_type, int thread_m_blocks) {
+  return a_type == ScalarTypeId::kS8 && thread_m_blocks == 1 ? 2 : 1;
+}
+
 template <ScalarTypeId a_type, ScalarTypeId b_type, ScalarTypeId c_type, ScalarTypeId s_type, int threads,
           int thread_m_blocks, int thread_n_blocks, int thread_k_blocks, bool m_block_size_8, int stages,
           int group_blocks, bool is_zp_float>
-__global__ void __launch_bounds__(threads) marlin_gemm_kernel(const GemmParams p) {
+__global__ void __launch_bounds__(threads, min_blocks_per_sm(a_type, thread_m_blocks))
+    marlin_gemm_kernel(const GemmParams p) {
   constexpr bool kFp4 = b_type == ScalarTypeId::kFE2M1f;
   constexpr bool kFp8 = b_type == ScalarTypeId::kFE4M3fn;
   constexpr bool kFp8Act = a_type == ScalarTypeId::kFE4M3fn;  // e4m3 activations: the sm89 family
+  constexpr bool kInt8Act = a_type == ScalarTypeId::kS8;
+  constexpr bool kA8 = kFp8Act || kInt8Act;  // 8-bit activations, with per-row scales
   static_assert(a_type == c_type ||
-                    (kFp8Act && (c_type == ScalarTypeId::kFloat16 || c_type == ScalarTypeId::kBFloat16)),
-                "16-bit activations and outputs of one type, or e4m3 activations with 16-bit outputs");
-  static_assert(!kFp8Act || ((b_type == ScalarTypeId::kU4 || b_type == ScalarTypeId::kU4B8 || kFp4) &&
-                             !m_block_size_8 && group_blocks != 0),
-                "e4m3 activations take INT4 or FP4 weights, 16-row M blocks and no act-order");
+                    (kA8 && (c_type == ScalarTypeId::kFloat16 || c_type == ScalarTypeId::kBFloat16)),
+                "16-bit activations and outputs of one type, or 8-bit activations with 16-bit outputs");
+  static_assert(!kA8 || ((b_type == ScalarTypeId::kU4 || b_type == ScalarTypeId::kU4B8 || (kFp4 && kFp8Act)) &&
+                         !m_block_size_8 && group_blocks != 0),
+                "8-bit activations take INT4 (or, e4m3 ones, FP4) weights, 16-row M blocks and no act-order");
   static_assert(s_type == c_type || (kFp4 && (s_type == ScalarTypeId::kFE4M3fn || s_type == ScalarTypeId::kFE8M0fnu)),
                 "scales of the output type, or e4m3 (NVFP4) / e8m0 (MXFP4) bytes for FP4 weights");
   static_assert(b_type == ScalarTypeId::kU4 || b_type == ScalarTypeId::kU4B8 || b_type == ScalarTypeId::kU8B128 ||
@@ -50,19 +60,21 @@ __global__ void __launch_bounds__(threads) marlin_gemm_kernel(const GemmParams p
                 "act-order is for GPTQ weights");
 
   // Outputs, 16-bit scales, zero points and bias are of c_type (= a_type for 16-bit activations). Weights are
-  // dequantized in the activation type, or in f16 for e4m3 activations: every INT4 (q - z) and every e2m1 value
-  // is exact in f16 and in e4m3, into which it is then converted.
+  // dequantized in the activation type, in f16 for e4m3 activations (every INT4 (q - z) and every e2m1 value is
+  // exact in f16 and in e4m3, into which it is then converted), or straight to s8 bytes for s8 activations.
   using Traits = HalfType<c_type>;
   using scalar_t = typename Traits::scalar;
   using pair_t = typename Traits::pair;
-  constexpr ScalarTypeId kDqType = kFp8Act ? ScalarTypeId::kFloat16 : a_type;
+  constexpr ScalarTypeId kDqType = kA8 ? ScalarTypeId::kFloat16 : a_type;
   using dq_pair_t = typename HalfType<kDqType>::pair;
-  using Dq = Dequant4<kDqType>;
-  using a_elem_t = std::conditional_t<kFp8Act, uint8_t, scalar_t>;
-  constexpr int kABytes = kFp8Act ? 1 : 2;
-  // A zero point (c_type) as the dequantization type.
+  using Dq = std::conditional_t<kInt8Act, Int4ToS8, Dequant4<kDqType>>;
+  using a_elem_t = std::conditional_t<kA8, uint8_t, scalar_t>;
+  constexpr int kABytes = kA8 ? 1 : 2;
+  // A zero point (c_type) as Dq::from_zero takes it.
   auto dq_zero = [](scalar_t z) {
-    if constexpr (kFp8Act) {
+    if constexpr (kInt8Act) {
+      return Traits::to_float(z);
+    } else if constexpr (kFp8Act) {
       return __float2half(Traits::to_float(z));
     } else {
       return z;
@@ -82,7 +94,7 @@ __global__ void __launch_bounds__(threads) marlin_gemm_kernel(const GemmParams p
   constexpr int kSubK = thread_k_blocks / kWarpsK;  // 16-deep K slices per warp per stage
   static_assert(kWarpsN * kWarpsK * 32 == threads && kSubK * kWarpsK == thread_k_blocks, "bad thread config");
   static_assert((kWarpsK & (kWarpsK - 1)) == 0, "K-split warps reduce pairwise");
-  static_assert(!kFp8Act || kSubK == 2, "e4m3 activations: one k32 mma step per warp and stage");
+  static_assert(!kA8 || kSubK == 2, "8-bit activations: one k32 mma step per warp and stage");
 
   constexpr int kRows = a_rows(kShape);  // rows of one M chunk
   constexpr int kKStep = 16 * thread_k_blocks;
@@ -96,6 +108,7 @@ __global__ void __launch_bounds__(threads) marlin_gemm_kernel(const GemmParams p
   constexpr bool kGrouped = group_blocks > 0;
   constexpr bool kActOrder = group_blocks == 0;
   constexpr int kGroupSize = 16 * group_blocks;
+  constexpr int kGroupDiv = kGrouped ? kGroupSize : 1;  // a divisor also where there are no groups
   constexpr int kSRows = scale_rows(kShape);
   constexpr int kSStage = kSRows * kTileN;  // scales (and zero points) per stage
   constexpr int kSRowChunks = kTileN * kSBytes / 16;  // 16-byte chunks per scale row
@@ -236,6 +249,22 @@ __global__ void __launch_bounds__(threads) marlin_gemm_kernel(const GemmParams p
 #pragma unroll
       for (int j = 0; j < 8; ++j) cw_off[j] = Dq::from_zero(dq_zero(z[j]));
     }
+    // The zero-point offset of column 8j + g (INT4 weights): GPTQ's fixed 8, the run's channelwise zero points, or
+    // the stage's grouped ones, from `zraw`: this thread's eight as loaded from shared memory.
+    auto offset_of = [&](const int4& zraw, int j) {
+      if constexpr (b_type == ScalarTypeId::kU4B8) {
+        return Dq::bias8();
+      } else if constexpr (kGrouped) {
+        return Dq::from_zero(dq_zero(reinterpret_cast<const scalar_t*>(&zraw)[j]));
+      } else {
+        return cw_off[j];
+      }
+    };
+    // Where a stage's scales (and zero points) for 16-row block kb and this warp's 64 columns start: one row per
+    // stage for groups of a stage or more, else the row of kb's group.
+    auto scale_base = [&](int stage, int kb) {
+      return stage * kSStage + (kGroupSize >= kKStep ? 0 : kb * 16 / kGroupDiv) * kTileN + wn * 64;
+    };
 
     // acc[mb][j][e]: normally the m16n8 tile (mb, j), element e at row mb*16 + g + 8(e/2), column 8j + 2t + e%2;
     // with m_block_size_8 (operands swapped) tiles j < 4 hold row 2t + e%2, column 16j + g + 8(e/2).
@@ -248,12 +277,13 @@ __global__ void __launch_bounds__(threads) marlin_gemm_kernel(const GemmParams p
 #pragma unroll
         for (int e = 0; e < 4; ++e) acc[mb][j][e] = 0.f;
 
-    // e4m3 activations: the warp's 32 K rows of the stage are one m16n8k32 step. The 4-bit weights come in the
+    // 8-bit activations: the warp's 32 K rows of the stage are one m16n8k32 step. The 4-bit weights come in the
     // 8-bit-activation row order (docs/FORMATS.md), so that values v0..v3 of a word are rows 4t..4t+3 of their
-    // 16-row block: converted to e4m3 they are the B fragment as it is. Group scales (groups of 32 rows or more,
-    // so one per step) multiply each step's fp32 result; channelwise ones the final sums.
-    auto compute_stage_fp8 = [&](int stage) {
-      if constexpr (kFp8Act) {
+    // 16-row block: converted to e4m3 or s8 they are the B fragment as it is. Group scales (groups of 32 rows or
+    // more, so one per step) multiply each step's fp32 (s8: int32) result; channelwise ones the final sums, which
+    // s8 runs keep as exact int32 until the main loop ends.
+    auto compute_stage_a8 = [&](int stage) {
+      if constexpr (kA8) {
         const uint8_t* cA = reinterpret_cast<const uint8_t*>(sA + stage * kAStage);
         const uint8_t* cB = sB + stage * kBStage;
         const int kb = wk * 2;  // first of the warp's two 16-row blocks
@@ -277,22 +307,12 @@ __global__ void __launch_bounds__(threads) marlin_gemm_kernel(const GemmParams p
         int4 zraw = make_int4(0, 0, 0, 0);
         int4 sraw[2] = {zraw, zraw};
         if constexpr (kGrouped) {
-          const int srow = kGroupSize >= kKStep ? 0 : kb * 16 / kGroupSize;
-          const int base = stage * kSStage + srow * kTileN + wn * 64;
+          const int base = scale_base(stage, kb);
 #pragma unroll
           for (int e = 0; e < kSBytes; ++e)
             sraw[e] = *reinterpret_cast<const int4*>(sS + (base + 16 * t) * kSBytes + 16 * e);
           if constexpr (kHasZp) zraw = *reinterpret_cast<const int4*>(sZ + base + g * 8);
         }
-        auto offset_of = [&](int j) {
-          if constexpr (b_type == ScalarTypeId::kU4B8) {
-            return Dq::bias8();
-          } else if constexpr (kGrouped) {
-            return Dq::from_zero(dq_zero(reinterpret_cast<const scalar_t*>(&zraw)[j]));
-          } else {
-            return cw_off[j];
-          }
-        };
         // The scale of accumulator column 8j + 2t + e. e8m0: 2^(E - 127) is the fp32 with exponent field E (E = 0
         // gives 0).
         auto scale_of = [&](int e, int j) {
@@ -307,21 +327,32 @@ __global__ void __launch_bounds__(threads) marlin_gemm_kernel(const GemmParams p
           uint32_t b[2][2];  // [column tile 2i + c][16-row block h]
 #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            dq_pair_t w[4];
-            if constexpr (kFp4) {
-              DequantFp4<ScalarTypeId::kFloat16>::run(q[h][i], w);
+            if constexpr (kInt8Act) {
+              uint32_t s8[2];
+              Dq::run(q[h][i], offset_of(zraw, 2 * i), offset_of(zraw, 2 * i + 1), s8);
+              b[0][h] = s8[0];
+              b[1][h] = s8[1];
             } else {
-              Dq::run(q[h][i], offset_of(2 * i), offset_of(2 * i + 1), w);
+              dq_pair_t w[4];
+              if constexpr (kFp4) {
+                DequantFp4<ScalarTypeId::kFloat16>::run(q[h][i], w);
+              } else {
+                Dq::run(q[h][i], offset_of(zraw, 2 * i), offset_of(zraw, 2 * i + 1), w);
+              }
+              b[0][h] = to_e4m3x2(as_u32(w[0])) | (to_e4m3x2(as_u32(w[1])) << 16);
+              b[1][h] = to_e4m3x2(as_u32(w[2])) | (to_e4m3x2(as_u32(w[3])) << 16);
             }
-            b[0][h] = to_e4m3x2(as_u32(w[0])) | (to_e4m3x2(as_u32(w[1])) << 16);
-            b[1][h] = to_e4m3x2(as_u32(w[2])) | (to_e4m3x2(as_u32(w[3])) << 16);
           }
 #pragma unroll
           for (int c = 0; c < 2; ++c) {
             const int j = 2 * i + c;
 #pragma unroll
             for (int mb = 0; mb < thread_m_blocks; ++mb) {
-              if constexpr (kGrouped) {
+              if constexpr (kInt8Act && kGrouped) {
+                mma_m16n8k32_s8_scaled(a[mb], b[c], scale_of(0, j), scale_of(1, j), acc[mb][j]);
+              } else if constexpr (kInt8Act) {
+                mma_m16n8k32_s8(a[mb], b[c], acc[mb][j]);
+              } else if constexpr (kGrouped) {
                 mma_m16n8k32_e4m3_scaled(a[mb], b[c], scale_of(0, j), scale_of(1, j), acc[mb][j]);
               } else {
                 mma_m16n8k32_e4m3(a[mb], b[c], acc[mb][j], acc[mb][j]);
@@ -333,8 +364,8 @@ __global__ void __launch_bounds__(threads) marlin_gemm_kernel(const GemmParams p
     };
 
     auto compute_stage = [&](int stage) {
-      if constexpr (kFp8Act) {
-        compute_stage_fp8(stage);
+      if constexpr (kA8) {
+        compute_stage_a8(stage);
       } else {
         const a_elem_t* cA = sA + stage * kAStage;
         const uint8_t* cB = sB + stage * kBStage;
@@ -361,11 +392,10 @@ __global__ void __launch_bounds__(threads) marlin_gemm_kernel(const GemmParams p
           }
 
           // Per n8 column tile j: the zero-point offset and (grouped) the scale of column 8j + g.
-          typename Dq::Offset off[8];
           scalar_t sc[8];
+          int4 zv = make_int4(0, 0, 0, 0);
           if constexpr (kGrouped) {
-            const int srow = kGroupSize >= kKStep ? 0 : kb * 16 / kGroupSize;
-            const int idx = stage * kSStage + srow * kTileN + wn * 64 + g * 8;
+            const int idx = scale_base(stage, kb) + g * 8;
             int4 sv;
             if constexpr (kSBytes == 2) {
               sv = *reinterpret_cast<const int4*>(sS + idx * 2);
@@ -374,11 +404,7 @@ __global__ void __launch_bounds__(threads) marlin_gemm_kernel(const GemmParams p
               sv = make_int4(v.x, v.y, 0, 0);
             }
             ScaleCvt<s_type, a_type>::run(sv, sc);
-            if constexpr (kHasZp) {
-              const int4 zv = *reinterpret_cast<const int4*>(sZ + idx);
-#pragma unroll
-              for (int j = 0; j < 8; ++j) off[j] = Dq::from_zero(dq_zero(reinterpret_cast<const scalar_t*>(&zv)[j]));
-            }
+            if constexpr (kHasZp) zv = *reinterpret_cast<const int4*>(sZ + idx);
           }
           // Act-order: rows 2t, 2t+1, 2t+8, 2t+9 of this 16-row slice may each belong to another group; their
           // scale rows (this thread's eight columns each) come through L1.
@@ -397,13 +423,10 @@ __global__ void __launch_bounds__(threads) marlin_gemm_kernel(const GemmParams p
               }
             }
           }
+          typename Dq::Offset off[8];  // INT4 weights
 #pragma unroll
           for (int j = 0; j < 8; ++j) {
-            if constexpr (b_type == ScalarTypeId::kU4B8) {
-              off[j] = Dq::bias8();
-            } else if constexpr (kHasZp && !kGrouped) {
-              off[j] = cw_off[j];
-            }
+            if constexpr (kBits == 4 && !kFp4) off[j] = offset_of(zv, j);
           }
 
           const uint32_t* q = reinterpret_cast<const uint32_t*>(bq);
@@ -496,6 +519,14 @@ __global__ void __launch_bounds__(threads) marlin_gemm_kernel(const GemmParams p
     cp_async_wait<0>();
     __syncthreads();
 #endif
+    if constexpr (kInt8Act && !kGrouped) {  // the exact int32 sums of this run, as fp32
+#pragma unroll
+      for (int mb = 0; mb < thread_m_blocks; ++mb)
+#pragma unroll
+        for (int j = 0; j < 8; ++j)
+#pragma unroll
+          for (int e = 0; e < 4; ++e) acc[mb][j][e] = static_cast<float>(__float_as_int(acc[mb][j][e]));
+    }
 
     // Sum the K-slice warps of each column pairwise through shared memory; warps with wk == 0 keep the result.
 #pragma unroll
@@ -551,7 +582,7 @@ __global__ void __launch_bounds__(threads) marlin_gemm_kernel(const GemmParams p
               v0 *= global_scale;
               v1 *= global_scale;
             }
-            if constexpr (kFp8Act) {  // per-row activation scales
+            if constexpr (kA8) {  // per-row activation scales
               if (p.a_scales != nullptr) {
                 v0 *= row0 + r < p.m ? p.a_scales[row0 + r] : 0.f;
                 v1 *= row0 + r1 < p.m ? p.a_scales[row0 + r1] : 0.f;

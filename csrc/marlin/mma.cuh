@@ -85,6 +85,56 @@ __device__ __forceinline__ void mma_m16n8k32_e4m3_scaled(const uint32_t (&a)[4],
 #endif
 }
 
+// s8 m16n8k32 tiles with s32 accumulation (INT8 activations). Fragments as for e4m3 above. Turing has no
+// m16n8k32 integer mma: there the tile is four m8n8k16, k 0..15 from a0/a1 and b0, k 16..31 from a2/a3 and b1.
+#if MARLIN_TURING
+#define MARLIN_MMA_S8(D, A, B, C)                                                                               \
+  "mma.sync.aligned.m8n8k16.row.col.s32.s8.s8.s32 {" D "0," D "1}, {" A "0}, {" B "0}, {" C "0," C "1};\n"     \
+  "mma.sync.aligned.m8n8k16.row.col.s32.s8.s8.s32 {" D "0," D "1}, {" A "2}, {" B "1}, {" D "0," D "1};\n"     \
+  "mma.sync.aligned.m8n8k16.row.col.s32.s8.s8.s32 {" D "2," D "3}, {" A "1}, {" B "0}, {" C "2," C "3};\n"     \
+  "mma.sync.aligned.m8n8k16.row.col.s32.s8.s8.s32 {" D "2," D "3}, {" A "3}, {" B "1}, {" D "2," D "3};\n"
+#else
+#define MARLIN_MMA_S8(D, A, B, C)                                                                               \
+  "mma.sync.aligned.m16n8k32.row.col.s32.s8.s8.s32 {" D "0," D "1," D "2," D "3}, {" A "0," A "1," A "2," A   \
+  "3}, {" B "0," B "1}, {" C "0," C "1," C "2," C "3};\n"
+#endif
+
+// acc += A * B in int32, where acc holds int32 bit patterns in float registers (the kernel's accumulators are
+// float; channelwise INT8 runs keep exact int32 sums there and convert them once, after the main loop).
+__device__ __forceinline__ void mma_m16n8k32_s8(const uint32_t (&a)[4], const uint32_t (&b)[2], float (&acc)[4]) {
+  asm volatile(
+      "{\n.reg .s32 d<4>, a<4>, b<2>;\n"
+      "mov.b32 d0, %0;\nmov.b32 d1, %1;\nmov.b32 d2, %2;\nmov.b32 d3, %3;\n"
+      "mov.b32 a0, %4;\nmov.b32 a1, %5;\nmov.b32 a2, %6;\nmov.b32 a3, %7;\nmov.b32 b0, %8;\nmov.b32 b1, %9;\n"
+      MARLIN_MMA_S8("d", "a", "b", "d")
+      "mov.b32 %0, d0;\nmov.b32 %1, d1;\nmov.b32 %2, d2;\nmov.b32 %3, d3;\n}\n"
+      : "+f"(acc[0]), "+f"(acc[1]), "+f"(acc[2]), "+f"(acc[3])
+      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
+}
+
+// acc += float(A * B) * scale for one s8 tile (groups of 32 rows or more: one scale per k32 step): columns 2t and
+// 2t + 1 take s0 and s1. One asm block, for the same reason as mma_m16n8k32_e4m3_scaled. A step's sums are below
+// 32 * 128 * 15 < 2^22 in magnitude, so the mma, started from the bits of 1.5 * 2^23 (0x4B400000) instead of 0,
+// leaves 1.5 * 2^23 + sum as an fp32 (the sum lands in the mantissa), and one subtraction converts it exactly: a
+// full-rate instruction instead of an int -> float conversion at a quarter of the rate (ncu: the conversions made
+// the grouped kernels issue-bound, docs/PERFORMANCE.md).
+__device__ __forceinline__ void mma_m16n8k32_s8_scaled(const uint32_t (&a)[4], const uint32_t (&b)[2], float s0,
+                                                       float s1, float (&acc)[4]) {
+  asm volatile(
+      "{\n.reg .s32 d<4>, m<4>, a<4>, b<2>;\n.reg .f32 f<4>;\n"
+      "mov.b32 m0, 0x4B400000;\nmov.b32 m1, 0x4B400000;\nmov.b32 m2, 0x4B400000;\nmov.b32 m3, 0x4B400000;\n"
+      "mov.b32 a0, %4;\nmov.b32 a1, %5;\nmov.b32 a2, %6;\nmov.b32 a3, %7;\nmov.b32 b0, %8;\nmov.b32 b1, %9;\n"
+      MARLIN_MMA_S8("d", "a", "b", "m")
+      "mov.b32 f0, d0;\nmov.b32 f1, d1;\nmov.b32 f2, d2;\nmov.b32 f3, d3;\n"
+      "sub.f32 f0, f0, 0f4B400000;\nsub.f32 f1, f1, 0f4B400000;\n"
+      "sub.f32 f2, f2, 0f4B400000;\nsub.f32 f3, f3, 0f4B400000;\n"
+      "fma.rn.f32 %0, f0, %10, %0;\nfma.rn.f32 %1, f1, %11, %1;\n"
+      "fma.rn.f32 %2, f2, %10, %2;\nfma.rn.f32 %3, f3, %11, %3;\n}\n"
+      : "+f"(acc[0]), "+f"(acc[1]), "+f"(acc[2]), "+f"(acc[3])
+      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]), "f"(s0), "f"(s1));
+}
+#undef MARLIN_MMA_S8
+
 // Two f16 values (exact in e4m3: small integers, e2m1 values) -> two e4m3 bytes, the low half in the low byte.
 __device__ __forceinline__ uint32_t to_e4m3x2(uint32_t f16x2) {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 890

@@ -1,7 +1,8 @@
 """marlin-bazel: mixed-precision GEMM with 4-bit and 8-bit quantized weights (Marlin kernels), from torch.
 
 Weight formats: GPTQ-INT4/INT8 (also with act-order), AWQ-INT4, FP8 (e4m3fn) and FP4 (e2m1: NVFP4, MXFP4).
-Activations: float16 or bfloat16; FP8 (e4m3fn, with per-row scales) for GPTQ-INT4, AWQ-INT4 and MXFP4 weights.
+Activations: float16 or bfloat16; INT8 (with per-row scales) for GPTQ-INT4 and AWQ-INT4 weights; FP8 (e4m3fn, with
+per-row scales) for GPTQ-INT4, AWQ-INT4 and MXFP4 weights.
 
 The torch-facing functions live in :mod:`marlin_bazel.ops` and are re-exported here; they are imported on first
 access, so ``marlin_bazel._lib`` (the ctypes binding) works without torch. :mod:`marlin_bazel.reference` holds
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
         FORMAT_GROUP_SIZES,
         FP8_ACT_FORMATS,
         GROUP_SIZES,
+        INT8_ACT_FORMATS,
         THREAD_CONFIGS,
         ActOrder,
         a8_row_perm,
@@ -42,6 +44,7 @@ __all__ = [
     "FORMAT_GROUP_SIZES",
     "FP8_ACT_FORMATS",
     "GROUP_SIZES",
+    "INT8_ACT_FORMATS",
     "THREAD_CONFIGS",
     "ActOrder",
     "LibraryNotFoundError",
@@ -66,6 +69,7 @@ _OPS = frozenset(
         "FORMAT_GROUP_SIZES",
         "FP8_ACT_FORMATS",
         "GROUP_SIZES",
+        "INT8_ACT_FORMATS",
         "THREAD_CONFIGS",
         "ActOrder",
         "a8_row_perm",

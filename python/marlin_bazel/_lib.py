@@ -48,8 +48,8 @@ class ScalarType(enum.IntEnum):
 
     FLOAT16 = 0
     BFLOAT16 = 1
-    S8 = 2
-    FE4M3FN = 3
+    S8 = 2  # INT8 activations
+    FE4M3FN = 3  # FP8 e4m3: weights, activations, NVFP4 scales
     U4 = 4  # AWQ-INT4: (q - zero) * scale
     U4B8 = 5  # GPTQ-INT4: (q - 8) * scale
     U8B128 = 6  # GPTQ-INT8: (q - 128) * scale
@@ -87,7 +87,7 @@ class MarlinGemmArgs(ctypes.Structure):
     """``marlin_gemm_args``; pointers are integer device addresses (``None`` for NULL)."""
 
     _fields_ = [
-        ("a", ctypes.c_void_p),  # [m, k] activations, row stride lda elements, a_type
+        ("a", ctypes.c_void_p),  # [m, k] activations, row stride lda elements, a_type (S8, FE4M3FN: lda % 16 == 0)
         ("b_q", ctypes.c_void_p),  # [k/16, 2n] int32 (U4, U4B8, FE2M1F) or [k/16, 4n] (U8B128, FE4M3FN), Marlin layout
         ("scales", ctypes.c_void_p),  # [groups, n] s_type, permuted; groups = 1, k/group_size or act-order groups
         ("zeros", ctypes.c_void_p),  # [k/group_size, n] s_type, permuted; U4 only, else NULL
@@ -116,8 +116,8 @@ class MarlinGemmArgs(ctypes.Structure):
         ("force_thread_k", ctypes.c_int),  # tuning: (thread_k, thread_n) of the thread config; 0, 0 = launcher's
         ("force_thread_n", ctypes.c_int),
         ("force_blocks_per_sm", ctypes.c_int),  # tuning: 1 or 2 blocks per multiprocessor; 0 = launcher's choice
-        # const float* [m]: FP8 activations (a_type FE4M3FN) only: per-row scales of A that multiply C's rows;
-        # NULL means 1. Must be NULL for 16-bit activations.
+        # const float* [m]: 8-bit activations (a_type S8 or FE4M3FN) only: per-row scales of A that multiply C's
+        # rows; NULL means 1. Must be NULL for 16-bit activations.
         ("a_scales", ctypes.c_void_p),
     ]
 
@@ -196,7 +196,7 @@ class Library:
     ) -> None:
         """``marlin_repack_awq``: int32 [k, n/8] (AWQ order) at ``src`` -> Marlin layout [k/16, 2n] at ``dst``.
         ``perm``: address of an int32 [k] row order (repacked row i is source row perm[i]; e.g. the 16-row block
-        permutation that kernels with FP8 activations read), or ``None``/0 for none. (Keyword-only, as in
+        permutation that kernels with 8-bit activations read), or ``None``/0 for none. (Keyword-only, as in
         :meth:`repack_gptq`; the C function takes it second.)"""
         self._call(self._dll.marlin_repack_awq, src, perm or None, dst, k, n, num_bits, stream or None)
 

@@ -2,7 +2,9 @@
 
 All functions take CUDA tensors and run asynchronously on the current torch stream of the tensors' device.
 Arguments are validated here first (``ValueError`` naming the argument); what only the library can judge (no
-kernel built for a config or arch, CUDA errors) raises :class:`marlin_bazel.MarlinError`.
+kernel built for a config or arch, CUDA errors) raises :class:`marlin_bazel.MarlinError`. :func:`gemm` checks the
+types first (dtypes, formats, group size, which arguments a format takes), then devices and layouts, so its type
+errors are the same for CPU tensors.
 
 Weight preparation from checkpoint formats (see docs/DESIGN.md for the layouts)::
 
@@ -30,11 +32,15 @@ Weight preparation from checkpoint formats (see docs/DESIGN.md for the layouts):
     c = gemm(a, b_q, permute_scales(s_e4m3), b_type="fe2m1f", group_size=16, global_scale=gs)  # NVFP4
     c = gemm(a_bf16, b_q, permute_scales(s_e8m0), b_type="fe2m1f", group_size=32)             # MXFP4
 
-    # FP8 activations (kernels of the sm89 family: archs 8.9, 12.0, 12.1): a float8_e4m3fn [m, k], optional fp32
-    # per-row scales a_s [m], INT4 (u4b8, u4) or MXFP4 weights repacked in the row order those kernels read.
+    # 8-bit activations: INT8 (a torch.int8 [m, k]; kernels of the sm80 family, archs 8.0+, and of the sm75 family,
+    # f16 output only) or FP8 (a float8_e4m3fn [m, k]; kernels of the sm89 family: archs 8.9, 12.0, 12.1), with
+    # optional fp32 per-row (per-token) scales a_s [m] and out_dtype given. INT4 weights (u4b8, u4; with FP8 also
+    # MXFP4) repacked in the row order those kernels read; scales (and AWQ zeros) of out_dtype.
     perm = a8_row_perm(k)
     b_q = repack_gptq(qweight, k, n, perm=perm)   # AWQ: repack_awq(qweight, k, n, perm=perm); MXFP4 as above
+    c = gemm(a_int8, b_q, s, b_type="u4b8", group_size=128, a_scales=a_s, out_dtype=torch.float16)
     c = gemm(a_fp8, b_q, s, b_type="u4b8", group_size=128, a_scales=a_s, out_dtype=torch.float16)
+    # (INT8_ACT_FORMATS and FP8_ACT_FORMATS list the weight formats and output dtypes of each.)
 
 NVFP4 scales are ``torch.float8_e4m3fn`` [k/16, n] and ``gs`` a one-element float32 CUDA tensor (or None); MXFP4
 scales are e8m0 exponent bytes [k/32, n] as ``torch.uint8`` (or ``torch.float8_e8m0fnu``), with bfloat16 ``a``
@@ -57,6 +63,7 @@ __all__ = [
     "FORMAT_GROUP_SIZES",
     "FP8_ACT_FORMATS",
     "GROUP_SIZES",
+    "INT8_ACT_FORMATS",
     "THREAD_CONFIGS",
     "ActOrder",
     "a8_row_perm",
@@ -107,16 +114,57 @@ _FP8_E8M0: torch.dtype | None = getattr(torch, "float8_e8m0fnu", None)
 _NVFP4_SCALE_DTYPES: tuple[torch.dtype, ...] = tuple(d for d in (_FP8_E4M3,) if d is not None)
 _MXFP4_SCALE_DTYPES: tuple[torch.dtype, ...] = tuple(d for d in (torch.uint8, _FP8_E8M0) if d is not None)
 _BYTE_SCALE_DTYPES = _NVFP4_SCALE_DTYPES + _MXFP4_SCALE_DTYPES
-# FP8 activations (a of dtype torch.float8_e4m3fn; kernels of the sm89 family, archs 8.9, 12.0, 12.1): the formats
-# that have them, each with the output dtypes it takes (gemm's out_dtype). Weights for them are repacked with
-# perm=a8_row_perm(k).
+# 8-bit activations: the formats that have kernels for them, each with the output dtypes it takes (gemm's
+# out_dtype). Weights for them are repacked with perm=a8_row_perm(k). FP8: a of dtype torch.float8_e4m3fn, kernels
+# of the sm89 family (archs 8.9, 12.0, 12.1). INT8: a of dtype torch.int8, kernels of the sm80 family (archs 8.0
+# and up) and of the sm75 family (Turing: f16 output only).
 FP8_ACT_FORMATS: dict[str, tuple[torch.dtype, ...]] = {
     "u4": (torch.float16, torch.bfloat16),
     "u4b8": (torch.float16, torch.bfloat16),
     "mxfp4": (torch.bfloat16,),
 }
-_FP8_ACT_DTYPES: tuple[torch.dtype, ...] = _NVFP4_SCALE_DTYPES  # (torch.float8_e4m3fn,) where torch has it
-_A_DTYPES: tuple[torch.dtype, ...] = (*_DTYPES, *_FP8_ACT_DTYPES)
+INT8_ACT_FORMATS: dict[str, tuple[torch.dtype, ...]] = {
+    "u4": (torch.float16, torch.bfloat16),
+    "u4b8": (torch.float16, torch.bfloat16),
+}
+# How messages name a format that takes 8-bit activations: (how it is asked for, what it is).
+_A8_FORMAT_NAMES = {
+    "u4": ("'u4'", "AWQ-INT4"),
+    "u4b8": ("'u4b8'", "GPTQ-INT4"),
+    "mxfp4": ("'fe2m1f' with e8m0 scales", "MXFP4"),
+}
+
+
+@dataclass(frozen=True, eq=False)
+class _Act8:
+    """A kind of 8-bit activations: its name in messages, the C API's a_type and the formats it has kernels for."""
+
+    name: str
+    a_type: ScalarType
+    formats: dict[str, tuple[torch.dtype, ...]]
+
+    @property
+    def b_types(self) -> frozenset[str]:
+        """The b_types of the formats ("mxfp4" is b_type "fe2m1f")."""
+        return frozenset("fe2m1f" if f in ("nvfp4", "mxfp4") else f for f in self.formats)
+
+    def allowed(self) -> str:
+        """The formats for messages, e.g. "'u4' (AWQ-INT4), ..., 'fe2m1f' with e8m0 scales (MXFP4, torch.bfloat16
+        output only)"."""
+        parts = []
+        for fmt, dtypes in self.formats.items():
+            asked, what = _A8_FORMAT_NAMES[fmt]
+            if len(dtypes) < len(_DTYPES):
+                what += f", {' or '.join(str(d) for d in dtypes)} output only"
+            parts.append(f"{asked} ({what})")
+        return ", ".join(parts)
+
+
+# a's dtype -> its kind of 8-bit activations (float8_e4m3fn where torch has it).
+_ACT8: dict[torch.dtype, _Act8] = {torch.int8: _Act8("INT8", ScalarType.S8, INT8_ACT_FORMATS)}
+if _FP8_E4M3 is not None:
+    _ACT8[_FP8_E4M3] = _Act8("FP8", ScalarType.FE4M3FN, FP8_ACT_FORMATS)
+_A_DTYPES: tuple[torch.dtype, ...] = (*_DTYPES, *_ACT8)
 # a8_row_perm: repacked row 16b + y of every 16-row block is source row 16b + _A8_BLOCK_PERM[y].
 _A8_BLOCK_PERM = (0, 1, 4, 5, 8, 9, 12, 13, 2, 3, 6, 7, 10, 11, 14, 15)
 _ALIGN = 16  # bytes; every operand is read or written with 16-byte vectors
@@ -296,56 +344,73 @@ def prepare_act_order(g_idx: torch.Tensor, group_size: int) -> ActOrder:
 # ----------------------------------------------------------------------------------------------------- gemm
 
 
-def _format(b_type: str, scales: torch.Tensor, a: torch.Tensor, c_dtype: torch.dtype) -> tuple[str, ScalarType]:
+def _act8(a_dtype: torch.dtype) -> _Act8 | None:
+    """The kind of 8-bit activations (FP8 or INT8) that ``a`` of this dtype is; None for 16-bit activations."""
+    return _ACT8.get(a_dtype)
+
+
+def _format_name(fmt: str, b_type: str, scales_dtype: torch.dtype) -> str:
+    """How messages name a format: "b_type 'u4'", or "MXFP4 (b_type 'fe2m1f', torch.uint8 scales)"."""
+    return f"b_type {b_type!r}" if fmt == b_type else f"{fmt.upper()} (b_type {b_type!r}, {scales_dtype} scales)"
+
+
+def _format(
+    b_type: str, scales: torch.Tensor, a: torch.Tensor, c_dtype: torch.dtype, act8: _Act8 | None
+) -> tuple[str, ScalarType]:
     """(format name, s_type) of a call: the b_type, except that "fe2m1f" is "nvfp4" or "mxfp4" by the scales'
-    dtype. Checks the scales' dtype and the activation and output dtypes the format needs (c_dtype: the output
-    dtype, a.dtype for 16-bit activations)."""
-    fp8 = a.dtype in _FP8_ACT_DTYPES
+    dtype. Checks the scales' dtype, and that the format has kernels for the activations (act8: their 8-bit kind,
+    None for 16-bit ones) and the output dtype (c_dtype: out_dtype with 8-bit activations, else a.dtype)."""
+    if act8 is not None and b_type not in act8.b_types:
+        raise ValueError(
+            f"b_type: {b_type!r} has no kernels with {act8.name} activations (a of dtype {a.dtype}); allowed: "
+            f"{act8.allowed()}"
+        )
     if b_type != "fe2m1f":
-        why = " (out_dtype, with FP8 activations)" if fp8 else " (the dtype of a)"
+        why = " (out_dtype, with 8-bit activations)" if act8 is not None else " (the dtype of a)"
         _dtype("scales", scales, (c_dtype,), f"{why} for b_type {b_type!r}")
-        return b_type, _DTYPES[c_dtype]
-    if scales.dtype in _NVFP4_SCALE_DTYPES:
-        if fp8:
-            raise ValueError(
-                f"scales: NVFP4 (b_type 'fe2m1f' with {scales.dtype} scales) has no kernels with FP8 activations "
-                f"(a of dtype {a.dtype}); with FP8 activations b_type 'fe2m1f' needs e8m0 scales (MXFP4)"
-            )
-        return "nvfp4", ScalarType.FE4M3FN
-    if scales.dtype in _MXFP4_SCALE_DTYPES:
-        if fp8 and c_dtype != torch.bfloat16:
-            raise ValueError(
-                f"out_dtype: MXFP4 (b_type 'fe2m1f' with e8m0 scales, dtype {scales.dtype}) with FP8 activations "
-                f"has only torch.bfloat16 output, got {c_dtype}"
-            )
-        if not fp8 and a.dtype != torch.bfloat16:
+        fmt, s_type = b_type, _DTYPES[c_dtype]
+    elif scales.dtype in _NVFP4_SCALE_DTYPES:
+        fmt, s_type = "nvfp4", ScalarType.FE4M3FN
+    elif scales.dtype in _MXFP4_SCALE_DTYPES:
+        if act8 is None and a.dtype != torch.bfloat16:
             raise ValueError(
                 f"a: MXFP4 (b_type 'fe2m1f' with e8m0 scales, dtype {scales.dtype}) needs torch.bfloat16 "
                 f"activations (or torch.float8_e4m3fn with out_dtype=torch.bfloat16), got {a.dtype}"
             )
-        return "mxfp4", ScalarType.FE8M0FNU
-    nv = " or ".join(str(d) for d in _NVFP4_SCALE_DTYPES) or "torch.float8_e4m3fn (needs torch >= 2.1)"
-    mx = " or ".join(str(d) for d in _MXFP4_SCALE_DTYPES)
-    raise ValueError(
-        f"scales: dtype for b_type 'fe2m1f' must be {nv} (NVFP4, e4m3 scales) or {mx} (MXFP4, e8m0 exponent "
-        f"bytes), got {scales.dtype}"
-    )
-
-
-def _out_dtype(out_dtype: object, a: torch.Tensor) -> torch.dtype:
-    """The output dtype of a call: ``out_dtype``, required with FP8 activations; else ``a.dtype``."""
-    allowed = " or ".join(str(d) for d in _DTYPES)
-    fp8 = a.dtype in _FP8_ACT_DTYPES
-    if out_dtype is None:
-        if fp8:
+        fmt, s_type = "mxfp4", ScalarType.FE8M0FNU
+    else:
+        nv = " or ".join(str(d) for d in _NVFP4_SCALE_DTYPES) or "torch.float8_e4m3fn (needs torch >= 2.1)"
+        mx = " or ".join(str(d) for d in _MXFP4_SCALE_DTYPES)
+        raise ValueError(
+            f"scales: dtype for b_type 'fe2m1f' must be {nv} (NVFP4, e4m3 scales) or {mx} (MXFP4, e8m0 exponent "
+            f"bytes), got {scales.dtype}"
+        )
+    if act8 is not None:
+        what = _format_name(fmt, b_type, scales.dtype)
+        if fmt not in act8.formats:  # b_type "fe2m1f" whose scales make it a format without such kernels
             raise ValueError(
-                f"out_dtype: FP8 activations (a of dtype {a.dtype}) need out_dtype={allowed}: the output dtype "
-                "cannot be inferred from a"
+                f"scales: {what} has no kernels with {act8.name} activations (a of dtype {a.dtype}); allowed: "
+                f"{act8.allowed()}"
+            )
+        if c_dtype not in act8.formats[fmt]:
+            only = " or ".join(str(d) for d in act8.formats[fmt])
+            raise ValueError(f"out_dtype: {what} with {act8.name} activations has only {only} output, got {c_dtype}")
+    return fmt, s_type
+
+
+def _out_dtype(out_dtype: object, a: torch.Tensor, act8: _Act8 | None) -> torch.dtype:
+    """The output dtype of a call: ``out_dtype``, required with 8-bit activations (act8); else ``a.dtype``."""
+    allowed = " or ".join(str(d) for d in _DTYPES)
+    if out_dtype is None:
+        if act8 is not None:
+            raise ValueError(
+                f"out_dtype: {act8.name} activations (a of dtype {a.dtype}) need out_dtype={allowed}: the output "
+                "dtype cannot be inferred from a"
             )
         return a.dtype
     if not isinstance(out_dtype, torch.dtype) or out_dtype not in _DTYPES:
         raise ValueError(f"out_dtype: must be {allowed} (or None for 16-bit activations), got {out_dtype!r}")
-    if not fp8 and out_dtype != a.dtype:
+    if act8 is None and out_dtype != a.dtype:
         raise ValueError(
             f"out_dtype: with 16-bit activations the output has a's dtype {a.dtype}; got {out_dtype} (pass None)"
         )
@@ -372,16 +437,22 @@ def gemm(
 ) -> torch.Tensor:
     """``C = A @ dequant(B) (+ bias)`` with 4-bit or 8-bit weights in the Marlin layout.
 
-    FP8 activations (``a`` of dtype ``torch.float8_e4m3fn``): ``C[r, :] = a_scales[r] * (A[r, :] @ dequant(B))
-    (+ bias)``, in ``out_dtype``. Only ``"u4"`` and ``"u4b8"`` (f16 or bf16 output) and MXFP4 (bf16 output) have
-    such kernels (:data:`FP8_ACT_FORMATS`), built only for the sm89 family (archs 8.9, 12.0, 12.1; a library
-    without them raises :class:`MarlinError` NOT_BUILT); their weights must be repacked with
-    ``perm=a8_row_perm(k)`` (:func:`a8_row_perm`), and there is no act-order.
+    8-bit activations, INT8 (``a`` of dtype ``torch.int8``) or FP8 (``torch.float8_e4m3fn``):
+    ``C[r, :] = a_scales[r] * (A[r, :] @ dequant(B)) (+ bias)``, in ``out_dtype``. Their weights must be repacked
+    with ``perm=a8_row_perm(k)`` (:func:`a8_row_perm`), and there is no act-order.
 
-    "The output dtype" below is ``a.dtype`` for 16-bit activations and ``out_dtype`` for FP8 ones.
+    - INT8: ``"u4"`` and ``"u4b8"``, f16 or bf16 output (:data:`INT8_ACT_FORMATS`); kernels of the sm80 family
+      (archs 8.0 and up) and of the sm75 family (Turing: f16 output only). The integer products are exact (int32
+      per 32-row step); the group scales multiply each step's sum in fp32, channelwise scales and ``a_scales`` the
+      final sums.
+    - FP8: ``"u4"`` and ``"u4b8"`` (f16 or bf16 output) and MXFP4 (bf16 output) (:data:`FP8_ACT_FORMATS`);
+      kernels of the sm89 family only (archs 8.9, 12.0, 12.1).
+
+    A library without the kernels for a call raises :class:`MarlinError` NOT_BUILT. "The output dtype" below is
+    ``a.dtype`` for 16-bit activations and ``out_dtype`` for 8-bit ones.
 
     Args:
-        a: activations ``[m, k]``, float16 or bfloat16 (bfloat16 only for MXFP4), or float8_e4m3fn (FP8
+        a: activations ``[m, k]``, float16 or bfloat16 (bfloat16 only for MXFP4), or int8 / float8_e4m3fn (8-bit
             activations, see above), CUDA, contiguous; ``m >= 1``, ``k % 64 == 0``.
         b_q: weights in the Marlin layout, int32 ``[k/16, 2n]`` for the 4-bit types ``"u4b8"``, ``"u4"`` and
             ``"fe2m1f"`` (from ``repack_gptq(..., bits=4)`` or :func:`repack_awq`), ``[k/16, 4n]`` for the 8-bit
@@ -392,8 +463,9 @@ def gemm(
             ``torch.float8_e8m0fnu`` e8m0 exponent bytes (MXFP4, ``scale = 2^(E - 127)``).
         b_type: ``"u4b8"`` (GPTQ-INT4, ``W = (q - 8) * s``), ``"u8b128"`` (GPTQ-INT8, ``W = (q - 128) * s``),
             ``"u4"`` (AWQ-INT4, ``W = (q - z) * s``), ``"fe4m3fn"`` (FP8 weights, ``W = fp8(q) * s``) or
-            ``"fe2m1f"`` (FP4 e2m1 weights, ``W = fp4(q) * s`` (NVFP4: ``* global_scale``)). With FP8 activations:
-            ``"u4"``, ``"u4b8"`` or ``"fe2m1f"`` with e8m0 scales (MXFP4); see :data:`FP8_ACT_FORMATS`.
+            ``"fe2m1f"`` (FP4 e2m1 weights, ``W = fp4(q) * s`` (NVFP4: ``* global_scale``)). With INT8
+            activations: ``"u4"`` or ``"u4b8"`` (:data:`INT8_ACT_FORMATS`); with FP8 activations also ``"fe2m1f"``
+            with e8m0 scales (MXFP4; :data:`FP8_ACT_FORMATS`).
         zeros: for ``"u4"`` only: ``[groups, n]`` of the output dtype from :func:`awq_zeros`.
         group_size: rows per scale: -1 (channelwise), 32, 64 or 128 for ``"u4"``, ``"u4b8"``, ``"u8b128"``;
             -1 or 128 for ``"fe4m3fn"``; 16 for NVFP4; 32 for MXFP4. Must divide ``k``. With ``act_order``: the
@@ -403,7 +475,7 @@ def gemm(
             first use (kernels leave it zeroed). By default a cached per-device workspace is used.
         out: optional output ``[m, n]`` of the output dtype, contiguous, on ``a``'s device.
         bias: optional ``[n]`` of the output dtype, contiguous, on ``a``'s device: added to every row of C (with
-            FP8 activations after the ``a_scales``: it is not scaled).
+            8-bit activations after the ``a_scales``: it is not scaled).
         global_scale: NVFP4 only, optional: a float32 CUDA tensor of one element (shape ``[]`` or ``[1]``) on
             ``a``'s device that multiplies C (``None`` means 1). It is read on the device, so it may change
             between calls (and CUDA graph replays) without a host sync.
@@ -417,10 +489,10 @@ def gemm(
             :class:`MarlinError`.
         blocks_per_sm: tuning override: at most this many blocks per multiprocessor (1 or 2); 0 lets the launcher
             choose.
-        a_scales: FP8 activations only, optional: float32 ``[m]``, contiguous, on ``a``'s device: the per-row
-            (per-token) scales of A, multiplying row r of C (before the bias). ``None`` means 1. Read on the
-            device, like ``global_scale``.
-        out_dtype: the output dtype, ``torch.float16`` or ``torch.bfloat16``: required with FP8 activations
+        a_scales: 8-bit (INT8 or FP8) activations only, optional: float32 ``[m]``, contiguous, on ``a``'s device:
+            the per-row (per-token) scales of A, multiplying row r of C (before the bias). ``None`` means 1. Read on
+            the device, like ``global_scale``.
+        out_dtype: the output dtype, ``torch.float16`` or ``torch.bfloat16``: required with 8-bit activations
             (``torch.bfloat16`` for MXFP4); the 16-bit ``scales``, the ``zeros``, ``bias`` and ``out`` have it.
             With 16-bit activations ``None`` (or ``a.dtype``): C has ``a.dtype``.
 
@@ -431,17 +503,16 @@ def gemm(
     b_q = _tensor("b_q", b_q)
     scales = _tensor("scales", scales)
 
+    # Types first (they need no device: the same errors for CPU tensors), then devices and layouts.
     # a
-    _cuda("a", a)
-    device = a.device
     _dims("a", a, 2)
     _dtype("a", a, _A_DTYPES)
-    fp8 = a.dtype in _FP8_ACT_DTYPES
-    c_dtype = _out_dtype(out_dtype, a)
-    if a_scales is not None and not fp8:
+    act8 = _act8(a.dtype)
+    c_dtype = _out_dtype(out_dtype, a, act8)
+    if a_scales is not None and act8 is None:
+        a8 = " or ".join(str(d) for d in _ACT8)
         raise ValueError(
-            f"a_scales: only FP8 activations (a of dtype torch.float8_e4m3fn) take per-row scales; a is {a.dtype} "
-            "(pass None)"
+            f"a_scales: only 8-bit activations (a of dtype {a8}) take per-row scales; a is {a.dtype} (pass None)"
         )
     m, k = a.shape
     if m < 1:
@@ -453,17 +524,12 @@ def gemm(
     # b_type, scales' dtype -> format; group_size
     if not isinstance(b_type, str) or b_type not in B_TYPES:
         raise ValueError(f"b_type: {b_type!r} is not one of {sorted(B_TYPES)}")
-    if fp8 and b_type not in FP8_ACT_FORMATS and b_type != "fe2m1f":
-        raise ValueError(
-            f"b_type: {b_type!r} has no kernels with FP8 activations (a of dtype {a.dtype}); allowed: 'u4', "
-            "'u4b8' and 'fe2m1f' with e8m0 scales (MXFP4)"
-        )
-    fmt, s_type = _format(b_type, scales, a, c_dtype)
+    fmt, s_type = _format(b_type, scales, a, c_dtype, act8)
     if isinstance(group_size, bool) or not isinstance(group_size, int) or group_size not in GROUP_SIZES:
         raise ValueError(f"group_size: {group_size!r} is not one of {list(GROUP_SIZES)}")
     allowed = FORMAT_GROUP_SIZES[fmt]
     if group_size not in allowed:
-        what = f"b_type {b_type!r}" if fmt == b_type else f"{fmt.upper()} (b_type {b_type!r}, {scales.dtype} scales)"
+        what = _format_name(fmt, b_type, scales.dtype)
         raise ValueError(f"group_size: {group_size} is not allowed for {what}; allowed: {list(allowed)}")
     k_shard = isinstance(act_order, ActOrder) and not act_order.is_k_full
     if group_size != -1 and k % group_size and not k_shard:  # an act-order K shard has groups of any size
@@ -471,9 +537,10 @@ def gemm(
     if act_order is not None:
         if not isinstance(act_order, ActOrder):
             raise TypeError(f"act_order: expected an ActOrder (prepare_act_order), got {type(act_order).__name__}")
-        if fp8:
+        if act8 is not None:
             raise ValueError(
-                f"act_order: there are no act-order kernels with FP8 activations (a of dtype {a.dtype}); pass None"
+                f"act_order: there are no act-order kernels with {act8.name} activations (a of dtype {a.dtype}); "
+                "pass None"
             )
         if b_type not in ACT_ORDER_B_TYPES:
             raise ValueError(
@@ -492,6 +559,10 @@ def gemm(
         groups = act_order.num_groups
     else:
         groups = 1 if group_size == -1 else k // group_size
+
+    # devices: every tensor on a's
+    _cuda("a", a)
+    device = a.device
 
     # b_q
     _cuda("b_q", b_q, device)
@@ -541,10 +612,10 @@ def gemm(
     if bias is not None:
         bias = _tensor("bias", bias)
         _cuda("bias", bias, device)
-        _dtype("bias", bias, (c_dtype,), " (out_dtype)" if fp8 else " (the dtype of a and of the output)")
+        _dtype("bias", bias, (c_dtype,), " (out_dtype)" if act8 else " (the dtype of a and of the output)")
         _layout("bias", bias, (n,))
 
-    # a_scales (FP8 activations only: checked with a)
+    # a_scales (8-bit activations only: checked with a)
     if a_scales is not None:
         a_scales = _tensor("a_scales", a_scales)
         _cuda("a_scales", a_scales, device)
@@ -602,7 +673,7 @@ def gemm(
     else:
         out = _tensor("out", out)
         _cuda("out", out, device)
-        _dtype("out", out, (c_dtype,), " (out_dtype)" if fp8 else " (the dtype of a)")
+        _dtype("out", out, (c_dtype,), " (out_dtype)" if act8 else " (the dtype of a)")
         _layout("out", out, (m, n))
 
     args = _lib.MarlinGemmArgs(
@@ -619,7 +690,7 @@ def gemm(
         lda=k,
         ldc=n,
         group_size=group_size,
-        a_type=ScalarType.FE4M3FN if fp8 else _DTYPES[a.dtype],
+        a_type=act8.a_type if act8 is not None else _DTYPES[a.dtype],
         b_type=B_TYPES[b_type],
         c_type=_DTYPES[c_dtype],
         s_type=s_type,
@@ -658,8 +729,8 @@ def _row_perm(perm: object, k: int, device: torch.device) -> torch.Tensor | None
 
 
 def a8_row_perm(k: int, device: torch.device | str | int | None = None) -> torch.Tensor:
-    """The row order of 4-bit weights for the kernels with FP8 activations: int32 ``[k]``, to pass as ``perm`` to
-    :func:`repack_gptq` (GPTQ-INT4, MXFP4) or :func:`repack_awq` (AWQ-INT4).
+    """The row order of 4-bit weights for the kernels with 8-bit (INT8 or FP8) activations: int32 ``[k]``, to pass
+    as ``perm`` to :func:`repack_gptq` (GPTQ-INT4, MXFP4) or :func:`repack_awq` (AWQ-INT4).
 
     Those kernels read the rows of every 16-row block of the weights permuted: repacked row ``16b + y`` is source
     row ``16b + P(y)``, ``P(y) = 4*(y//2) + y%2`` for ``y < 8`` and ``4*((y-8)//2) + 2 + y%2`` for ``y >= 8``, i.e.
@@ -688,8 +759,8 @@ def repack_gptq(qweight: torch.Tensor, k: int, n: int, bits: int = 4, perm: torc
     (``"fe4m3fn"``, packed the same way).
 
     ``perm``: optional int32 ``[k]`` CUDA tensor on ``qweight``'s device, a permutation of ``0..k-1``; repacked
-    row i is then source row ``perm[i]``. Act-order: ``ActOrder.perm`` from :func:`prepare_act_order`; FP8
-    activations: :func:`a8_row_perm`. It is checked to be a permutation (one device synchronization).
+    row i is then source row ``perm[i]``. Act-order: ``ActOrder.perm`` from :func:`prepare_act_order`; 8-bit (INT8,
+    FP8) activations: :func:`a8_row_perm`. It is checked to be a permutation (one device synchronization).
 
     ``qweight`` must be a contiguous CUDA tensor; ``k % 16 == 0`` and ``n % 64 == 0`` (``gemm`` further needs
     ``k % 64 == 0``). Returns a new tensor on the same device.
@@ -728,7 +799,7 @@ def repack_awq(qweight: torch.Tensor, k: int, n: int, perm: torch.Tensor | None 
     layout int32 ``[k/16, 2n]``.
 
     ``perm``: optional int32 ``[k]`` CUDA tensor on ``qweight``'s device, a permutation of ``0..k-1``; repacked
-    row i is then source row ``perm[i]`` (as in :func:`repack_gptq`). For FP8 activations: :func:`a8_row_perm`.
+    row i is then source row ``perm[i]`` (as in :func:`repack_gptq`). For 8-bit activations: :func:`a8_row_perm`.
     It is checked to be a permutation (one device synchronization).
 
     ``qweight`` must be a contiguous CUDA tensor; ``k % 16 == 0`` and ``n % 64 == 0``. Returns a new tensor.

@@ -2,9 +2,10 @@
 
 Everything here runs on CPU or CUDA tensors alike and is meant for tests and for preparing weights without the
 C library: packing into the GPTQ and AWQ checkpoint formats, unpacking them again, dequantization to an fp32
-weight matrix, and the Marlin weight layouts (4-bit and 8-bit; 4-bit also in the row order of the kernels with FP8
-activations, :func:`a8_row_perm_reference`) and scale permutation that the CUDA repack kernels must match bit for
-bit.
+weight matrix, the float64 GEMM the kernels compute (:func:`gemm_reference`, also with INT8 and FP8 activations
+and their per-row scales), and the Marlin weight layouts (4-bit and 8-bit; 4-bit also in the row order of the
+kernels with 8-bit activations, :func:`a8_row_perm_reference`) and scale permutation that the CUDA repack kernels
+must match bit for bit.
 
 Conventions: ``q`` is an integer tensor ``[K, N]`` (any integer dtype) of ``bits``-bit values: 0..15 for
 ``bits=4`` (the default everywhere; GPTQ-INT4, AWQ-INT4 and FP4 e2m1 codes), 0..255 for ``bits=8`` (GPTQ-INT8 and
@@ -24,11 +25,13 @@ __all__ = [
     "MARLIN_NIBBLE",
     "SCALE_FORMATS",
     "a8_row_perm_reference",
+    "activations_reference",
     "awq_zeros_reference",
     "dequant",
     "e8m0_to_float",
     "fp4_e2m1_to_float",
     "fp8_e4m3fn_to_float",
+    "gemm_reference",
     "marlin_layout_reference",
     "pack_awq",
     "pack_awq_zeros",
@@ -348,6 +351,73 @@ def dequant(
     return (q.to(torch.float32) - z) * s
 
 
+# Activation dtypes of gemm: 16-bit floats, and the 8-bit kinds (INT8; FP8 e4m3fn where torch has it).
+_A16_DTYPES = (torch.float16, torch.bfloat16)
+_A8_DTYPES = tuple(d for d in (torch.int8, getattr(torch, "float8_e4m3fn", None)) if d is not None)
+
+
+def activations_reference(a: torch.Tensor, a_scales: torch.Tensor | None = None) -> torch.Tensor:
+    """The float64 activations ``A_ref`` [M, K] that ``gemm`` multiplies by W: ``A_ref[r, k] = a_scales[r] *
+    value(a[r, k])``, exactly.
+
+    ``a``: [M, K] of ``torch.float16`` or ``torch.bfloat16`` (16-bit activations), ``torch.int8`` (INT8
+    activations: the integers -128..127; the kernels' callers use -127..127) or ``torch.float8_e4m3fn`` (FP8
+    activations, decoded by :func:`fp8_e4m3fn_to_float`). ``a_scales``: ``None`` (1), or with 8-bit activations a
+    float tensor [M] (fp32 in ``gemm``), the per-row (per-token) scales. Every value is exact in float64: an int8
+    or e4m3 value (at most 8 and 4 significant bits) times an fp32 scale (24).
+    """
+    if not isinstance(a, torch.Tensor):
+        raise TypeError(f"a: expected a torch.Tensor, got {type(a).__name__}")
+    if a.dim() != 2:
+        raise ValueError(f"a: expected a 2-D tensor [M, K], got shape {tuple(a.shape)}")
+    if a.dtype in _A16_DTYPES or a.dtype == torch.int8:
+        values = a.to(torch.float64)
+    elif a.dtype in _A8_DTYPES:  # float8_e4m3fn
+        values = fp8_e4m3fn_to_float(a).to(torch.float64)
+    else:
+        want = ", ".join(str(d) for d in _A16_DTYPES + _A8_DTYPES)
+        raise ValueError(f"a: dtype must be one of {want}, got {a.dtype}")
+    if a_scales is None:
+        return values
+    if a.dtype not in _A8_DTYPES:
+        raise ValueError(f"a_scales: only 8-bit activations (int8, float8_e4m3fn) have per-row scales, a is {a.dtype}")
+    if not isinstance(a_scales, torch.Tensor) or not a_scales.dtype.is_floating_point:
+        got = a_scales.dtype if isinstance(a_scales, torch.Tensor) else type(a_scales).__name__
+        raise ValueError(f"a_scales: expected a float tensor [{a.shape[0]}], got {got}")
+    if tuple(a_scales.shape) != (a.shape[0],):
+        raise ValueError(f"a_scales: expected shape ({a.shape[0]},) (one per row of a), got {tuple(a_scales.shape)}")
+    return values * a_scales.to(device=a.device, dtype=torch.float64).unsqueeze(1)
+
+
+def gemm_reference(
+    a: torch.Tensor,
+    w: torch.Tensor,
+    *,
+    a_scales: torch.Tensor | None = None,
+    bias: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """What ``ops.gemm`` computes, in float64 and without its roundings: ``C = A_ref @ W (+ bias)``, [M, N].
+
+    ``A_ref = activations_reference(a, a_scales)``; so with INT8 or FP8 activations
+    ``C[r, n] = a_scales[r] * sum_k A[r, k] * W[k, n] (+ bias[n])``, e.g. for INT8 activations and AWQ weights
+    ``a_scales[r] * sum_k A[r, k] * (q[k, n] - z[g(k), n]) * s[g(k), n] + bias[n]``. ``w``: the [K, N] weight
+    matrix of :func:`dequant`, in checkpoint row order (a repack's ``perm``, act-order's or ``a8_row_perm``'s,
+    does not change the product). ``bias``: ``None`` or [N], added after the scales. The result is on ``a``'s
+    device.
+    """
+    a_ref = activations_reference(a, a_scales)
+    if not isinstance(w, torch.Tensor) or w.dim() != 2 or w.shape[0] != a.shape[1]:
+        got = tuple(w.shape) if isinstance(w, torch.Tensor) else type(w).__name__
+        raise ValueError(f"w: expected a tensor [K, N] with K = {a.shape[1]} (columns of a), got {got}")
+    c = a_ref @ w.to(device=a.device, dtype=torch.float64)
+    if bias is not None:
+        if not isinstance(bias, torch.Tensor) or tuple(bias.shape) != (w.shape[1],):
+            got = tuple(bias.shape) if isinstance(bias, torch.Tensor) else type(bias).__name__
+            raise ValueError(f"bias: expected a tensor of shape ({w.shape[1]},) (one per column of w), got {got}")
+        c = c + bias.to(device=a.device, dtype=torch.float64)
+    return c
+
+
 def _no_zeros(zeros: torch.Tensor | None, b_type: str) -> None:
     if zeros is not None:
         raise ValueError(f"zeros: must be None for b_type {b_type!r} (floating-point weights have no zero point)")
@@ -432,7 +502,7 @@ def _check_perm(perm: torch.Tensor, k: int) -> None:
 
 
 def a8_row_perm_reference(k: int, device: torch.device | str | None = None) -> torch.Tensor:
-    """The row order the kernels with FP8 (8-bit) activations read 4-bit weights in: int32 [K] (K % 16 == 0), to
+    """The row order the kernels with 8-bit (INT8, FP8) activations read 4-bit weights in: int32 [K] (K % 16 == 0), to
     pass as ``perm`` to :func:`marlin_layout_reference` (and to the CUDA repacks); ``ops.a8_row_perm`` must equal
     it.
 

@@ -77,6 +77,14 @@ QUANT_CONFIG_FILES = {
     "mxfp4": {
         "sm80": ["sm80_kernel_bfloat16_fe2m1f_bfloat16.cu"],
     },
+    "awq_int4_int8_act": {
+        "sm75": ["sm75_kernel_s8_u4_float16.cu"],
+        "sm80": ["sm80_kernel_s8_u4_bfloat16.cu", "sm80_kernel_s8_u4_float16.cu"],
+    },
+    "gptq_int4_int8_act": {
+        "sm75": ["sm75_kernel_s8_u4b8_float16.cu"],
+        "sm80": ["sm80_kernel_s8_u4b8_bfloat16.cu", "sm80_kernel_s8_u4b8_float16.cu"],
+    },
     "awq_int4_fp8_act": {
         "sm89": ["sm89_kernel_fe4m3fn_u4_bfloat16.cu", "sm89_kernel_fe4m3fn_u4_float16.cu"],
     },
@@ -111,6 +119,8 @@ IMPLEMENTED_QUANT_CONFIGS = [
     "fp8",
     "nvfp4",
     "mxfp4",
+    "awq_int4_int8_act",
+    "gptq_int4_int8_act",
     "awq_int4_fp8_act",
     "gptq_int4_fp8_act",
     "mxfp4_fp8_act",

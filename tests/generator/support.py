@@ -2,22 +2,44 @@
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
+import io
 import os
 import re
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
+from unittest import mock
 
 # The repository root: the source tree, or the main repository's folder in Bazel's runfiles tree.
 REPO_ROOT = Path(__file__).absolute().parents[2]
 CATALOG_BZL = REPO_ROOT / "rules" / "private" / "catalog.bzl"
 SCALAR_TYPE_HEADER = REPO_ROOT / "csrc" / "marlin" / "scalar_type.cuh"
 
-# What real builds generate for 8.0 (any arch >= 8.0): the sm80 files of every implemented config (awq_int4,
-# gptq_int4, gptq_int8, fp8, nvfp4, mxfp4), one per (a, b, c) with a = c in f16/bf16 (mixed pairs are never
-# built) -> the number of group sizes the file holds, summed over the configs that write it. nvfp4 and mxfp4
-# share the bf16 e2m1 file (their instantiations differ in the scale type: e4m3 vs e8m0); mxfp4 has no f16 one.
+# Each group size of a file with 16-bit float activations gives 5 m_blocks values (0.5, 1, 2, 3, 4) x 3 thread
+# configs = 15 instantiations.
+PER_GROUP_SIZE = 5 * 3
+# 8-bit activations (INT8 s8 and FP8 e4m3) take no m_blocks 0.5: each group size gives 4 m_blocks values (1-4) x 3
+# thread configs = 12.
+PER_GROUP_SIZE_NO_HALF = 4 * 3
+_EIGHT_BIT_ACTIVATIONS = ("s8", "fe4m3fn")
+
+
+def per_group_size(file_name: str) -> int:
+    """Instantiations per group size of a kernel file `{family}_kernel_{a}_{b}_{c}.cu`: 12 for 8-bit a, else 15."""
+    a = file_name.split("_")[2]
+    return PER_GROUP_SIZE_NO_HALF if a in _EIGHT_BIT_ACTIVATIONS else PER_GROUP_SIZE
+
+
+# What real builds generate for 8.0 (any arch >= 8.0): the sm80 files of every implemented config, one per
+# (a, b, c) -> the number of group sizes the file holds, summed over the configs that write it.
+# - 16-bit float activations (awq_int4, gptq_int4, gptq_int8, fp8, nvfp4, mxfp4): a = c in f16/bf16 (mixed pairs are
+#   never built). nvfp4 and mxfp4 share the bf16 e2m1 file (their instantiations differ in the scale type: e4m3 vs
+#   e8m0); mxfp4 has no f16 one.
+# - INT8 activations (awq_int4_int8_act, gptq_int4_int8_act): a = s8, c in f16/bf16, one file per (weight, output).
 KERNEL_FILE_GROUP_SIZES_8_0 = {
     "sm80_kernel_bfloat16_fe2m1f_bfloat16.cu": 1 + 1,  # nvfp4: 1; mxfp4: 2
     "sm80_kernel_bfloat16_fe4m3fn_bfloat16.cu": 2,  # fp8: -1, 8
@@ -29,30 +51,42 @@ KERNEL_FILE_GROUP_SIZES_8_0 = {
     "sm80_kernel_float16_u4_float16.cu": 4,
     "sm80_kernel_float16_u4b8_float16.cu": 5,
     "sm80_kernel_float16_u8b128_float16.cu": 5,
+    "sm80_kernel_s8_u4_bfloat16.cu": 4,  # awq_int4_int8_act: -1, 2, 4, 8
+    "sm80_kernel_s8_u4_float16.cu": 4,
+    "sm80_kernel_s8_u4b8_bfloat16.cu": 4,  # gptq_int4_int8_act: -1, 2, 4, 8 (no act-order)
+    "sm80_kernel_s8_u4b8_float16.cu": 4,
 }
 KERNEL_FILES_8_0 = list(KERNEL_FILE_GROUP_SIZES_8_0)  # in plan order: by name
-# Each group size of a file gives 5 m_blocks values (0.5, 1, 2, 3, 4) x 3 thread configs = 15 instantiations.
-PER_GROUP_SIZE = 5 * 3
-KERNEL_FILE_SIZES_8_0 = {name: n * PER_GROUP_SIZE for name, n in KERNEL_FILE_GROUP_SIZES_8_0.items()}
-# awq_int4 2 (a, c) pairs x 4 group sizes, gptq_int4 and gptq_int8 2 x 5 each, fp8 2 x 2, nvfp4 2 x 1,
-# mxfp4 1 x 1: 35 (pair, group size) combinations x 15 = 525 instantiations in 10 files.
-BUILT_8_0 = (2 * 4 + 2 * 5 + 2 * 5 + 2 * 2 + 2 * 1 + 1 * 1) * PER_GROUP_SIZE
+KERNEL_FILE_SIZES_8_0 = {name: n * per_group_size(name) for name, n in KERNEL_FILE_GROUP_SIZES_8_0.items()}
+# 16-bit activations: awq_int4 2 (a, c) pairs x 4 group sizes, gptq_int4 and gptq_int8 2 x 5 each, fp8 2 x 2,
+# nvfp4 2 x 1, mxfp4 1 x 1: 35 (pair, group size) combinations x 15 = 525 instantiations in 10 files.
+BUILT_8_0_HALF_ACT = (2 * 4 + 2 * 5 + 2 * 5 + 2 * 2 + 2 * 1 + 1 * 1) * PER_GROUP_SIZE
+# INT8 activations: awq_int4_int8_act and gptq_int4_int8_act 2 (a, c) pairs (s8 -> f16, s8 -> bf16) x 4 group sizes
+# each: 16 combinations x 12 = 192 instantiations in 4 files.
+BUILT_8_0_INT8_ACT = (2 * 4 + 2 * 4) * PER_GROUP_SIZE_NO_HALF
+# 525 + 192 = 717 in 14 files: the seed's sm80 figure (notes/seed-facts.md), as every config is implemented.
+BUILT_8_0 = BUILT_8_0_HALF_ACT + BUILT_8_0_INT8_ACT
 
 # What real builds add when 7.5 is listed: the sm75 family (Turing: two stages, no bf16), so only the f16 -> f16
-# file of each implemented config that has an f16 pair -> the group sizes that file holds. mxfp4 takes bf16
-# activations only: it has no sm75 file, and nvfp4 alone writes the f16 e2m1 file.
+# file of each implemented config that has an f16 pair and the s8 -> f16 file of each INT8-activation config ->
+# the group sizes that file holds. mxfp4 takes bf16 activations only: it has no sm75 file, and nvfp4 alone writes
+# the f16 e2m1 file.
 KERNEL_FILE_GROUP_SIZES_7_5 = {
     "sm75_kernel_float16_fe2m1f_float16.cu": 1,  # nvfp4: 1
     "sm75_kernel_float16_fe4m3fn_float16.cu": 2,  # fp8: -1, 8
     "sm75_kernel_float16_u4_float16.cu": 4,  # awq_int4: -1, 2, 4, 8
     "sm75_kernel_float16_u4b8_float16.cu": 5,  # gptq_int4: -1, 0 (act-order), 2, 4, 8
     "sm75_kernel_float16_u8b128_float16.cu": 5,  # gptq_int8: -1, 0 (act-order), 2, 4, 8
+    "sm75_kernel_s8_u4_float16.cu": 4,  # awq_int4_int8_act: -1, 2, 4, 8
+    "sm75_kernel_s8_u4b8_float16.cu": 4,  # gptq_int4_int8_act: -1, 2, 4, 8
 }
 KERNEL_FILES_7_5 = list(KERNEL_FILE_GROUP_SIZES_7_5)  # in plan order: by name
-KERNEL_FILE_SIZES_7_5 = {name: n * PER_GROUP_SIZE for name, n in KERNEL_FILE_GROUP_SIZES_7_5.items()}
-# One (a, c) pair (f16 -> f16) per config: awq_int4 1 x 4 group sizes, gptq_int4 and gptq_int8 1 x 5 each, fp8
-# 1 x 2, nvfp4 1 x 1, mxfp4 none: 17 (pair, group size) combinations x 15 = 255 instantiations in 5 files.
-BUILT_7_5 = (1 * 4 + 1 * 5 + 1 * 5 + 1 * 2 + 1 * 1) * PER_GROUP_SIZE
+KERNEL_FILE_SIZES_7_5 = {name: n * per_group_size(name) for name, n in KERNEL_FILE_GROUP_SIZES_7_5.items()}
+# One (a, c) pair (f16 -> f16) per 16-bit config: awq_int4 1 x 4 group sizes, gptq_int4 and gptq_int8 1 x 5 each,
+# fp8 1 x 2, nvfp4 1 x 1, mxfp4 none: 17 (pair, group size) combinations x 15 = 255; one pair (s8 -> f16) per
+# INT8-activation config: 1 x 4 each, 8 combinations x 12 = 96. 255 + 96 = 351 instantiations in 7 files: the seed's
+# sm75 figure.
+BUILT_7_5 = (1 * 4 + 1 * 5 + 1 * 5 + 1 * 2 + 1 * 1) * PER_GROUP_SIZE + (1 * 4 + 1 * 4) * PER_GROUP_SIZE_NO_HALF
 
 # What real builds add when 8.9, 12.0 or 12.1 is listed: the sm89 family (FP8 e4m3 activations, four stages), one
 # file per (a, b, c) with a = fe4m3fn and c in f16/bf16 (mxfp4_fp8_act: bf16 only) -> the group sizes it holds.
@@ -64,11 +98,9 @@ KERNEL_FILE_GROUP_SIZES_8_9 = {
     "sm89_kernel_fe4m3fn_u4b8_float16.cu": 4,
 }
 KERNEL_FILES_8_9 = list(KERNEL_FILE_GROUP_SIZES_8_9)  # in plan order: by name
-# FP8 activations take no m_blocks 0.5: each group size gives 4 m_blocks values (1-4) x 3 thread configs = 12.
-PER_GROUP_SIZE_NO_HALF = 4 * 3
-KERNEL_FILE_SIZES_8_9 = {name: n * PER_GROUP_SIZE_NO_HALF for name, n in KERNEL_FILE_GROUP_SIZES_8_9.items()}
+KERNEL_FILE_SIZES_8_9 = {name: n * per_group_size(name) for name, n in KERNEL_FILE_GROUP_SIZES_8_9.items()}
 # awq_int4_fp8_act and gptq_int4_fp8_act 2 (a, c) pairs x 4 group sizes each, mxfp4_fp8_act 1 x 1: 17 (pair,
-# group size) combinations x 12 = 204 instantiations in 5 files.
+# group size) combinations x 12 = 204 instantiations in 5 files (the seed's sm89 figure).
 BUILT_8_9 = (2 * 4 + 2 * 4 + 1 * 1) * PER_GROUP_SIZE_NO_HALF
 
 KEY_FIELDS = (
@@ -108,6 +140,42 @@ def run_cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None = No
         check=False,
         timeout=120,
     )
+
+
+def run_cli_in_process(*args: str) -> tuple[int, str, str]:
+    """`python -m generator ARGS` in this process (so that a patched catalog applies): (exit status, out, err)."""
+    from generator import cli
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            rc = cli.main(list(args))
+        except SystemExit as e:  # --help
+            rc = e.code if isinstance(e.code, int) else 1
+    return rc, out.getvalue(), err.getvalue()
+
+
+@contextlib.contextmanager
+def not_implemented(*names: str) -> Iterator[None]:
+    """A hypothetical catalog where the named quant configs are not implemented.
+
+    Every real config is implemented now, so the not-implemented path (errors, help text, real builds leaving a
+    config out, the Starlark export) is only reachable this way. Patches what the generator reads at call time:
+    catalog.QUANT_CONFIGS, its by-name lookup and IMPLEMENTED_QUANT_CONFIGS.
+    """
+    from generator import catalog
+
+    unknown = set(names) - set(catalog.KNOWN_QUANT_CONFIGS)
+    if unknown:
+        raise AssertionError(f"unknown quant configs {sorted(unknown)}")
+    configs = tuple(dataclasses.replace(q, implemented=False) if q.name in names else q for q in catalog.QUANT_CONFIGS)
+    with mock.patch.multiple(
+        catalog,
+        QUANT_CONFIGS=configs,
+        _CONFIGS_BY_NAME={q.name: q for q in configs},
+        IMPLEMENTED_QUANT_CONFIGS=tuple(q.name for q in configs if q.implemented),
+    ):
+        yield
 
 
 def read_tree(folder: Path) -> dict[str, bytes]:

@@ -123,12 +123,12 @@ class ArchTest(unittest.TestCase):
 # The seed's QUANT_CONFIGS (notes/seed-facts.md), written down again here rather than read from the catalog:
 # name -> (b type, (a, c, s) triples, group_blocks, m_blocks).
 F16, BF16 = "kFloat16", "kBFloat16"
-# What csrc/marlin compiles now (in catalog order: FP8 activations included), and the configs it does not compile
-# yet (INT8 activations).
+# What csrc/marlin compiles now, in catalog order: every config of the seed (the INT8-activation pair sits between
+# the 16-bit-activation configs and the FP8-activation ones). No config is left that is not implemented.
+INT8_ACT = ("awq_int4_int8_act", "gptq_int4_int8_act")
 FP8_ACT = ("awq_int4_fp8_act", "gptq_int4_fp8_act", "mxfp4_fp8_act")
-IMPLEMENTED = ("awq_int4", "gptq_int4", "gptq_int8", "fp8", "nvfp4", "mxfp4", *FP8_ACT)
+IMPLEMENTED = ("awq_int4", "gptq_int4", "gptq_int8", "fp8", "nvfp4", "mxfp4", *INT8_ACT, *FP8_ACT)
 AVAILABLE = ", ".join(IMPLEMENTED)
-NOT_IMPLEMENTED = ("awq_int4_int8_act", "gptq_int4_int8_act")
 HALF_PAIRS = ((F16, F16, F16), (BF16, BF16, BF16))
 ALL_M = (0.5, 1, 2, 3, 4)
 NO_HALF_M = (1, 2, 3, 4)
@@ -154,8 +154,9 @@ class QuantConfigTest(unittest.TestCase):
     def test_names(self) -> None:
         self.assertEqual(catalog.IMPLEMENTED_QUANT_CONFIGS, IMPLEMENTED)
         self.assertEqual(catalog.KNOWN_QUANT_CONFIGS, tuple(SEED_CONFIGS))
-        # Known = implemented + not implemented; the known order puts the INT8-activation pair before FP8_ACT.
-        self.assertEqual(set(catalog.KNOWN_QUANT_CONFIGS), set(IMPLEMENTED) | set(NOT_IMPLEMENTED))
+        # Every known config is implemented now (11 of 11), in the same order.
+        self.assertEqual(len(IMPLEMENTED), 11)
+        self.assertEqual(catalog.KNOWN_QUANT_CONFIGS, catalog.IMPLEMENTED_QUANT_CONFIGS)
 
     def test_seed_matrix(self) -> None:
         """Every config has the seed's weight, activation/output/scale types, group sizes and M blocks."""
@@ -178,6 +179,8 @@ class QuantConfigTest(unittest.TestCase):
             "fp8": (-1, 8),
             "nvfp4": (1,),  # groups of 16 rows
             "mxfp4": (2,),  # groups of 32 rows
+            "awq_int4_int8_act": (-1, 2, 4, 8),  # INT8 activations (sm75, sm80): no act-order
+            "gptq_int4_int8_act": (-1, 2, 4, 8),
             "awq_int4_fp8_act": (-1, 2, 4, 8),  # FP8 activations (sm89): no act-order
             "gptq_int4_fp8_act": (-1, 2, 4, 8),
             "mxfp4_fp8_act": (2,),
@@ -197,13 +200,16 @@ class QuantConfigTest(unittest.TestCase):
         self.assertEqual(pending.built_group_blocks, (-1, 2, 4, 8))
         self.assertEqual(pending.planned_group_blocks(), (-1, 2, 4, 8))
         self.assertEqual(pending.planned_group_blocks(all_known=True), (-1, 0, 2, 4, 8))
-        # A config that is not implemented builds nothing, pending or not.
+        # A config that is not implemented (none is now: hypothetical ones) builds nothing, pending or not; the
+        # all-known mode still plans every group size.
+        self.assertEqual([q.name for q in catalog.QUANT_CONFIGS if not q.implemented], [])
         self.assertEqual(dataclasses.replace(pending, implemented=False).built_group_blocks, ())
-        for q in catalog.QUANT_CONFIGS:
-            if not q.implemented:
-                with self.subTest(config=q.name):
-                    self.assertEqual(q.built_group_blocks, ())
-                    self.assertEqual(q.planned_group_blocks(all_known=True), q.group_blocks)
+        for name in INT8_ACT:
+            with self.subTest(config=name):
+                off = dataclasses.replace(catalog.quant_config(name), implemented=False)
+                self.assertEqual(off.built_group_blocks, ())
+                self.assertEqual(off.planned_group_blocks(), ())
+                self.assertEqual(off.planned_group_blocks(all_known=True), (-1, 2, 4, 8))
 
     def test_config_archs(self) -> None:
         everything = catalog.SUPPORTED_ARCHS
@@ -218,7 +224,7 @@ class QuantConfigTest(unittest.TestCase):
                 elif q.name == "mxfp4":  # bf16 only: nothing for Turing
                     self.assertEqual(families, ["sm80"])
                     self.assertEqual(catalog.config_archs(q), at_least_80)
-                else:
+                else:  # INT8 activations included: s8 -> f16 on Turing, s8 -> f16/bf16 on every arch >= 8.0
                     self.assertEqual(families, ["sm75", "sm80"])
                     self.assertEqual(catalog.config_archs(q), everything)
 
@@ -242,18 +248,34 @@ class QuantConfigTest(unittest.TestCase):
         )
 
     def test_not_implemented(self) -> None:
-        not_implemented = tuple(n for n in catalog.KNOWN_QUANT_CONFIGS if n not in catalog.IMPLEMENTED_QUANT_CONFIGS)
-        self.assertEqual(len(not_implemented), 11 - 9)  # 11 known configs, 9 implemented
-        self.assertEqual(not_implemented, NOT_IMPLEMENTED)
-        for name in not_implemented:
+        # No real config is left that is not implemented: every one is available without all_known.
+        self.assertEqual(
+            tuple(n for n in catalog.KNOWN_QUANT_CONFIGS if n not in catalog.IMPLEMENTED_QUANT_CONFIGS), ()
+        )
+        for name in catalog.KNOWN_QUANT_CONFIGS:
             with self.subTest(config=name):
-                with self.assertRaises(CatalogError) as ctx:
-                    catalog.quant_config(name)
-                self.assertEqual(
-                    str(ctx.exception), f"quant config '{name}' is not implemented yet; available: {AVAILABLE}"
-                )
-                # The internal all-known mode takes it.
-                self.assertEqual(catalog.quant_config(name, all_known=True).name, name)
+                self.assertTrue(catalog.quant_config(name).implemented)
+        # The mechanism, in a hypothetical catalog where the INT8-activation pair is not implemented (as it was
+        # before csrc/marlin had its kernels): asking for either fails, naming it and what is available.
+        with support.not_implemented(*INT8_ACT):
+            available = ", ".join(n for n in IMPLEMENTED if n not in INT8_ACT)
+            self.assertEqual(len(catalog.IMPLEMENTED_QUANT_CONFIGS), 11 - 2)
+            for name in INT8_ACT:
+                with self.subTest(config=name, catalog="hypothetical"):
+                    with self.assertRaises(CatalogError) as ctx:
+                        catalog.quant_config(name)
+                    self.assertEqual(
+                        str(ctx.exception), f"quant config '{name}' is not implemented yet; available: {available}"
+                    )
+                    # The internal all-known mode takes it.
+                    self.assertEqual(catalog.quant_config(name, all_known=True).name, name)
+                    self.assertFalse(catalog.quant_config(name, all_known=True).implemented)
+                    with self.assertRaises(CatalogError):
+                        catalog.parse_config_list(f"fp8,{name}")
+            # The hypothetical catalog is consistent (a config may be taken back out).
+            self.assertEqual(catalog.check_catalog(), [])
+        # Outside the patch the real catalog is back.
+        self.assertTrue(catalog.quant_config("awq_int4_int8_act").implemented)
 
     def test_unknown(self) -> None:
         with self.assertRaises(CatalogError) as ctx:
@@ -266,6 +288,8 @@ class QuantConfigTest(unittest.TestCase):
             str(ctx.exception), f"unknown quant config 'int3'; available: {', '.join(catalog.KNOWN_QUANT_CONFIGS)}"
         )
         self.assertIn("mxfp4, awq_int4_int8_act, gptq_int4_int8_act, awq_int4_fp8_act,", str(ctx.exception))
+        # Every known config is implemented, so real builds list the same ones.
+        self.assertEqual(str(ctx.exception), f"unknown quant config 'int3'; available: {AVAILABLE}")
 
     def test_parse_list(self) -> None:
         names = [q.name for q in catalog.parse_config_list("gptq_int4,awq_int4")]
@@ -276,12 +300,16 @@ class QuantConfigTest(unittest.TestCase):
         self.assertEqual(names, ["awq_int4", "gptq_int4", "gptq_int8"])
         names = [q.name for q in catalog.parse_config_list("mxfp4,gptq_int4,nvfp4,fp8")]
         self.assertEqual(names, ["gptq_int4", "fp8", "nvfp4", "mxfp4"])
-        for bad in ("", "awq_int4,", "awq_int4,,gptq_int4", "awq_int4,gptq_int4_int8_act", "fp8,awq_int4_int8_act"):
+        for bad in ("", " ", "awq_int4,", "awq_int4,,gptq_int4", "awq_int4,int3", "fp8,awq_int4_int8"):
             with self.subTest(text=bad), self.assertRaises(CatalogError):
                 catalog.parse_config_list(bad)
-        # FP8-activation configs are implemented now: real builds parse them (the arch check comes later).
+        # FP8- and INT8-activation configs are implemented now: real builds parse them (the arch check comes later).
         names = [q.name for q in catalog.parse_config_list("mxfp4_fp8_act,fp8,awq_int4")]
         self.assertEqual(names, ["awq_int4", "fp8", "mxfp4_fp8_act"])
+        names = [q.name for q in catalog.parse_config_list("gptq_int4_int8_act,fp8,awq_int4")]
+        self.assertEqual(names, ["awq_int4", "fp8", "gptq_int4_int8_act"])
+        names = [q.name for q in catalog.parse_config_list("gptq_int4_fp8_act,awq_int4_int8_act,gptq_int4_int8_act")]
+        self.assertEqual(names, ["awq_int4_int8_act", "gptq_int4_int8_act", "gptq_int4_fp8_act"])
         names = [q.name for q in catalog.parse_config_list("gptq_int4_int8_act,fp8,awq_int4", all_known=True)]
         self.assertEqual(names, ["awq_int4", "fp8", "gptq_int4_int8_act"])
 
@@ -319,6 +347,29 @@ class CheckCatalogTest(unittest.TestCase):
         # The real catalog (sm89 implemented) takes them.
         self.assertEqual(self.problems(), [])
 
+    def test_int8_act_needs_sm75_or_sm80(self) -> None:
+        """s8 -> f16 lives in sm75 and sm80, s8 -> bf16 in sm80 only: a hypothetical catalog without an implemented
+        sm80 leaves each INT8-activation config's bf16 pair (and every 16-bit config's bf16 one) homeless."""
+        fams = tuple(dataclasses.replace(f, implemented=False) if f.name == "sm80" else f for f in catalog.FAMILIES)
+        with mock.patch.object(catalog, "FAMILIES", fams):
+            found = self.problems()
+            # bf16 -> bf16 of awq_int4, gptq_int4, gptq_int8, fp8, nvfp4, mxfp4; s8 -> bf16 of the INT8 pair.
+            self.assertEqual(len(found), 6 + 2, found)
+            for name in INT8_ACT:
+                self.assertIn(
+                    f"quant config {name} is implemented but a=s8 c=bfloat16 has no implemented family", found
+                )
+            self.assertFalse([p for p in found if "c=float16" in p], found)  # sm75 still takes the f16 outputs
+        # Without sm75 and sm80 both, s8 -> f16 has no home either.
+        fams = tuple(dataclasses.replace(f, implemented=f.name == "sm89") for f in catalog.FAMILIES)
+        with mock.patch.object(catalog, "FAMILIES", fams):
+            found = self.problems()
+            for name in INT8_ACT:
+                self.assertIn(f"quant config {name} is implemented but a=s8 c=float16 has no implemented family", found)
+            # Taking every 16-bit and INT8-activation config back out leaves the FP8-activation ones, which sm89 holds.
+            off = {q.name: {"implemented": False} for q in catalog.QUANT_CONFIGS if q.name not in FP8_ACT}
+            self.assertEqual(self.problems(**off), [])
+
     def test_pending_group_blocks(self) -> None:
         # No real config has pending group sizes now; these are hypothetical edits of the catalog.
         self.assertEqual([q.name for q in catalog.QUANT_CONFIGS if q.pending_group_blocks], [])
@@ -331,9 +382,11 @@ class CheckCatalogTest(unittest.TestCase):
             ["quant config gptq_int8: pending_group_blocks on a config that is not implemented"],
         )
         self.assertEqual(
-            self.problems(gptq_int4_int8_act={"pending_group_blocks": (2,)}),
+            self.problems(gptq_int4_int8_act={"implemented": False, "pending_group_blocks": (2,)}),
             ["quant config gptq_int4_int8_act: pending_group_blocks on a config that is not implemented"],
         )
+        # The INT8-activation configs are implemented: they may leave a group size pending too.
+        self.assertEqual(self.problems(gptq_int4_int8_act={"pending_group_blocks": (2,)}), [])
         self.assertEqual(
             self.problems(gptq_int4={"pending_group_blocks": (3,)}),
             ["quant config gptq_int4: pending group_blocks 3 is not one of its group_blocks"],

@@ -18,13 +18,16 @@ FILES_8_0 = ["kernel_selector.h", *support.KERNEL_FILES_8_0]
 FILES_7_5 = ["kernel_selector.h", *support.KERNEL_FILES_7_5]
 # With 8.9 (or 12.x): the sm80 files and the sm89 ones (FP8 activations).
 FILES_8_9 = sorted(["kernel_selector.h", *support.KERNEL_FILES_8_0, *support.KERNEL_FILES_8_9])
-# Every sm80 config's (a, c) pairs x group sizes x 15 (5 m_blocks values x 3 thread configs): 525.
+# Every sm80 config's (a, c) pairs x group sizes x 15 (5 m_blocks values x 3 thread configs) with 16-bit
+# activations, x 12 (4 m_blocks values x 3) with INT8 activations: 525 + 192 = 717.
 BUILT_8_0 = support.BUILT_8_0
-# 8.9 adds every FP8-activation config's (a, c) pairs x group sizes x 12 (4 m_blocks values x 3): 204 -> 729.
+# 8.9 adds every FP8-activation config's (a, c) pairs x group sizes x 12 (4 m_blocks values x 3): 204 -> 921, the
+# seed's figure for 8.0,8.9,9.0.
 BUILT_8_9 = support.BUILT_8_0 + support.BUILT_8_9
-SM80_CONFIGS = ("awq_int4", "gptq_int4", "gptq_int8", "fp8", "nvfp4", "mxfp4")
+INT8_ACT_CONFIGS = ("awq_int4_int8_act", "gptq_int4_int8_act")
+SM80_CONFIGS = ("awq_int4", "gptq_int4", "gptq_int8", "fp8", "nvfp4", "mxfp4", *INT8_ACT_CONFIGS)
 FP8_ACT_CONFIGS = ("awq_int4_fp8_act", "gptq_int4_fp8_act", "mxfp4_fp8_act")
-IMPLEMENTED = SM80_CONFIGS + FP8_ACT_CONFIGS
+IMPLEMENTED = SM80_CONFIGS + FP8_ACT_CONFIGS  # every known config
 AVAILABLE = ", ".join(IMPLEMENTED)
 
 
@@ -84,21 +87,34 @@ class WriteTest(unittest.TestCase):
                 keys = support.parse_kernel_file(trees[0][name].decode())
                 self.assertEqual(len(keys), support.KERNEL_FILE_SIZES_8_9[name])
                 self.assertEqual({key[0] for key in keys}, {"kFE4M3fn"})
+        for name in support.KERNEL_FILES_8_0:
+            with self.subTest(file=name):
+                keys = support.parse_kernel_file(trees[0][name].decode())
+                self.assertEqual(len(keys), support.KERNEL_FILE_SIZES_8_0[name])
+                a = (
+                    "kS8"
+                    if name.startswith("sm80_kernel_s8_")
+                    else ("kBFloat16" if "_bfloat16_" in name else "kFloat16")
+                )
+                self.assertEqual({key[0] for key in keys}, {a})
 
     def test_turing(self) -> None:
-        """7.5 writes the sm75 files: f16 only (Turing has no bf16), two-stage kernels, no mxfp4 (bf16 only)."""
+        """7.5 writes the sm75 files: f16 output only (Turing has no bf16), two-stage kernels, no mxfp4 (bf16 only)."""
         out = support.make_tmpdir() / "out"
         result = support.run_cli("7.5", "--out", str(out))
         self.assertEqual(result.returncode, 0, result.stderr)
         tree = support.read_tree(out)
         self.assertEqual(sorted(tree), FILES_7_5)
         count, branches = support.parse_selector(tree["kernel_selector.h"].decode())
-        # One (a, c) pair (f16 -> f16) x the group sizes of each config x 15: 255.
+        # One (a, c) pair (f16 -> f16, or s8 -> f16) x the group sizes of each config x 15 (INT8 activations: 12):
+        # 255 + 96 = 351.
         self.assertEqual(count, support.BUILT_7_5)
         self.assertEqual(len(branches), support.BUILT_7_5)
         stages = support.KEY_FIELDS.index("stages")
         self.assertEqual({key[stages] for key in branches}, {"2"})
-        self.assertEqual({key[0] for key in branches}, {"kFloat16"})
+        self.assertEqual({key[0] for key in branches}, {"kFloat16", "kS8"})
+        self.assertEqual({key[2] for key in branches}, {"kFloat16"})
+        self.assertEqual(sum(key[0] == "kS8" for key in branches), 2 * 4 * 12)  # 2 configs x 4 group sizes x 12
         for name in support.KERNEL_FILES_7_5:
             with self.subTest(file=name):
                 keys = support.parse_kernel_file(tree[name].decode())
@@ -158,13 +174,13 @@ class ListTest(unittest.TestCase):
             self.assertEqual(row.split()[1] == "sm89", row.split()[2] in FP8_ACT_CONFIGS, row)
         for name in FILES_8_9:
             self.assertTrue(any(line.startswith(name) for line in lines), name)
-        self.assertEqual(BUILT_8_9, 729)
-        self.assertIn("729 instantiations in 15 kernel files", lines[-1])
-        # Without 8.9 or 12.x: the sm80 configs only, 525 in 10 files.
+        self.assertEqual(BUILT_8_9, 921)
+        self.assertIn("921 instantiations in 19 kernel files", lines[-1])  # the seed's figures
+        # Without 8.9 or 12.x: the sm80 configs only, 717 in 14 files.
         result = support.run_cli("8.0,9.0", "--list")
         self.assertEqual(result.returncode, 0, result.stderr)
-        self.assertIn(f"{BUILT_8_0} instantiations in 10 kernel files", result.stdout.splitlines()[-1])
-        self.assertEqual(BUILT_8_0, 525)
+        self.assertIn(f"{BUILT_8_0} instantiations in 14 kernel files", result.stdout.splitlines()[-1])
+        self.assertEqual(BUILT_8_0, 717)
 
     def test_list_gptq_int8(self) -> None:
         result = support.run_cli("8.0", "--configs", "gptq_int8", "--list")
@@ -176,6 +192,29 @@ class ListTest(unittest.TestCase):
         self.assertEqual({row.split()[2] for row in rows}, {"gptq_int8"})
         self.assertIn("150 instantiations in 2 kernel files", lines[-1])
         for name in ("sm80_kernel_bfloat16_u8b128_bfloat16.cu", "sm80_kernel_float16_u8b128_float16.cu"):
+            self.assertTrue(any(line.startswith(name) for line in lines), name)
+
+    def test_list_int8_act(self) -> None:
+        """INT8 activations: sm80 files (s8 -> f16, s8 -> bf16) for any arch >= 8.0, an sm75 one with 7.5."""
+        result = support.run_cli("7.5,9.0a", "--configs", "gptq_int4_int8_act,awq_int4_int8_act", "--list")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        lines = result.stdout.splitlines()
+        rows = lines[1 : lines.index("")]
+        # Per config: (1 sm75 + 2 sm80) (a, c) pairs x 4 group sizes x 12 (m_blocks 1-4 x 3 thread configs).
+        self.assertEqual(len(rows), 2 * (1 + 2) * 4 * 12)
+        self.assertEqual(
+            collections.Counter(row.split()[2] for row in rows), {"awq_int4_int8_act": 144, "gptq_int4_int8_act": 144}
+        )
+        self.assertEqual({row.split()[3] for row in rows}, {"s8"})
+        self.assertIn("288 instantiations in 6 kernel files", lines[-1])
+        for name in (
+            "sm75_kernel_s8_u4_float16.cu",
+            "sm75_kernel_s8_u4b8_float16.cu",
+            "sm80_kernel_s8_u4_bfloat16.cu",
+            "sm80_kernel_s8_u4_float16.cu",
+            "sm80_kernel_s8_u4b8_bfloat16.cu",
+            "sm80_kernel_s8_u4b8_float16.cu",
+        ):
             self.assertTrue(any(line.startswith(name) for line in lines), name)
 
     def test_list_fp4(self) -> None:
@@ -213,18 +252,18 @@ class ExpectTest(unittest.TestCase):
 
     def test_mismatch(self) -> None:
         out = support.make_tmpdir() / "out"
-        declared = [n for n in FILES_8_0 if n != "sm80_kernel_float16_u4b8_float16.cu"]
-        declared.append("sm80_kernel_s8_u4b8_float16.cu")  # gptq_int4_int8_act: not implemented
+        declared = [n for n in FILES_8_0 if n != "sm80_kernel_s8_u4b8_float16.cu"]
+        declared.append("sm89_kernel_fe4m3fn_u4b8_float16.cu")  # gptq_int4_fp8_act: 8.0 brings in no sm89
         result = support.run_cli("8.0", "--out", str(out), "--expect", *declared)
         self.assertEqual(result.returncode, 2)
         self.assertEqual(result.stdout, "")
         self.assertEqual(len(result.stderr.splitlines()), 1, result.stderr)
         self.assertIn(
-            "declared but not generated: sm80_kernel_s8_u4b8_float16.cu",
+            "declared but not generated: sm89_kernel_fe4m3fn_u4b8_float16.cu",
             result.stderr,
         )
         self.assertIn(
-            "generated but not declared: sm80_kernel_float16_u4b8_float16.cu",
+            "generated but not declared: sm80_kernel_s8_u4b8_float16.cu",
             result.stderr,
         )
         self.assertIn("stale", result.stderr)
@@ -266,10 +305,6 @@ class BadInputTest(unittest.TestCase):
     def test_configs(self) -> None:
         out = str(support.make_tmpdir())
         self.assert_usage_error(
-            ["8.0", "--out", out, "--configs", "awq_int4_int8_act"],
-            f"quant config 'awq_int4_int8_act' is not implemented yet; available: {AVAILABLE}",
-        )
-        self.assert_usage_error(
             ["8.0", "--out", out, "--configs", "awq_int4,int3"],
             f"unknown quant config 'int3'; available: {AVAILABLE}",
         )
@@ -282,13 +317,34 @@ class BadInputTest(unittest.TestCase):
         self.assertEqual(list(Path(out).iterdir()), [])
 
     def test_not_implemented(self) -> None:
+        """Every config is implemented now; the error for one that is not runs in-process in a hypothetical catalog
+        where the INT8-activation pair is not (support.not_implemented)."""
+        # The real catalog builds them: 8.0 and 8.9 bring in sm80 (and sm89, unused here).
+        result = support.run_cli("8.0,8.9", "--configs", "gptq_int8,awq_int4_int8_act", "--list")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        # gptq_int8: 2 pairs x 5 group sizes x 15; awq_int4_int8_act: 2 pairs x 4 group sizes x 12.
+        self.assertIn(f"{2 * 5 * 15 + 2 * 4 * 12} instantiations in 4 kernel files", result.stdout.splitlines()[-1])
         out = support.make_tmpdir()
-        for name in ("awq_int4_int8_act", "gptq_int4_int8_act"):  # INT8 activations
-            with self.subTest(config=name):
-                self.assert_usage_error(
-                    ["8.0,8.9", "--out", str(out), "--configs", f"gptq_int8,{name}"],
-                    f"quant config '{name}' is not implemented yet; available: {AVAILABLE}",
-                )
+        available = ", ".join(c for c in IMPLEMENTED if c not in INT8_ACT_CONFIGS)
+        with support.not_implemented(*INT8_ACT_CONFIGS):
+            for name in INT8_ACT_CONFIGS:
+                with self.subTest(config=name):
+                    rc, stdout, stderr = support.run_cli_in_process(
+                        "8.0,8.9", "--out", str(out), "--configs", f"gptq_int8,{name}"
+                    )
+                    self.assertEqual(rc, 2)
+                    self.assertEqual(stdout, "")
+                    self.assertEqual(
+                        stderr,
+                        f"python -m generator: error: quant config '{name}' is not implemented yet; "
+                        f"available: {available}\n",
+                    )
+            # The internal all-known mode still plans them.
+            rc, stdout, stderr = support.run_cli_in_process(
+                "8.0", "--all-known", "--configs", INT8_ACT_CONFIGS[0], "--list"
+            )
+            self.assertEqual(rc, 0, stderr)
+            self.assertIn("96 instantiations in 2 kernel files", stdout)
         self.assertEqual(list(out.iterdir()), [])
 
     def test_fp8_activations_without_8_9_or_12(self) -> None:
@@ -336,8 +392,15 @@ class BadInputTest(unittest.TestCase):
         self.assertIn("--emit-starlark", result.stdout)
         self.assertIn("--all-known", result.stdout)
         text = " ".join(result.stdout.split())
+        self.assertIn(f"quant configs: {AVAILABLE} (known, not implemented yet: none)", text)
+        # In a hypothetical catalog where the INT8-activation pair is not implemented, the help names it.
+        with support.not_implemented(*INT8_ACT_CONFIGS):
+            rc, stdout, _ = support.run_cli_in_process("--help")
+        self.assertEqual(rc, 0)
+        available = ", ".join(c for c in IMPLEMENTED if c not in INT8_ACT_CONFIGS)
         self.assertIn(
-            f"quant configs: {AVAILABLE} (known, not implemented yet: awq_int4_int8_act, gptq_int4_int8_act)", text
+            f"quant configs: {available} (known, not implemented yet: awq_int4_int8_act, gptq_int4_int8_act)",
+            " ".join(stdout.split()),
         )
 
 
@@ -356,15 +419,16 @@ class AllKnownTest(unittest.TestCase):
         self.assertTrue(
             line.startswith("921 instantiations in 19 kernel files (archs 8.0,8.9,9.0; families sm80,sm89;")
         )
-        self.assertIn("all known, not all implemented", line)
+        # The mode is marked even though everything is implemented now (the generator's wording).
+        self.assertIn("all-known mode", line)
         self.assertTrue(self.summary("7.5,8.0,8.9,9.0", "--all-known").startswith("1272 instantiations in 26 "))
         self.assertTrue(self.summary("8.0,9.0", "--all-known").startswith("717 instantiations in 14 "))
-        # Real builds: what is implemented. 7.5 adds the sm75 family (f16 variants, support.BUILT_7_5 in 5 files)
-        # to the sm80 one (support.BUILT_8_0 in 10 files), and 8.9 the sm89 one (FP8 activations, support.BUILT_8_9
-        # in 5 files): 255 + 525 + 204 = 984 in 20.
+        # Real builds: what is implemented, which is the seed's whole matrix now. 7.5 adds the sm75 family (f16
+        # output, support.BUILT_7_5 in 7 files) to the sm80 one (support.BUILT_8_0 in 14 files), and 8.9 the sm89 one
+        # (FP8 activations, support.BUILT_8_9 in 5 files): 351 + 717 + 204 = 1272 in 26.
         built = support.BUILT_7_5 + support.BUILT_8_0 + support.BUILT_8_9
         files = len(support.KERNEL_FILES_7_5) + len(support.KERNEL_FILES_8_0) + len(support.KERNEL_FILES_8_9)
-        self.assertEqual((built, files), (984, 20))
+        self.assertEqual((built, files), (1272, 26))
         for archs in ("7.5,8.0,8.9,9.0", "7.5,8.0,8.9,9.0,12.0"):
             line = self.summary(archs)
             self.assertTrue(
@@ -376,16 +440,24 @@ class AllKnownTest(unittest.TestCase):
             self.assertNotIn("all known", line)
         self.assertNotIn("all known", line)
         line = self.summary("7.5")
-        self.assertTrue(line.startswith(f"{support.BUILT_7_5} instantiations in 5 kernel files"), line)
+        self.assertTrue(line.startswith(f"{support.BUILT_7_5} instantiations in 7 kernel files"), line)
         self.assertIn("families sm75;", line)
         self.assertNotIn("mxfp4", line)
+        self.assertIn("nvfp4,awq_int4_int8_act,gptq_int4_int8_act)", line)
         line = self.summary("8.9")
-        self.assertTrue(line.startswith(f"{BUILT_8_9} instantiations in 15 kernel files"), line)
+        self.assertTrue(line.startswith(f"{BUILT_8_9} instantiations in 19 kernel files"), line)
         self.assertIn("families sm80,sm89;", line)
-        self.assertIn("awq_int4_fp8_act,gptq_int4_fp8_act,mxfp4_fp8_act)", line)
+        self.assertIn(
+            "mxfp4,awq_int4_int8_act,gptq_int4_int8_act,awq_int4_fp8_act,gptq_int4_fp8_act,mxfp4_fp8_act)", line
+        )
         line = self.summary("8.0,9.0")
-        self.assertTrue(line.startswith(f"{support.BUILT_8_0} instantiations in 10 kernel files"), line)
+        self.assertTrue(line.startswith(f"{support.BUILT_8_0} instantiations in 14 kernel files"), line)
         self.assertIn("families sm80;", line)
+        # The same summaries as the all-known mode, but for its mark.
+        for archs in ("7.5", "8.9", "8.0,9.0", "7.5,8.0,8.9,9.0"):
+            real = self.summary(archs)
+            full = self.summary(archs, "--all-known")
+            self.assertEqual(full, real.removesuffix(")") + "; all-known mode)", archs)
 
     def test_writes_files(self) -> None:
         out = support.make_tmpdir()

@@ -37,16 +37,15 @@ def _short(t: ScalarType) -> str:
 
 
 def expected_family_implemented(fam: Family) -> str:
-    """The family table's "implemented" cell: "no", "yes", or, for an implemented family that builds only some
-    of the 16-bit float activation types (sm75: Turing has no bf16), "yes (f16 activations)". A family with no
-    16-bit float activations at all (sm89: FP8 e4m3 only) is plain "yes"."""
+    """The family table's "implemented" cell: "no", "yes" when implemented configs build every activation type of
+    the family (its "a types" cell), or else "yes (f16 activations)" naming the activation types they build (as
+    sm75 and sm80 were before the INT8-activation configs were implemented: no s8 kernels)."""
     if not fam.implemented:
         return "no"
     built = {c.a for q in catalog.QUANT_CONFIGS if q.implemented for c in q.combos if fam.accepts(c.a, c.c)}
-    built_half = [t for t in catalog.HALF_TYPES if t in built]
-    if not built_half or len(built_half) == len(catalog.HALF_TYPES):
+    if built == set(fam.a_types):
         return "yes"
-    return "yes (" + ", ".join(_short(t) for t in built_half) + " activations)"
+    return "yes (" + ", ".join(_short(t) for t in fam.a_types if t in built) + " activations)"
 
 
 def expected_row(q: QuantConfig) -> dict[str, str]:
@@ -97,9 +96,14 @@ class FamilyTableTest(unittest.TestCase):
                 self.assertEqual(row["a types"], ", ".join(_short(t) for t in fam.a_types))
                 self.assertEqual(row["c types"], ", ".join(_short(t) for t in fam.c_types))
                 self.assertEqual(row["implemented"], expected_family_implemented(fam))
-        self.assertEqual(
-            [expected_family_implemented(f) for f in catalog.FAMILIES], ["yes (f16 activations)", "yes", "yes"]
-        )
+        # Every family builds all its activation types now (sm75: f16 and s8; sm80: f16, bf16 and s8; sm89: e4m3).
+        self.assertEqual([expected_family_implemented(f) for f in catalog.FAMILIES], ["yes", "yes", "yes"])
+        # Without the INT8-activation configs (a hypothetical catalog), sm75 and sm80 would build no s8 kernels.
+        with support.not_implemented("awq_int4_int8_act", "gptq_int4_int8_act"):
+            self.assertEqual(
+                [expected_family_implemented(f) for f in catalog.FAMILIES],
+                ["yes (f16 activations)", "yes (f16, bf16 activations)", "yes"],
+            )
 
 
 class CountTableTest(unittest.TestCase):

@@ -16,32 +16,45 @@ from tests.generator import support
 FILES_8_0 = support.KERNEL_FILES_8_0
 FILES_7_5 = support.KERNEL_FILES_7_5
 FILES_8_9 = support.KERNEL_FILES_8_9
-INT4_FILES_8_0 = [name for name in FILES_8_0 if "_u4_" in name or "_u4b8_" in name]
+# The 16-bit-activation AWQ/GPTQ INT4 files (awq_int4, gptq_int4): a in f16/bf16, b in u4/u4b8.
+INT4_FILES_8_0 = [
+    n for n in FILES_8_0 if n.split("_")[2] in ("float16", "bfloat16") and n.split("_")[3] in ("u4", "u4b8")
+]
 # 15 instantiations per (a, c) pair and group size: 5 m_blocks values x 3 thread configs.
 PER_GROUP_SIZE = 5 * 3
-# 12 per (a, c) pair and group size for FP8 activations (sm89): 4 m_blocks values (no 0.5) x 3 thread configs.
+# 12 per (a, c) pair and group size for 8-bit activations (INT8 in sm75/sm80, FP8 in sm89): 4 m_blocks values (no
+# 0.5) x 3 thread configs.
 PER_GROUP_SIZE_NO_HALF = 4 * 3
-# The implemented configs whose kernels are in the sm75/sm80 families, then the FP8-activation ones (sm89 only).
-SM80_CONFIGS = ("awq_int4", "gptq_int4", "gptq_int8", "fp8", "nvfp4", "mxfp4")
+# The implemented configs whose kernels are in the sm75/sm80 families (16-bit float activations, then INT8
+# activations), then the FP8-activation ones (sm89 only). Every config of the seed is implemented.
+HALF_ACT_CONFIGS = ("awq_int4", "gptq_int4", "gptq_int8", "fp8", "nvfp4", "mxfp4")
+INT8_ACT_CONFIGS = ("awq_int4_int8_act", "gptq_int4_int8_act")
+SM80_CONFIGS = HALF_ACT_CONFIGS + INT8_ACT_CONFIGS
 FP8_ACT_CONFIGS = ("awq_int4_fp8_act", "gptq_int4_fp8_act", "mxfp4_fp8_act")
 IMPLEMENTED = SM80_CONFIGS + FP8_ACT_CONFIGS
 # The archs that bring in sm89 (and so allow the FP8-activation configs).
 SM89_ARCHS = ("8.9", "12.0", "12.1")
-# What real builds generate per sm80 config (any arch >= 8.0, sm80 only): b type, (a, c) pairs,
-# group sizes (every one of the seed's: nothing is pending), and so (a, c) pairs x group sizes x 15.
-BUILT_PER_CONFIG: dict[str, tuple[str, tuple[str, ...], tuple[int, ...], int]] = {
-    "awq_int4": ("u4", ("bfloat16", "float16"), (-1, 2, 4, 8), 2 * 4 * PER_GROUP_SIZE),
-    "gptq_int4": ("u4b8", ("bfloat16", "float16"), (-1, 0, 2, 4, 8), 2 * 5 * PER_GROUP_SIZE),
-    "gptq_int8": ("u8b128", ("bfloat16", "float16"), (-1, 0, 2, 4, 8), 2 * 5 * PER_GROUP_SIZE),
-    "fp8": ("fe4m3fn", ("bfloat16", "float16"), (-1, 8), 2 * 2 * PER_GROUP_SIZE),
-    "nvfp4": ("fe2m1f", ("bfloat16", "float16"), (1,), 2 * 1 * PER_GROUP_SIZE),
-    "mxfp4": ("fe2m1f", ("bfloat16",), (2,), 1 * 1 * PER_GROUP_SIZE),
+BF16_PAIR, F16_PAIR = ("bfloat16", "bfloat16"), ("float16", "float16")
+S8_PAIRS = (("s8", "bfloat16"), ("s8", "float16"))
+# What real builds generate per sm80 config (any arch >= 8.0, sm80 only): b type, (a, c) pairs in file-name order,
+# group sizes (every one of the seed's: nothing is pending), and so (a, c) pairs x group sizes x 15 (12 for INT8
+# activations: no m_blocks 0.5).
+BUILT_PER_CONFIG: dict[str, tuple[str, tuple[tuple[str, str], ...], tuple[int, ...], int]] = {
+    "awq_int4": ("u4", (BF16_PAIR, F16_PAIR), (-1, 2, 4, 8), 2 * 4 * PER_GROUP_SIZE),
+    "gptq_int4": ("u4b8", (BF16_PAIR, F16_PAIR), (-1, 0, 2, 4, 8), 2 * 5 * PER_GROUP_SIZE),
+    "gptq_int8": ("u8b128", (BF16_PAIR, F16_PAIR), (-1, 0, 2, 4, 8), 2 * 5 * PER_GROUP_SIZE),
+    "fp8": ("fe4m3fn", (BF16_PAIR, F16_PAIR), (-1, 8), 2 * 2 * PER_GROUP_SIZE),
+    "nvfp4": ("fe2m1f", (BF16_PAIR, F16_PAIR), (1,), 2 * 1 * PER_GROUP_SIZE),
+    "mxfp4": ("fe2m1f", (BF16_PAIR,), (2,), 1 * 1 * PER_GROUP_SIZE),
+    "awq_int4_int8_act": ("u4", S8_PAIRS, (-1, 2, 4, 8), 2 * 4 * PER_GROUP_SIZE_NO_HALF),  # no act-order
+    "gptq_int4_int8_act": ("u4b8", S8_PAIRS, (-1, 2, 4, 8), 2 * 4 * PER_GROUP_SIZE_NO_HALF),
 }
-# What 7.5 adds per implemented config (the sm75 family): Turing has no bf16, so only the f16 -> f16 pair of each,
-# with the same group sizes: f16 pairs x group sizes x 15. mxfp4 (bf16 only) has none.
+# What 7.5 adds per implemented config (the sm75 family): Turing has no bf16, so only the pairs with f16 output
+# (f16 -> f16, s8 -> f16) of each, with the same group sizes: 1 pair x group sizes x 15 (12 for INT8 activations).
+# mxfp4 (bf16 only) has none.
 BUILT_PER_CONFIG_7_5: dict[str, int] = {
-    name: halves.count("float16") * len(group_blocks) * PER_GROUP_SIZE
-    for name, (_, halves, group_blocks, _) in BUILT_PER_CONFIG.items()
+    name: count // len(pairs) * sum(c == "float16" for _, c in pairs)
+    for name, (_, pairs, _, count) in BUILT_PER_CONFIG.items()
 }
 # What 8.9, 12.0 or 12.1 add per FP8-activation config (the sm89 family; a = fe4m3fn): b type, output types,
 # group sizes (no act-order), and so (a, c) pairs x group sizes x 12.
@@ -59,20 +72,32 @@ class CountTest(unittest.TestCase):
         p = plan_from_text("8.0")
         counts = {name: n for name, (_, _, _, n) in BUILT_PER_CONFIG.items()}
         self.assertEqual(
-            counts, {"awq_int4": 120, "gptq_int4": 150, "gptq_int8": 150, "fp8": 60, "nvfp4": 30, "mxfp4": 15}
+            counts,
+            {
+                "awq_int4": 120,
+                "gptq_int4": 150,
+                "gptq_int8": 150,
+                "fp8": 60,
+                "nvfp4": 30,
+                "mxfp4": 15,
+                "awq_int4_int8_act": 96,
+                "gptq_int4_int8_act": 96,
+            },
         )
-        self.assertEqual(sum(counts.values()), 525)
-        self.assertEqual(support.BUILT_8_0, 525)  # support's per-file derivation gives the same total
-        self.assertEqual(sum(support.KERNEL_FILE_SIZES_8_0.values()), 525)
-        self.assertEqual(len(p.instantiations), 525)
+        # 525 with 16-bit activations + 192 with INT8 activations: the seed's 717 sm80 instantiations.
+        self.assertEqual(sum(counts.values()), 525 + 192)
+        self.assertEqual(sum(counts[c] for c in INT8_ACT_CONFIGS), support.BUILT_8_0_INT8_ACT)
+        self.assertEqual(support.BUILT_8_0, 717)  # support's per-file derivation gives the same total
+        self.assertEqual(sum(support.KERNEL_FILE_SIZES_8_0.values()), 717)
+        self.assertEqual(len(p.instantiations), 717)
         self.assertEqual(Counter(i.config for i in p.instantiations), counts)
         self.assertEqual(list(p.kernel_file_names), FILES_8_0)
-        self.assertEqual(len(FILES_8_0), 10)
+        self.assertEqual(len(FILES_8_0), 10 + 4)  # 4 s8 files: 2 weight types x 2 outputs
         self.assertEqual({f.name: len(f.instantiations) for f in p.files}, support.KERNEL_FILE_SIZES_8_0)
         self.assertEqual(p.output_names, (*FILES_8_0, "kernel_selector.h"))
 
     def test_8_9_implemented_configs(self) -> None:
-        """8.9 brings in sm89 (FP8 activations) besides sm80: 525 + 204 = 729 instantiations in 10 + 5 files."""
+        """8.9 brings in sm89 (FP8 activations) besides sm80: 717 + 204 = 921 instantiations in 14 + 5 files."""
         counts = {name: n for name, (_, _, _, n) in BUILT_PER_CONFIG_8_9.items()}
         self.assertEqual(counts, {"awq_int4_fp8_act": 96, "gptq_int4_fp8_act": 96, "mxfp4_fp8_act": 12})
         self.assertEqual(sum(counts.values()), 204)
@@ -85,7 +110,8 @@ class CountTest(unittest.TestCase):
                 self.assertEqual([f.name for f in p.families], ["sm80", "sm89"])
                 self.assertEqual([q.name for q in p.configs], list(IMPLEMENTED))
                 self.assertEqual(len(p.instantiations), support.BUILT_8_0 + support.BUILT_8_9)
-                self.assertEqual(len(p.instantiations), 729)
+                self.assertEqual(len(p.instantiations), 921)  # the seed's figure for 8.0,8.9,9.0
+                self.assertEqual(len(p.files), 19)
                 self.assertEqual(list(p.kernel_file_names), FILES_8_0 + FILES_8_9)
                 sm89 = {f.name: len(f.instantiations) for f in p.files if f.family == "sm89"}
                 self.assertEqual(sm89, support.KERNEL_FILE_SIZES_8_9)
@@ -110,9 +136,12 @@ class CountTest(unittest.TestCase):
                     self.assertFalse(i.m_block_size_8)
 
     def test_three_archs(self) -> None:
+        """The seed's arch list: real builds plan its whole matrix now, 717 + 204 = 921 in 14 + 5 = 19 files."""
         p = plan_from_text("8.0,8.9,9.0")
-        self.assertEqual(len(p.instantiations), support.BUILT_8_0 + support.BUILT_8_9)  # 525 + 204
+        self.assertEqual(len(p.instantiations), support.BUILT_8_0 + support.BUILT_8_9)  # 717 + 204
+        self.assertEqual(len(p.instantiations), 921)
         self.assertEqual(list(p.kernel_file_names), FILES_8_0 + FILES_8_9)
+        self.assertEqual(len(p.files), 19)
         self.assertEqual([f.name for f in p.families], ["sm80", "sm89"])
         p = plan_from_text("8.0,8.9,9.0", "awq_int4,gptq_int4")
         self.assertEqual(len(p.instantiations), 120 + 150)  # 2 pairs x (4 + 5) group sizes x 15
@@ -123,33 +152,78 @@ class CountTest(unittest.TestCase):
         self.assertEqual(len(p.instantiations), 2 * 4 * PER_GROUP_SIZE + 2 * 4 * PER_GROUP_SIZE_NO_HALF)
         self.assertEqual(
             list(p.kernel_file_names),
-            [n for n in FILES_8_0 if "_u4_" in n] + [n for n in FILES_8_9 if "_u4_" in n],
+            [n for n in INT4_FILES_8_0 if "_u4_" in n] + [n for n in FILES_8_9 if "_u4_" in n],
+        )
+        p = plan_from_text("8.0,8.9,9.0", "awq_int4,awq_int4_int8_act")
+        # awq_int4: 2 pairs x 4 group sizes x 15; awq_int4_int8_act: 2 pairs (s8 -> f16, bf16) x 4 x 12; both sm80.
+        self.assertEqual(len(p.instantiations), 2 * 4 * PER_GROUP_SIZE + 2 * 4 * PER_GROUP_SIZE_NO_HALF)
+        self.assertEqual(
+            list(p.kernel_file_names),
+            [
+                "sm80_kernel_bfloat16_u4_bfloat16.cu",
+                "sm80_kernel_float16_u4_float16.cu",
+                "sm80_kernel_s8_u4_bfloat16.cu",
+                "sm80_kernel_s8_u4_float16.cu",
+            ],
         )
         p = plan_from_text("8.0,9.0")
-        self.assertEqual(len(p.instantiations), support.BUILT_8_0)  # no 8.9 or 12.x: no sm89, 525 as before
+        self.assertEqual(len(p.instantiations), support.BUILT_8_0)  # no 8.9 or 12.x: no sm89, the 717 of 8.0
         self.assertEqual(list(p.kernel_file_names), FILES_8_0)
         self.assertEqual([f.name for f in p.families], ["sm80"])
 
     def test_five_archs(self) -> None:
-        """7.5 and 8.9/12.0 with others: sm75 + sm80 + sm89 = 255 + 525 + 204 = 984 instantiations in 20 files."""
+        """7.5 and 8.9/12.0 with others: sm75 + sm80 + sm89 = 351 + 717 + 204 = 1272 instantiations in 26 files
+        (the seed's 921 for 8.0,8.9,9.0 plus its 351 for 7.5)."""
         p = plan_from_text("7.5,8.0,8.9,9.0,12.0")
         self.assertEqual([f.name for f in p.families], ["sm75", "sm80", "sm89"])
         self.assertEqual(len(p.instantiations), support.BUILT_7_5 + support.BUILT_8_0 + support.BUILT_8_9)
-        self.assertEqual(len(p.instantiations), 984)
+        self.assertEqual(len(p.instantiations), 921 + 351)
         self.assertEqual(list(p.kernel_file_names), FILES_7_5 + FILES_8_0 + FILES_8_9)
-        self.assertEqual(len(p.files), 5 + 10 + 5)
+        self.assertEqual(len(p.files), 7 + 14 + 5)
         self.assertEqual(p.files, plan_from_text("7.5").files + plan_from_text("8.9").files)
 
     def test_per_config(self) -> None:
-        for name, (b, halves, group_blocks, count) in BUILT_PER_CONFIG.items():
+        for name, (b, pairs, group_blocks, count) in BUILT_PER_CONFIG.items():
             with self.subTest(config=name):
                 p = plan_from_text("8.0", name)
                 self.assertEqual(len(p.instantiations), count)
-                self.assertEqual(list(p.kernel_file_names), [f"sm80_kernel_{h}_{b}_{h}.cu" for h in halves])
+                self.assertEqual(list(p.kernel_file_names), [f"sm80_kernel_{a}_{b}_{c}.cu" for a, c in pairs])
                 self.assertEqual({i.config for i in p.instantiations}, {name})
                 self.assertEqual(sorted({i.group_blocks for i in p.instantiations}), sorted(group_blocks))
                 for i in p.instantiations:
                     self.assertEqual(i.s.cpp, SCALE_TYPES.get(name, i.c.cpp))
+
+    def test_int8_act_per_config(self) -> None:
+        """INT8 activations (a = s8): sm80 files for every arch >= 8.0 (f16 and bf16 output), an sm75 file (f16
+        output) for 7.5; m_blocks 1-4 (no 8-row block), no act-order, the output type as scale type."""
+        for name in INT8_ACT_CONFIGS:
+            b, pairs, group_blocks, count = BUILT_PER_CONFIG[name]
+            self.assertEqual(pairs, S8_PAIRS)
+            for archs, family, stages, n in (
+                ("8.0", "sm80", 4, count),  # 2 pairs x 4 group sizes x 12 = 96
+                ("9.0a", "sm80", 4, count),
+                ("8.9", "sm80", 4, count),  # 8.9 brings in sm89 too, but s8 files are sm80 ones
+                ("7.5", "sm75", 2, BUILT_PER_CONFIG_7_5[name]),  # 1 pair (s8 -> f16) x 4 x 12 = 48
+            ):
+                with self.subTest(config=name, archs=archs):
+                    p = plan_from_text(archs, name)
+                    self.assertEqual(len(p.instantiations), n)
+                    outputs = ("float16",) if family == "sm75" else ("bfloat16", "float16")
+                    self.assertEqual(list(p.kernel_file_names), [f"{family}_kernel_s8_{b}_{c}.cu" for c in outputs])
+                    self.assertEqual(sorted({i.group_blocks for i in p.instantiations}), sorted(group_blocks))
+                    self.assertEqual(sorted({i.thread_m_blocks for i in p.instantiations}), [1, 2, 3, 4])
+                    for i in p.instantiations:
+                        self.assertEqual(i.a, catalog.kS8)
+                        self.assertEqual(i.s, i.c)
+                        self.assertEqual(i.stages, stages)
+                        self.assertFalse(i.m_block_size_8)
+                        self.assertFalse(i.is_zp_float)
+        self.assertEqual(BUILT_PER_CONFIG_7_5["awq_int4_int8_act"], 1 * 4 * PER_GROUP_SIZE_NO_HALF)
+        # The same weight type with 16-bit and INT8 activations: separate files, no shared instantiation.
+        p = plan_from_text("7.5,8.0", "gptq_int4,gptq_int4_int8_act")
+        self.assertEqual(len(p.instantiations), len(set(p.instantiations)))
+        # gptq_int4: (1 + 2) pairs x 5 group sizes x 15; gptq_int4_int8_act: (1 + 2) pairs x 4 x 12.
+        self.assertEqual(len(p.instantiations), 3 * 5 * PER_GROUP_SIZE + 3 * 4 * PER_GROUP_SIZE_NO_HALF)
 
     def test_fp4_configs_share_a_file(self) -> None:
         """nvfp4 and mxfp4 both write the bf16 e2m1 file; their kernels differ in the scale type."""
@@ -174,27 +248,39 @@ class CountTest(unittest.TestCase):
         self.assertEqual(plan_from_text("8.0,12.1"), plan_from_text("8.0,12.1", ",".join(IMPLEMENTED)))
 
     def test_turing(self) -> None:
-        """7.5 brings in the sm75 family: the f16 variants of the implemented configs Turing allows."""
+        """7.5 brings in the sm75 family: the f16-output variants (f16 -> f16, s8 -> f16) of the implemented configs
+        Turing allows."""
         self.assertEqual(
             BUILT_PER_CONFIG_7_5,
-            {"awq_int4": 60, "gptq_int4": 75, "gptq_int8": 75, "fp8": 30, "nvfp4": 15, "mxfp4": 0},
+            {
+                "awq_int4": 1 * 4 * 15,
+                "gptq_int4": 1 * 5 * 15,
+                "gptq_int8": 1 * 5 * 15,
+                "fp8": 1 * 2 * 15,
+                "nvfp4": 1 * 1 * 15,
+                "mxfp4": 0,
+                "awq_int4_int8_act": 1 * 4 * 12,
+                "gptq_int4_int8_act": 1 * 4 * 12,
+            },
         )
-        self.assertEqual(sum(BUILT_PER_CONFIG_7_5.values()), 255)
-        self.assertEqual(support.BUILT_7_5, 255)  # support's per-file derivation gives the same total
-        self.assertEqual(sum(support.KERNEL_FILE_SIZES_7_5.values()), 255)
+        # 255 with f16 activations + 96 with INT8 activations: the seed's 351 sm75 instantiations.
+        self.assertEqual(sum(BUILT_PER_CONFIG_7_5.values()), 255 + 96)
+        self.assertEqual(support.BUILT_7_5, 351)  # support's per-file derivation gives the same total
+        self.assertEqual(sum(support.KERNEL_FILE_SIZES_7_5.values()), 351)
         p = plan_from_text("7.5")
         self.assertEqual([f.name for f in p.families], ["sm75"])
         # Without a config list, 7.5 leaves mxfp4 (bf16 only) out.
         self.assertEqual([q.name for q in p.configs], [c for c in SM80_CONFIGS if c != "mxfp4"])
-        self.assertEqual(len(p.instantiations), 255)
+        self.assertEqual(len(p.instantiations), 351)
         self.assertEqual(Counter(i.config for i in p.instantiations), +Counter(BUILT_PER_CONFIG_7_5))
         self.assertEqual(list(p.kernel_file_names), FILES_7_5)
-        self.assertEqual(len(FILES_7_5), 5)
+        self.assertEqual(len(FILES_7_5), 5 + 2)
         self.assertEqual({f.name: len(f.instantiations) for f in p.files}, support.KERNEL_FILE_SIZES_7_5)
         self.assertEqual(p.output_names, (*FILES_7_5, "kernel_selector.h"))
         for i in p.instantiations:
             self.assertEqual(i.stages, 2)
-            self.assertEqual((i.a, i.c), (catalog.kFloat16, catalog.kFloat16))
+            a = catalog.kS8 if i.config in INT8_ACT_CONFIGS else catalog.kFloat16
+            self.assertEqual((i.a, i.c), (a, catalog.kFloat16))
             self.assertEqual(i.s.cpp, SCALE_TYPES.get(i.config, "kFloat16"))
             self.assertIn(i.group_blocks, BUILT_PER_CONFIG[i.config][2])
         self.assertEqual(len(set(p.instantiations)), len(p.instantiations))
@@ -204,18 +290,20 @@ class CountTest(unittest.TestCase):
             if not count:
                 continue  # mxfp4: an error on 7.5 alone (ForbiddenTest.test_mxfp4_needs_sm80)
             with self.subTest(config=name):
-                b, _, group_blocks, _ = BUILT_PER_CONFIG[name]
+                b, pairs, group_blocks, _ = BUILT_PER_CONFIG[name]
                 p = plan_from_text("7.5", name)
                 self.assertEqual(len(p.instantiations), count)
-                self.assertEqual(list(p.kernel_file_names), [f"sm75_kernel_float16_{b}_float16.cu"])
+                self.assertEqual(
+                    list(p.kernel_file_names), [f"sm75_kernel_{a}_{b}_{c}.cu" for a, c in pairs if c == "float16"]
+                )
                 self.assertEqual(sorted({i.group_blocks for i in p.instantiations}), sorted(group_blocks))
 
     def test_turing_with_later_archs(self) -> None:
         """7.5 with archs >= 8.0: the sm75 files, then the sm80 ones (then the sm89 ones with 8.9 or 12.x), each
         family as it is alone."""
-        # 255 + 525 = 780 instantiations in 5 + 10 = 15 files; + 204 in 5 more sm89 files = 984 in 20.
-        self.assertEqual(support.BUILT_7_5 + support.BUILT_8_0, 780)
-        self.assertEqual(support.BUILT_7_5 + support.BUILT_8_0 + support.BUILT_8_9, 984)
+        # 351 + 717 = 1068 instantiations in 7 + 14 = 21 files; + 204 in 5 more sm89 files = 1272 in 26.
+        self.assertEqual(support.BUILT_7_5 + support.BUILT_8_0, 1068)
+        self.assertEqual(support.BUILT_7_5 + support.BUILT_8_0 + support.BUILT_8_9, 1272)
         for archs in ("7.5,8.6", "7.5,8.0,9.0a,10.0f"):
             with self.subTest(archs=archs):
                 p = plan_from_text(archs)
@@ -244,7 +332,7 @@ class CountTest(unittest.TestCase):
 
     def test_sm89_family_builds_its_files(self) -> None:
         """sm89 (FP8 activations) is implemented: 8.9 and 12.x bring in its files, the same as the all-known plan's
-        (only the INT8-activation configs, in sm75/sm80, are left out of real builds)."""
+        (as are the sm75 and sm80 ones now that the INT8-activation configs are implemented too)."""
         self.assertTrue(catalog.family("sm89").implemented)
         for archs in ("8.9", "12.0", "12.1a", "7.5,8.9,12.0"):
             with self.subTest(archs=archs):
@@ -386,16 +474,18 @@ class SeedMatrixTest(unittest.TestCase):
         self.assertNotIn("awq_int4_fp8_act", [q.name for q in no_fp8.configs])
 
     def test_every_arch_list_matches_the_formula(self) -> None:
+        """The all-known plan and, now that every config, family and group size is implemented, the real one."""
         archs = list(catalog.SUPPORTED_ARCHS)
         for n in range(1, len(archs) + 1):
             for subset in itertools.combinations(archs, n):
                 text = ",".join(subset)
-                p = plan_from_text(text, all_known=True)
                 counts, files = seed_formula(text)
-                got = Counter(f.family for f in p.files for _ in f.instantiations)
-                self.assertEqual(dict(got), counts, msg=text)
-                self.assertEqual(set(p.kernel_file_names), files, msg=text)
-                self.assertEqual(len(set(p.instantiations)), len(p.instantiations), msg=text)
+                for all_known in (True, False):
+                    p = plan_from_text(text, all_known=all_known)
+                    got = Counter(f.family for f in p.files for _ in f.instantiations)
+                    self.assertEqual(dict(got), counts, msg=f"{text} all_known={all_known}")
+                    self.assertEqual(set(p.kernel_file_names), files, msg=f"{text} all_known={all_known}")
+                    self.assertEqual(len(set(p.instantiations)), len(p.instantiations), msg=text)
 
     def test_m_blocks_and_stages(self) -> None:
         p = plan_from_text("7.5,8.9", all_known=True)
@@ -406,8 +496,31 @@ class SeedMatrixTest(unittest.TestCase):
                     self.assertFalse(i.m_block_size_8, i)
                 self.assertEqual(f.family == "sm89", i.a.file_name == "fe4m3fn")
 
+    def test_real_build_is_the_seed_matrix(self) -> None:
+        """Where real builds still differ from the seed's matrix: nowhere. Every quant config and family is
+        implemented and no group size is pending (act-order included), so real builds plan exactly what the
+        all-known mode plans, in the same order: the seed's 921 instantiations in 19 files for 8.0,8.9,9.0 and
+        351 more (7 files) with 7.5."""
+        self.assertEqual([q.name for q in catalog.QUANT_CONFIGS if not q.implemented], [])
+        self.assertEqual([q.name for q in catalog.QUANT_CONFIGS if q.pending_group_blocks], [])
+        self.assertEqual([f.name for f in catalog.FAMILIES if not f.implemented], [])
+        for archs, (count, files) in {
+            "8.0,8.9,9.0": (717 + 204, 14 + 5),
+            "7.5,8.0,8.9,9.0": (351 + 717 + 204, 7 + 14 + 5),
+            "7.5": (351, 7),
+            "8.0,9.0": (717, 14),
+        }.items():
+            with self.subTest(archs=archs):
+                real = plan_from_text(archs)
+                full = plan_from_text(archs, all_known=True)
+                self.assertFalse(real.all_known)
+                self.assertEqual(real.files, full.files)
+                self.assertEqual(real.configs, full.configs)
+                self.assertEqual((len(real.instantiations), len(real.files)), (count, files))
+                self.assertEqual(sum(seed_formula(archs)[0].values()), count)
+
     def test_real_build_is_a_subset(self) -> None:
-        """What real builds generate is the implemented part of the all-known plan."""
+        """What real builds generate is the implemented part of the all-known plan (all of it now)."""
         for archs in ("7.5", "8.0", "8.0,8.9,9.0", "7.5,8.6,12.1"):
             with self.subTest(archs=archs):
                 real = plan_from_text(archs)
@@ -451,20 +564,34 @@ class ForbiddenTest(unittest.TestCase):
         self.assertEqual(len(plan_from_text("7.5,8.6", "mxfp4").instantiations), 15)
 
     def test_not_implemented(self) -> None:
-        with self.assertRaisesRegex(
-            catalog.CatalogError,
-            "^quant config 'gptq_int4_int8_act' is not implemented yet; "
-            "available: awq_int4, gptq_int4, gptq_int8, fp8, nvfp4, mxfp4, "
-            "awq_int4_fp8_act, gptq_int4_fp8_act, mxfp4_fp8_act$",
-        ):
-            plan_from_text("8.0", "gptq_int8,gptq_int4_int8_act")
+        """Every config is implemented now: the not-implemented path runs in a hypothetical catalog where the
+        INT8-activation pair is not (support.not_implemented)."""
+        for name in INT8_ACT_CONFIGS:  # the real catalog builds them
+            self.assertEqual(len(plan_from_text("8.0", f"gptq_int8,{name}").instantiations), 150 + 96)
+        with support.not_implemented(*INT8_ACT_CONFIGS):
+            with self.assertRaisesRegex(
+                catalog.CatalogError,
+                "^quant config 'gptq_int4_int8_act' is not implemented yet; "
+                "available: awq_int4, gptq_int4, gptq_int8, fp8, nvfp4, mxfp4, "
+                "awq_int4_fp8_act, gptq_int4_fp8_act, mxfp4_fp8_act$",
+            ):
+                plan_from_text("8.0", "gptq_int8,gptq_int4_int8_act")
+            # Without a config list, real builds leave the configs out; the all-known mode plans them.
+            real = plan_from_text("7.5,8.0")
+            self.assertEqual([q.name for q in real.configs], [c for c in HALF_ACT_CONFIGS])
+            self.assertEqual(len(real.instantiations), support.BUILT_7_5 - 96 + support.BUILT_8_0_HALF_ACT)
+            self.assertNotIn(catalog.kS8, {i.a for i in real.instantiations})
+            full = plan_from_text("7.5,8.0", all_known=True)
+            self.assertEqual(len(full.instantiations), support.BUILT_7_5 + support.BUILT_8_0)
+            # And make_plan, given a config that is not implemented, plans nothing of it in real mode.
+            off = catalog.quant_config("awq_int4_int8_act", all_known=True)
+            self.assertEqual(plan.make_plan(catalog.parse_arch_list("8.0"), (off,)).files, ())
         # An implemented FP8-activation config named for archs without 8.9 or 12.x gets the arch error.
         with self.assertRaisesRegex(catalog.CatalogError, "'awq_int4_fp8_act' has no kernels for archs 8.0;"):
             plan_from_text("8.0", "awq_int4_fp8_act")
         # Not implemented comes before the arch check: a hypothetical catalog where awq_int4_fp8_act is not
-        # implemented (no real config that is not implemented fails the arch check: INT8 activations run on all).
-        off = dataclasses.replace(catalog.quant_config("awq_int4_fp8_act"), implemented=False)
-        with mock.patch.dict(catalog._CONFIGS_BY_NAME, {off.name: off}):
+        # implemented (no real config is not implemented).
+        with support.not_implemented("awq_int4_fp8_act"):
             with self.assertRaisesRegex(catalog.CatalogError, "'awq_int4_fp8_act' is not implemented yet"):
                 plan_from_text("8.0", "awq_int4_fp8_act")
 
@@ -488,18 +615,21 @@ class ExpansionRuleTest(unittest.TestCase):
             self.assertIn(i.thread_m_blocks, (1, 2, 3, 4))
             if i.m_block_size_8:
                 self.assertEqual(i.thread_m_blocks, 1)
-        # Only m_blocks 0.5 uses the 8-row block: every implemented config's (a, c) pairs x group sizes
-        # (2 x 4 + 2 x 5 + 2 x 5 + 2 x 2 + 2 x 1 + 1 x 1 = 35) x 3 thread configs, a fifth of the 525.
+        # Only m_blocks 0.5 uses the 8-row block: every 16-bit-activation config's (a, c) pairs x group sizes
+        # (2 x 4 + 2 x 5 + 2 x 5 + 2 x 2 + 2 x 1 + 1 x 1 = 35) x 3 thread configs, a fifth of their 525; the 192
+        # INT8-activation instantiations have none (m_blocks 1-4).
         self.assertEqual(sum(i.m_block_size_8 for i in p.instantiations), 35 * 3)
+        self.assertEqual(support.BUILT_8_0_HALF_ACT, 5 * 35 * 3)
+        self.assertFalse(any(i.m_block_size_8 for i in p.instantiations if i.a == catalog.kS8))
 
     def test_fields(self) -> None:
         p = plan_from_text("7.5,8.0")
         for f in p.files:
             for i in f.instantiations:
-                b, halves, group_blocks, _ = BUILT_PER_CONFIG[i.config]
+                b, pairs, group_blocks, _ = BUILT_PER_CONFIG[i.config]
                 self.assertEqual((i.a, i.b, i.c), (f.a, f.b, f.c))
                 self.assertEqual(i.b.file_name, b)
-                self.assertIn(i.a.file_name, halves)
+                self.assertIn((i.a.file_name, i.c.file_name), pairs)
                 self.assertEqual(i.s.cpp, SCALE_TYPES.get(i.config, i.c.cpp))
                 self.assertEqual(i.stages, 2 if f.family == "sm75" else 4)
                 self.assertFalse(i.is_zp_float)
@@ -554,13 +684,32 @@ def _catalog_values() -> dict[str, starlark.StarlarkValue]:
     return starlark.catalog_values()
 
 
+# The arch lists and config sets of StarlarkContractTest.agreement.
+AGREEMENT_ARCH_LISTS = [["7.5"], ["8.0"], ["8.9"], ["12.1a"], ["7.5", "9.0a"], ["8.0", "8.9", "9.0"], ["7.5", "12.0"]]
+# Besides the default (None) and each config alone:
+AGREEMENT_CONFIG_SETS = [
+    ["gptq_int8", "mxfp4_fp8_act"],  # mxfp4_fp8_act needs 8.9 or 12.x
+    ["gptq_int8", "awq_int4_int8_act"],  # 16-bit and INT8 activations
+    ["awq_int4_int8_act", "gptq_int4_int8_act"],  # both INT8-activation configs
+    ["fp8", "mxfp4"],  # mxfp4 rejected for 7.5 alone
+]
+
+
 class StarlarkContractTest(unittest.TestCase):
     """What Bazel computes from catalog.bzl (as rules/private/plan.bzl does) equals what the generator writes."""
 
     @staticmethod
-    def bazel_outputs(archs: list[str], configs: list[str] | None, all_known: bool = False) -> set[str] | str:
-        """plan.bzl's plan_kernel_files in Python: the file set, or "error" for a forbidden combination."""
-        values = _catalog_values()
+    def bazel_outputs(
+        archs: list[str],
+        configs: list[str] | None,
+        all_known: bool = False,
+        values: dict[str, starlark.StarlarkValue] | None = None,
+    ) -> set[str] | str:
+        """plan.bzl's plan_kernel_files in Python: the file set, or "error" for a forbidden combination.
+
+        `values`: the exported catalog (default: the real one's)."""
+        if values is None:
+            values = _catalog_values()
         family_archs = values["FAMILY_ARCHS"]
         arch_families = values["ARCH_FAMILIES"]
         required = values["CONFIG_REQUIRED_ARCHS"]
@@ -599,6 +748,7 @@ class StarlarkContractTest(unittest.TestCase):
         config_sets = [[name] for name in IMPLEMENTED] + [
             ["awq_int4", "gptq_int8", "nvfp4"],
             ["gptq_int4", "mxfp4_fp8_act"],
+            ["awq_int4_int8_act", "mxfp4_fp8_act"],  # INT8 activations (sm75, sm80) with FP8 ones (sm89)
             list(SM80_CONFIGS),
             list(IMPLEMENTED),
         ]
@@ -633,23 +783,49 @@ class StarlarkContractTest(unittest.TestCase):
                         msg=msg,
                     )
 
-    def test_all_known_and_forbidden(self) -> None:
-        """The same agreement in the all-known mode, errors included, and for configs that are not implemented."""
-        arch_lists = [["7.5"], ["8.0"], ["8.9"], ["12.1a"], ["7.5", "9.0a"], ["8.0", "8.9", "9.0"], ["7.5", "12.0"]]
-        config_sets: list[list[str] | None] = [None, *([c] for c in catalog.KNOWN_QUANT_CONFIGS)]
-        config_sets.append(["gptq_int8", "mxfp4_fp8_act"])  # both implemented; mxfp4_fp8_act needs 8.9 or 12.x
-        config_sets.append(["gptq_int8", "awq_int4_int8_act"])  # implemented + not implemented (INT8 activations)
-        config_sets.append(["awq_int4_int8_act", "gptq_int4_int8_act"])  # neither implemented
-        config_sets.append(["fp8", "mxfp4"])  # both implemented; mxfp4 rejected for 7.5 alone
-        seen_errors = 0
-        for archs in arch_lists:
+    def agreement(self, values: dict[str, starlark.StarlarkValue]) -> Counter[tuple[bool, str]]:
+        """Check generator == Bazel for every arch list, config set and mode; count the errors per mode and set."""
+        config_sets: list[list[str] | None] = [
+            None,
+            *([c] for c in catalog.KNOWN_QUANT_CONFIGS),
+            *AGREEMENT_CONFIG_SETS,
+        ]
+        errors: Counter[tuple[bool, str]] = Counter()
+        for archs in AGREEMENT_ARCH_LISTS:
             for configs in config_sets:
                 for all_known in (False, True):
                     with self.subTest(archs=archs, configs=configs, all_known=all_known):
                         want = self.generator_outputs(archs, configs, all_known)
-                        self.assertEqual(self.bazel_outputs(archs, configs, all_known), want)
-                        seen_errors += want == "error"
-        self.assertGreater(seen_errors, 0)
+                        self.assertEqual(self.bazel_outputs(archs, configs, all_known, values), want)
+                        if want == "error":
+                            errors[all_known, ",".join(configs or ["default"])] += 1
+        return errors
+
+    def test_all_known_and_forbidden(self) -> None:
+        """The same agreement in the all-known mode, errors included."""
+        errors = self.agreement(_catalog_values())
+        self.assertGreater(sum(errors.values()), 0)
+        # Every config is implemented: real builds and the all-known mode reject the same (arch-forbidden) sets.
+        self.assertEqual(
+            {k: n for (all_known, k), n in errors.items() if all_known},
+            {k: n for (all_known, k), n in errors.items() if not all_known},
+        )
+        self.assertEqual(errors[False, "awq_int4_int8_act,gptq_int4_int8_act"], 0)  # allowed by every arch list
+
+    def test_not_implemented_agreement(self) -> None:
+        """In a hypothetical catalog where the INT8-activation pair is not implemented, Bazel (from that catalog's
+        export) and the generator agree, and both reject the pair in real builds only."""
+        with support.not_implemented(*INT8_ACT_CONFIGS):
+            values = starlark.catalog_values()
+            self.assertEqual(values["IMPLEMENTED_QUANT_CONFIGS"], [*HALF_ACT_CONFIGS, *FP8_ACT_CONFIGS])
+            self.assertNotIn("awq_int4_int8_act", values["QUANT_CONFIG_FILES"])  # type: ignore[operator]
+            errors = self.agreement(values)
+        # Named alone, each config of the pair is an error for every arch list in real builds, never in all-known.
+        for name in INT8_ACT_CONFIGS:
+            self.assertEqual(errors[False, name], len(AGREEMENT_ARCH_LISTS))
+            self.assertEqual(errors[True, name], 0)
+        self.assertEqual(errors[False, "gptq_int8,awq_int4_int8_act"], len(AGREEMENT_ARCH_LISTS))
+        self.assertEqual(errors[True, "gptq_int8,awq_int4_int8_act"], 0)
 
     def test_values(self) -> None:
         values = starlark.catalog_values()
@@ -677,8 +853,8 @@ class StarlarkContractTest(unittest.TestCase):
         self.assertEqual(values["IMPLEMENTED_FAMILIES"], ["sm75", "sm80", "sm89"])
         self.assertEqual(values["IMPLEMENTED_QUANT_CONFIGS"], list(IMPLEMENTED))
         self.assertEqual(values["CONFIG_REQUIRED_ARCHS"]["mxfp4_fp8_act"], ["8.9", "12.0", "12.1"])  # type: ignore[index]
-        # Real builds: only the implemented configs' files of the implemented families (sm75: f16 only; sm89: FP8
-        # activations).
+        # Real builds: only the implemented configs' files of the implemented families (sm75: f16 output only;
+        # sm89: FP8 activations). Every config and family is implemented, so that is all of them.
         self.assertEqual(
             values["QUANT_CONFIG_FILES"],
             {
@@ -703,6 +879,14 @@ class StarlarkContractTest(unittest.TestCase):
                     "sm80": ["sm80_kernel_bfloat16_fe2m1f_bfloat16.cu", "sm80_kernel_float16_fe2m1f_float16.cu"],
                 },
                 "mxfp4": {"sm80": ["sm80_kernel_bfloat16_fe2m1f_bfloat16.cu"]},  # bf16 only: nothing for sm75
+                "awq_int4_int8_act": {  # s8 -> f16 only on Turing
+                    "sm75": ["sm75_kernel_s8_u4_float16.cu"],
+                    "sm80": ["sm80_kernel_s8_u4_bfloat16.cu", "sm80_kernel_s8_u4_float16.cu"],
+                },
+                "gptq_int4_int8_act": {
+                    "sm75": ["sm75_kernel_s8_u4b8_float16.cu"],
+                    "sm80": ["sm80_kernel_s8_u4b8_bfloat16.cu", "sm80_kernel_s8_u4b8_float16.cu"],
+                },
                 "awq_int4_fp8_act": {
                     "sm89": ["sm89_kernel_fe4m3fn_u4_bfloat16.cu", "sm89_kernel_fe4m3fn_u4_float16.cu"],
                 },
@@ -721,6 +905,8 @@ class StarlarkContractTest(unittest.TestCase):
         self.assertEqual(list(known), list(catalog.KNOWN_QUANT_CONFIGS))
         every_file = {name for per_family in known.values() for names in per_family.values() for name in names}  # type: ignore[union-attr]
         self.assertEqual(len(every_file), 19 + 7)  # the seed's 19 for 8.0,8.9,9.0 and 7 sm75 files
+        self.assertEqual(len(real_files), 19 + 7)
+        self.assertEqual(known, real)  # nothing left that real builds do not declare
 
 
 if __name__ == "__main__":

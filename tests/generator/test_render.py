@@ -54,6 +54,28 @@ class KernelFileTest(unittest.TestCase):
         # One (a, c) pair x 5 group sizes x 15 = 75 instantiations, two lines each.
         self.assertEqual(len(text.splitlines()), 3 + 2 * 75 + 1)
 
+    def test_int8_act_format(self) -> None:
+        """An s8 file (INT8 activations): a = kS8, the output type as scale type, no 8-row block."""
+        for archs, stages, names in (
+            ("8.0", 4, ["sm80_kernel_s8_u4b8_bfloat16.cu", "sm80_kernel_s8_u4b8_float16.cu"]),
+            ("7.5", 2, ["sm75_kernel_s8_u4b8_float16.cu"]),
+        ):
+            with self.subTest(archs=archs):
+                p = plan_from_text(archs, "gptq_int4_int8_act")
+                self.assertEqual([f.name for f in p.files], names)
+                text = render.render_kernel_file(p.files[-1])  # s8 -> f16
+                self.assertTrue(text.startswith(KERNEL_HEAD))
+                self.assertIn(
+                    "template __global__ void marlin_gemm_kernel<ScalarTypeId::kS8, "
+                    "ScalarTypeId::kU4B8, ScalarTypeId::kFloat16,\n"
+                    f"    ScalarTypeId::kFloat16, 256, 1, 8, 8, false, {stages}, -1, false>"
+                    "(const GemmParams);\n",
+                    text,
+                )
+                self.assertNotIn(", true, ", text)  # m_block_size_8 never
+                # One (a, c) pair x 4 group sizes x 12 (m_blocks 1-4 x 3 thread configs) = 48, two lines each.
+                self.assertEqual(len(text.splitlines()), 3 + 2 * 48 + 1)
+
     def test_instantiations_parse_back(self) -> None:
         p = plan_from_text("7.5,8.0")
         for f in p.files:
@@ -67,8 +89,10 @@ class SelectorTest(unittest.TestCase):
         text = render.render_selector(plan_from_text("8.0"))
         self.assertTrue(text.startswith(SELECTOR_HEAD))
         # Every implemented config's (a, c) pairs x group sizes x 15 (m_blocks, thread config): awq_int4 2 x 4,
-        # gptq_int4 and gptq_int8 2 x 5, fp8 2 x 2, nvfp4 2 x 1, mxfp4 1 x 1 -> 35 x 15.
-        self.assertIn("inline constexpr int kBuiltInstantiations = 525;\n", text)
+        # gptq_int4 and gptq_int8 2 x 5, fp8 2 x 2, nvfp4 2 x 1, mxfp4 1 x 1 -> 35 x 15; INT8 activations x 12 (no
+        # m_blocks 0.5): awq_int4_int8_act and gptq_int4_int8_act 2 x 4 each -> 16 x 12.
+        self.assertEqual(35 * 15 + 16 * 12, 717)
+        self.assertIn("inline constexpr int kBuiltInstantiations = 717;\n", text)
         self.assertIn(
             "inline KernelFn select_kernel(const KernelKey& key) {\n  using S = ScalarTypeId;\n",
             text,
@@ -93,6 +117,7 @@ class SelectorTest(unittest.TestCase):
             ("8.0", None),
             ("7.5", None),
             ("7.5,8.0", "awq_int4,nvfp4,mxfp4"),  # mxfp4: sm80 only
+            ("7.5,8.6", "awq_int4_int8_act,gptq_int4_int8_act"),  # s8 files of sm75 and sm80
             ("8.9", "awq_int4"),
             ("9.0", "gptq_int4"),
             ("8.0", "gptq_int8"),
@@ -119,9 +144,11 @@ class SelectorTest(unittest.TestCase):
     def test_turing(self) -> None:
         text = render.render_selector(plan_from_text("7.5"))
         # The f16 variants of awq_int4 (4 group sizes), gptq_int4 and gptq_int8 (5 each), fp8 (2) and nvfp4
-        # (1): 17 x 15.
+        # (1): 17 x 15; the s8 -> f16 variants of awq_int4_int8_act and gptq_int4_int8_act (4 each): 8 x 12.
         self.assertIn(f"inline constexpr int kBuiltInstantiations = {support.BUILT_7_5};\n", text)
-        self.assertEqual(support.BUILT_7_5, 17 * 15)
+        self.assertEqual(support.BUILT_7_5, 17 * 15 + 8 * 12)
+        self.assertIn("key.a_type == S::kS8 && key.b_type == S::kU4 && key.c_type == S::kFloat16 &&", text)
+        self.assertNotIn("S::kBFloat16", text)
         self.assertIn(
             "  if (key.a_type == S::kFloat16 && key.b_type == S::kFE2M1f && key.c_type == S::kFloat16 &&\n"
             "      key.s_type == S::kFE4M3fn && key.threads == 256 && key.thread_m_blocks == 1 &&\n"

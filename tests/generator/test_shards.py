@@ -9,7 +9,9 @@ from generator.plan import plan_from_text
 from tests.generator import support
 
 FILES_8_0 = support.KERNEL_FILES_8_0  # unsharded
-SIZES_8_0 = support.KERNEL_FILE_SIZES_8_0  # file -> instantiations: 15 to 75 (its group sizes x 15)
+# file -> instantiations: 15 to 75 (its group sizes x 15) with 16-bit activations, 48 (4 group sizes x 12) with INT8
+# activations
+SIZES_8_0 = support.KERNEL_FILE_SIZES_8_0
 SHARD_COUNTS = (1, 2, 3, 7)
 
 
@@ -95,6 +97,11 @@ class SplitTest(unittest.TestCase):
         # mxfp4: 1 group size x 15 = 15 = 7 * 2 + 1: the first part gets 3, the others 2.
         p = plan_from_text("8.0", "mxfp4", shards=7)
         self.assertEqual([len(f.instantiations) for f in p.written_files], [3, 2, 2, 2, 2, 2, 2])
+        # awq_int4_int8_act: 4 group sizes x 12 = 48 = 7 * 6 + 6 per file: the first six parts get 7, the last 6.
+        p = plan_from_text("8.0", "awq_int4_int8_act", shards=7)
+        self.assertEqual(p.written_files[0].name, "sm80_kernel_s8_u4_bfloat16_part1of7.cu")
+        self.assertEqual([len(f.instantiations) for f in p.written_files[:7]], [7, 7, 7, 7, 7, 7, 6])
+        self.assertEqual(len(p.written_files), 2 * 7)
 
     def test_more_shards_than_instantiations(self) -> None:
         whole = plan_from_text("8.0", "gptq_int4").files[0]

@@ -182,6 +182,12 @@ class LayoutTest(unittest.TestCase):
             self.assertEqual(values.pop(f"MARLIN_TYPE_{st.name}"), int(st), st.name)
         self.assertEqual(values, {})
 
+    def test_8bit_activation_types(self) -> None:
+        # a_type of INT8 activations (MARLIN_TYPE_S8) and of FP8 ones (MARLIN_TYPE_FE4M3FN), as ops.gemm passes them.
+        values = {line.split()[1]: int(line.split()[2]) for line in self.lines if line.startswith("enum ")}
+        self.assertEqual((values["MARLIN_TYPE_S8"], int(_lib.ScalarType.S8)), (2, 2))
+        self.assertEqual((values["MARLIN_TYPE_FE4M3FN"], int(_lib.ScalarType.FE4M3FN)), (3, 3))
+
 
 class StubLibraryTest(unittest.TestCase):
     @classmethod
@@ -239,6 +245,41 @@ class StubLibraryTest(unittest.TestCase):
         )
         self.assertEqual(err.message, expected)
         self.assertIn("MARLIN_ERR_INVALID_ARGUMENT", str(err))
+
+    def test_gemm_int8_activations(self) -> None:
+        # An INT8-activation call as ops.gemm makes it: a_type S8, AWQ weights with zeros, bf16 output and scales,
+        # lda = k (1-byte rows), per-row a_scales and a bias; no act-order, no global scale.
+        args = _lib.MarlinGemmArgs(
+            a=0x7F0000001000,
+            b_q=0x7F0000002000,
+            scales=0x7F0000003000,
+            zeros=0x7F0000003800,
+            c=0x7F0000004000,
+            workspace=0x7F0000005000,
+            workspace_bytes=4096,
+            m=33,
+            n=4096,
+            k=4096,
+            lda=4096,
+            ldc=4096,
+            group_size=128,
+            a_type=_lib.ScalarType.S8,
+            b_type=_lib.ScalarType.U4,
+            c_type=_lib.ScalarType.BFLOAT16,
+            s_type=_lib.ScalarType.BFLOAT16,
+            sm_count=132,
+            bias=0x7F0000006000,
+            a_scales=0x7F000000B000,
+        )
+        with self.assertRaises(_lib.MarlinError) as cm:
+            self.lib.gemm(args)
+        expected = (
+            "a=0x7f0000001000 b_q=0x7f0000002000 scales=0x7f0000003000 zeros=0x7f0000003800 c=0x7f0000004000 "
+            "workspace=0x7f0000005000 workspace_bytes=4096 m=33 n=4096 k=4096 lda=4096 ldc=4096 group_size=128 "
+            "a_type=2 b_type=4 c_type=1 s_type=1 sm_count=132 stream=(nil) bias=0x7f0000006000 global_scale=(nil) "
+            "perm=(nil) g_idx_sorted=(nil) a_perm=(nil) is_k_full=0 force=0,0,0 a_scales=0x7f000000b000"
+        )
+        self.assertEqual(cm.exception.message, expected)
 
     def test_gemm_new_fields_default_to_null(self) -> None:
         # Fields not given are NULL / 0: calls written before bias, global_scale, act-order and a_scales keep their

@@ -1,13 +1,16 @@
 """GPU correctness suite of marlin_bazel: GEMM against a float64 reference for GPTQ-INT4 (u4b8), AWQ-INT4 (u4),
 GPTQ-INT8 (u8b128), FP8 weights (fe4m3fn), FP4 weights (fe2m1f: NVFP4 and MXFP4), GPTQ act-order (u4b8 and u8b128,
-whole layers and K shards), bias, and FP8 activations (u4b8, u4, MXFP4 with float8_e4m3fn A and per-row a_scales);
-repack (also with an act-order perm and the FP8-activation row order) and scale permutation (2-byte and 1-byte)
-against the pure-torch reference layouts (bit-exact); argument validation in Python and in the C library.
+whole layers and K shards), bias, FP8 activations (u4b8, u4, MXFP4 with float8_e4m3fn A and per-row a_scales) and
+INT8 activations (u4b8, u4 with int8 A and per-row a_scales); repack (also with an act-order perm and the
+8-bit-activation row order) and scale permutation (2-byte and 1-byte) against the pure-torch reference layouts
+(bit-exact); argument validation in Python and in the C library.
 
 Every case runs: a format whose kernels are not in the library fails (MarlinError NOT_BUILT), it is not skipped.
-The one exception is GemmFp8ActTest as a whole: FP8-activation kernels are built only for the sm89 family (archs
-8.9, 12.0, 12.1), so when a probe GEMM of every FP8-activation format is NOT_BUILT (the normal sm90 library), the
-class is skipped with that reason; run it against the library that tests/gpu/build_family.sh sm89 builds.
+The exceptions are the 8-bit-activation classes as a whole, each skipped with the reason when a probe GEMM of every
+one of its formats is NOT_BUILT: GemmFp8ActTest (FP8-activation kernels are built only for the sm89 family, archs
+8.9, 12.0, 12.1, so the normal sm90 library has none; run it against the library that tests/gpu/build_family.sh
+sm89 builds) and GemmInt8ActTest (INT8-activation kernels are built for the sm80 and sm75 families; a library
+built without them, e.g. before they existed, has none).
 
 Run on a CUDA machine (skipped without CUDA; an error if CUDA is there but the library is not):
 
@@ -16,6 +19,8 @@ Run on a CUDA machine (skipped without CUDA; an error if CUDA is there but the l
     # only the FP8/FP4/act-order/bias cases and the checks of the new arguments:
     ... python -m pytest tests/gpu/test_gemm.py -q \
         -k "fe4m3fn or fp4 or act_order or bias or global_scale or new_arguments or perm or 1byte"
+    # only INT8 activations (and the checks of their arguments):
+    ... python -m pytest tests/gpu/test_gemm.py -q -k "Int8Act or int8_activation"
     # only FP8 activations (and the checks of their arguments), against the library with the sm89 family:
     tests/gpu/build_family.sh sm89 OUT_DIR   # the FP8-activation family compiled for the GPU at hand (sm_90)
     MARLIN_LIB=OUT_DIR/libmarlin_sm89.so ... python -m pytest tests/gpu/test_gemm.py -q \
@@ -119,6 +124,23 @@ UNIT_ROUNDOFF = {"f16": 2.0**-11, "bf16": 2.0**-8}
 #   channelwise K = 4096 here, i.e. z <= 2 for f16.) With a_scales, A is drawn as a per-token quantization makes
 #   it: rows of magnitudes spread over a factor of 256, each divided by its scale amax / 448, so |fp8(A)| reaches 448
 #   in every row (the whole e4m3 range is used) and a kernel that applied another row's scale is off by up to 256x.
+# - INT8 activations (GemmInt8ActTest): z as for FP8 activations, and a tighter bound (_int8_act_bound) that the
+#   kernels' arithmetic (docs/FORMATS.md) guarantees, checked element by element. The integer products are exact
+#   (int32 sums of each 32-row step, at most 32 * 127 * 15 in magnitude: exact in fp32 too); what is left is fp32
+#   arithmetic on the K/32 step sums (the group scale multiplies each; fp32 additions in any order, the stream-K
+#   reduction included; channelwise scales and a_scales multiply the final sums; the bias is added) and the final
+#   rounding of C. Summing n terms in fp32 in any order, with a few multiplications each, errs by at most
+#   gamma_n * T, gamma_n = n 2^-24 / (1 - n 2^-24), n = K/32 + INT8_ACT_EXTRA_ROUNDINGS,
+#   T = sum_k |A_ref[r, k] W[k, n]| (+ |bias[n]|); rounding C to f16/bf16 adds at most u |C|. So
+#       |out - ref| <= u (|ref| + |ref - bias|) + (1 + 2u) gamma_n T + u * tiny
+#   (|ref - bias|: one more rounding if the bias is added after rounding A @ W to the output type, dropped without
+#   a bias; tiny: the smallest normal of the output type, for subnormal results). The first term is the rounding of
+#   C. The second is a worst case (every fp32 rounding the same way): about n 2^-24 sqrt(K) times a typical |ref|,
+#   2^-11 for K = 4096, so the bound is within about 2x of f16's rounding (bf16's is 8x larger), while the actual
+#   fp32 error (a random walk, about sqrt(n) 2^-25 |ref|) is some 2^-21 |ref|: what the bound leaves is the
+#   rounding of C. A is uniformly random in -127..127; with a_scales each row has its own scale in 2^-12..2^-4 (a
+#   factor of 256 between rows), so a kernel that applied another row's scale, or dropped a 32-row step (an error
+#   of about |ref| / sqrt(K/32)), is far outside the bound.
 # The reference W (float64) is exact in every case, so these are the only differences.
 NEW_MS = (1, 16, 64, 200)
 FULL_SIZE = (8192, 28672)  # one large shape per format, M = 1 only
@@ -146,6 +168,15 @@ ACT_ORDER_B_TYPES = ("u4b8", "u8b128")
 FP8_ACT_B_TYPES = ("u4b8", "u4")
 FP8_ACT_GROUP_SIZES = (-1, 128)
 FP8_ACT_SHAPES = ((256, 256), (1024, 3072), (4096, 4096))
+# INT8 activations (a int8, f16/bf16 output): INT4 weights with every group size on these shapes ((384, 320): only
+# thread config (128, 64) tiles it), each with INT8_ACT_MS, without and with a_scales; the full size once.
+INT8_ACT_B_TYPES = ("u4b8", "u4")
+INT8_ACT_GROUP_SIZES = (-1, 32, 64, 128)
+INT8_ACT_SHAPES = ((256, 256), (384, 320), (1024, 3072), (4096, 4096))
+INT8_ACT_MS = (1, 16, 33, 64, 200)
+# fp32 roundings per step sum besides the additions, with room (int32 -> fp32, group scale, channelwise scale,
+# a_scales, bias, and a kernel that multiplies the two scales first): the n of _int8_act_bound is K/32 + this.
+INT8_ACT_EXTRA_ROUNDINGS = 8
 
 # ------------------------------------------------------------------------------------------------ results
 
@@ -215,7 +246,8 @@ def _environment() -> dict[str, Any]:
         )
         try:
             env["built_kernel_count"] = ops.built_kernel_count()
-            env["fp8_activation_kernels"] = _fp8_act_probe() is None
+            env["fp8_activation_kernels"] = _a8_act_probe("fp8") is None
+            env["int8_activation_kernels"] = _a8_act_probe("int8") is None
         except Exception as exc:
             env["built_kernel_count"] = f"unavailable: {exc}"
     return env
@@ -313,11 +345,35 @@ def _errors(
     }
 
 
+def _int8_act_bound(
+    out: torch.Tensor, a_ref: torch.Tensor, w64: torch.Tensor, dtype: str, bias: torch.Tensor | None = None
+) -> dict[str, Any]:
+    """INT8 activations: the largest |out - ref| / bound over C, where bound is the per-element error bound of the
+    header (u (|ref| + |ref - bias|) + (1 + 2u) gamma_n T + u * tiny, n = K/32 + INT8_ACT_EXTRA_ROUNDINGS); <= 1
+    for a kernel that computes what docs/FORMATS.md says. a_ref: the float64 A_ref = a_scales[r] * A."""
+    k = w64.shape[0]
+    ref64 = a_ref @ w64
+    t = a_ref.abs() @ w64.abs()
+    u = UNIT_ROUNDOFF[dtype]
+    rounding = ref64.abs()  # |C| that u multiplies: C rounded to the output type
+    if bias is not None:  # A @ W rounded, then A @ W + bias rounded again: |ref - bias| + |ref|
+        b64 = bias.double()
+        ref64 = ref64 + b64
+        rounding = rounding + ref64.abs()
+        t = t + b64.abs()
+    ops_per_term = k // 32 + INT8_ACT_EXTRA_ROUNDINGS
+    gamma = ops_per_term * 2.0**-24 / (1 - ops_per_term * 2.0**-24)
+    tiny = torch.finfo(_dtype(dtype)).tiny
+    bound = u * rounding + (1 + 2 * u) * gamma * t + u * tiny
+    err = (out.double() - ref64).abs()
+    return {"bound_ratio": (err / bound).max().item()}
+
+
 def _weights(
     b_type: str, k: int, n: int, gen: torch.Generator, perm: torch.Tensor | None = None
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Random 4-bit (8-bit for u8b128) weights in the checkpoint format of b_type -> (Marlin-layout b_q via the
-    CUDA repack, in perm row order when given (e.g. ops.a8_row_perm for FP8 activations); q [K, N] unpacked again by
+    CUDA repack, in perm row order when given (e.g. ops.a8_row_perm for 8-bit activations); q [K, N] unpacked again by
     the reference code from the same packed tensor, in checkpoint row order)."""
     bits = BITS[b_type]
     q = torch.randint(0, 1 << bits, (k, n), device="cuda", dtype=torch.int32, generator=gen)
@@ -389,10 +445,12 @@ class Prepared:
         global_scale: torch.Tensor | None = None,
         act_order: ops.ActOrder | None = None,
         zeros: torch.Tensor | None = None,
-        fp8_act: bool = False,
+        act: str = "16",
     ) -> None:
-        self.label = label + (" fp8-act" if fp8_act else "")
-        self.fp8_act = fp8_act  # b_q is in the row order of the FP8-activation kernels: run with FP8 activations
+        self.label = label + (f" {act}-act" if act != "16" else "")
+        # "16": run with 16-bit activations; "fp8" or "int8": b_q is in the row order of the 8-bit-activation
+        # kernels, run with those activations.
+        self.act = act
         self.b_q, self.scales = b_q, scales
         self.w64 = w.double()
         self.w64_sq = self.w64 * self.w64
@@ -448,9 +506,10 @@ def _fp8_zeros(*shape: int) -> torch.Tensor:
     return torch.zeros(shape, device="cuda", dtype=torch.uint8).view(torch.float8_e4m3fn)
 
 
-def _a8_perm(k: int, fp8_act: bool) -> torch.Tensor | None:
-    """The repack perm for weights that run with FP8 activations (ops.a8_row_perm), else None."""
-    return ops.a8_row_perm(k) if fp8_act else None
+def _a8_perm(k: int, act: str) -> torch.Tensor | None:
+    """The repack perm for weights that run with 8-bit activations (act "fp8" or "int8": ops.a8_row_perm), else
+    None (act "16")."""
+    return ops.a8_row_perm(k) if act != "16" else None
 
 
 def _fp8_activations(
@@ -463,11 +522,31 @@ def _fp8_activations(
     x = torch.randn(m, k, device="cuda", generator=gen)
     if not with_scales:
         a = x.to(torch.float8_e4m3fn)
-        return a, None, a.float().double()
+        return a, None, ref.activations_reference(a)
     x = x * torch.exp2(8 * torch.rand(m, 1, device="cuda", generator=gen) - 4)
     a_scales = (x.abs().amax(dim=1) / 448).contiguous()
     a = (x / a_scales[:, None]).clamp(-448, 448).to(torch.float8_e4m3fn)
-    return a, a_scales, a.float().double() * a_scales.double()[:, None]
+    return a, a_scales, ref.activations_reference(a, a_scales)
+
+
+def _int8_activations(
+    m: int, k: int, gen: torch.Generator, with_scales: bool
+) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor]:
+    """(A as torch.int8 [m, k], a_scales fp32 [m] or None, the float64 reference A_ref = a_scales * A).
+
+    A is uniformly random in -127..127 (the range a symmetric per-token quantization uses). With scales: one per row
+    in 2^-12..2^-4 (any fp32 value, a factor of 256 between the extremes), as amax / 127 of rows of different
+    magnitudes would be."""
+    a = torch.randint(-127, 128, (m, k), device="cuda", dtype=torch.int32, generator=gen).to(torch.int8)
+    a_scales = torch.exp2(8 * torch.rand(m, device="cuda", generator=gen) - 12) if with_scales else None
+    return a, a_scales, ref.activations_reference(a, a_scales)
+
+
+# act -> the function drawing 8-bit activations of that kind: (A, a_scales or None, A_ref).
+_A8_ACTIVATIONS: dict[str, Callable[..., tuple[Any, Any, Any]]] = {
+    "fp8": _fp8_activations,
+    "int8": _int8_activations,
+}
 
 
 def _mxfp4_scale_dtypes() -> tuple[torch.dtype, ...]:
@@ -476,15 +555,13 @@ def _mxfp4_scale_dtypes() -> tuple[torch.dtype, ...]:
     return (torch.uint8,) if e8m0 is None else (torch.uint8, e8m0)
 
 
-def _prepare_mxfp4(
-    k: int, n: int, gen: torch.Generator, scale_dtype: torch.dtype, *, fp8_act: bool = False
-) -> Prepared:
+def _prepare_mxfp4(k: int, n: int, gen: torch.Generator, scale_dtype: torch.dtype, *, act: str = "16") -> Prepared:
     q = torch.randint(0, 16, (k, n), device="cuda", dtype=torch.int32, generator=gen)
-    b_q, q_ref = _packed(q, 4, perm=_a8_perm(k, fp8_act))
+    b_q, q_ref = _packed(q, 4, perm=_a8_perm(k, act))
     scales = _byte_codes(*MXFP4_EXPONENTS, (k // 32, n), gen).view(scale_dtype)
     w = ref.dequant(q_ref, scales, None, 32, "fe2m1f", scale_format="mxfp4")
     label = f"fe2m1f/mxfp4 {str(scale_dtype).replace('torch.', '')}"
-    return Prepared(label, b_q, ops.permute_scales(scales), w, b_type="fe2m1f", group_size=32, fp8_act=fp8_act)
+    return Prepared(label, b_q, ops.permute_scales(scales), w, b_type="fe2m1f", group_size=32, act=act)
 
 
 def _act_order_g_idx(k: int, group_size: int, k_full: bool, gen: torch.Generator) -> torch.Tensor:
@@ -527,17 +604,18 @@ def _check_cases(
     bias: bool = False,
 ) -> None:
     """Run prep at each M against the float64 reference; record every case, append failures. Weights prepared for
-    FP8 activations (prep.fp8_act) run with float8_e4m3fn A and out_dtype = dtype_name, without and with a_scales;
-    dtype_name is then the output dtype."""
+    8-bit activations (prep.act "fp8" or "int8") run with float8_e4m3fn or int8 A and out_dtype = dtype_name,
+    without and with a_scales; dtype_name is then the output dtype. INT8 activations are held to _int8_act_bound
+    as well as to Z_MAX."""
     dtype = _dtype(dtype_name)
     k, n = prep.w64.shape
     for m in ms:
-        for with_scales in (False, True) if prep.fp8_act else (False,):
+        for with_scales in (False, True) if prep.act != "16" else (False,):
             label = prep.label + (" +bias" if bias else "") + (" +a_scales" if with_scales else "")
             case = {"b_type": label, "dtype": dtype_name, "k": k, "n": n, "group_size": prep.kw["group_size"], "m": m}
             extra: dict[str, Any] = {}
-            if prep.fp8_act:
-                a, a_scales, a_ref = _fp8_activations(m, k, gen, with_scales)
+            if prep.act != "16":
+                a, a_scales, a_ref = _A8_ACTIVATIONS[prep.act](m, k, gen, with_scales)
                 extra = {"a_scales": a_scales, "out_dtype": dtype}
             else:
                 a = a_ref = torch.randn(m, k, device="cuda", generator=gen).to(dtype)
@@ -551,10 +629,15 @@ def _check_cases(
                 continue
             stats = _errors(out, a_ref, prep.w64, prep.w64_sq, dtype_name, bias=b)
             ok = stats["finite"] and out.shape == (m, n) and out.dtype == dtype and stats["z"] <= Z_MAX
+            bound = ""
+            if prep.act == "int8":
+                stats.update(_int8_act_bound(out, a_ref, prep.w64, dtype_name, bias=b))
+                ok = ok and stats["bound_ratio"] <= 1.0
+                bound = f", max err / INT8-activation bound {stats['bound_ratio']:.3g} (limit 1)"
             _record("gemm", ok, **case, **stats)
             if not ok:
                 failures.append(
-                    f"{case}: z={stats['z']:.3g} (limit {Z_MAX}), max abs err {stats['max_abs_err']:.3g}, "
+                    f"{case}: z={stats['z']:.3g} (limit {Z_MAX}){bound}, max abs err {stats['max_abs_err']:.3g}, "
                     f"max err / mean |ref| {stats['rel_err']:.3g}, finite={stats['finite']}"
                 )
 
@@ -643,11 +726,11 @@ _add_gemm_tests()
 
 
 def _prepare_int(
-    b_type: str, k: int, n: int, dtype: torch.dtype, group_size: int, gen: torch.Generator, *, fp8_act: bool = False
+    b_type: str, k: int, n: int, dtype: torch.dtype, group_size: int, gen: torch.Generator, *, act: str = "16"
 ) -> Prepared:
-    """u4b8, u4 or u8b128 weights, as GemmTest prepares them; fp8_act: u4b8 or u4 weights repacked for FP8
-    activations (ops.a8_row_perm), dtype then the output dtype (of the scales and zero points)."""
-    b_q, q_ref = _weights(b_type, k, n, gen, perm=_a8_perm(k, fp8_act))
+    """u4b8, u4 or u8b128 weights, as GemmTest prepares them; act "fp8" or "int8": u4b8 or u4 weights repacked for
+    those 8-bit activations (ops.a8_row_perm), dtype then the output dtype (of the scales and zero points)."""
+    b_q, q_ref = _weights(b_type, k, n, gen, perm=_a8_perm(k, act))
     groups = 1 if group_size == -1 else k // group_size
     scales = _scales(groups, n, dtype, gen)
     zeros = z_ref = None
@@ -656,7 +739,7 @@ def _prepare_int(
         zeros, z_ref = ops.awq_zeros(qzeros, n, dtype), ref.unpack_awq_zeros(qzeros)
     w = ref.dequant(q_ref, scales, z_ref, group_size, b_type)
     s_perm = ops.permute_scales(scales)
-    return Prepared(b_type, b_q, s_perm, w, b_type=b_type, group_size=group_size, zeros=zeros, fp8_act=fp8_act)
+    return Prepared(b_type, b_q, s_perm, w, b_type=b_type, group_size=group_size, zeros=zeros, act=act)
 
 
 def _run_prepared(
@@ -862,20 +945,30 @@ class GemmBiasTest(unittest.TestCase):
         )
 
 
-# FP8-activation formats the probe tries: (name, output dtype name).
-_FP8_ACT_PROBES = (("u4b8", "f16"), ("u4b8", "bf16"), ("u4", "f16"), ("u4", "bf16"), ("mxfp4", "bf16"))
+# Formats the probe of each kind of 8-bit activations tries: (name, output dtype name).
+_A8_ACT_PROBES: dict[str, tuple[tuple[str, str], ...]] = {
+    "fp8": (("u4b8", "f16"), ("u4b8", "bf16"), ("u4", "f16"), ("u4", "bf16"), ("mxfp4", "bf16")),
+    "int8": (("u4b8", "f16"), ("u4b8", "bf16"), ("u4", "f16"), ("u4", "bf16")),
+}
+# Where each kind's kernels are built, for the skip reason.
+_A8_ACT_BUILT = {
+    "fp8": "they are built for the sm89 family only; tests/gpu/build_family.sh sm89 builds a library with them",
+    "int8": "they are built for the sm80 family, archs 8.0 and up, and the sm75 family, f16 output only: quant "
+    "configs awq_int4_int8_act and gptq_int4_int8_act",
+}
 
 
 @functools.cache
-def _fp8_act_probe() -> str | None:
-    """Whether the library holds FP8-activation kernels: a tiny GEMM (M=1, K=N=256, zero weights) of each format in
-    _FP8_ACT_PROBES. None as soon as one runs, or fails otherwise than MarlinError NOT_BUILT (then the tests run and
-    report it); the reason to skip GemmFp8ActTest when every probe is NOT_BUILT."""
+def _a8_act_probe(act: str) -> str | None:
+    """Whether the library holds kernels for 8-bit activations of kind act ("fp8" or "int8"): a tiny GEMM (M=1,
+    K=N=256, zero weights) of each format in _A8_ACT_PROBES[act]. None as soon as one runs, or fails otherwise than
+    MarlinError NOT_BUILT (then the tests run and report it); the reason to skip GemmFp8ActTest or GemmInt8ActTest
+    when every probe is NOT_BUILT."""
     k = n = 256
-    a = _fp8_zeros(1, k)
+    a = _fp8_zeros(1, k) if act == "fp8" else torch.zeros(1, k, device="cuda", dtype=torch.int8)
     b_q = torch.zeros(k // 16, 2 * n, device="cuda", dtype=torch.int32)
     messages = []
-    for name, dtype_name in _FP8_ACT_PROBES:
+    for name, dtype_name in _A8_ACT_PROBES[act]:
         dtype = _dtype(dtype_name)
         kw: dict[str, Any] = {"b_type": name, "group_size": -1, "out_dtype": dtype}
         scales = torch.ones(1, n, device="cuda", dtype=dtype)
@@ -894,10 +987,37 @@ def _fp8_act_probe() -> str | None:
             continue
         return None
     return (
-        f"this library ({_lib.library_path()}) has no FP8-activation kernels: a probe GEMM of each of "
-        f"{', '.join(f'{b} {d}' for b, d in _FP8_ACT_PROBES)} is MarlinError NOT_BUILT (they are built for the "
-        f"sm89 family only; tests/gpu/build_family.sh sm89 builds a library with them). First: {messages[0]}"
+        f"this library ({_lib.library_path()}) has no {act.upper()}-activation kernels: a probe GEMM of each of "
+        f"{', '.join(f'{b} {d}' for b, d in _A8_ACT_PROBES[act])} is MarlinError NOT_BUILT ({_A8_ACT_BUILT[act]}). "
+        f"First: {messages[0]}"
     )
+
+
+def _check_a_scales_read_on_device(test: unittest.TestCase, act: str) -> None:
+    """a_scales is read by the kernel: changing its values between CUDA graph replays changes C's rows (act "fp8"
+    or "int8", u4b8 weights, f16 output)."""
+    k, n, m = 1024, 512, 16
+    gen = _generator(f"{act}-act-graph")
+    prep = _prepare_int("u4b8", k, n, torch.float16, 128, gen, act=act)
+    a, _, a_ref = _A8_ACTIVATIONS[act](m, k, gen, False)
+    a_scales = torch.ones(m, device="cuda")
+    out = torch.empty(m, n, device="cuda", dtype=torch.float16)
+    kw = {"a_scales": a_scales, "out_dtype": torch.float16, "out": out}
+    prep.gemm(a, **kw)  # warm-up outside capture
+    torch.cuda.synchronize()
+    graph = torch.cuda.CUDAGraph()
+    with torch.cuda.graph(graph):
+        prep.gemm(a, **kw)
+    cases = Cases(test)
+    for step in range(3):
+        with cases.case(f"replay {step}"):
+            a_scales.copy_(torch.exp2(torch.randint(-4, 5, (m,), device="cuda", generator=gen).float()))
+            out.zero_()
+            graph.replay()
+            torch.cuda.synchronize()
+            stats = _errors(out, a_ref * a_scales.double()[:, None], prep.w64, prep.w64_sq, "f16")
+            test.assertTrue(stats["finite"] and stats["z"] <= Z_MAX, stats)
+    cases.done()
 
 
 @unittest.skipUnless(HAS_CUDA, SKIP_REASON)
@@ -909,7 +1029,7 @@ class GemmFp8ActTest(unittest.TestCase):
 
     These kernels exist only for the sm89 family (archs 8.9, 12.0, 12.1), which the GPU machine's normal (sm90)
     library does not build. setUpClass probes the library with a tiny GEMM of each FP8-activation format
-    (_fp8_act_probe); when every probe is MarlinError NOT_BUILT, the whole class is skipped, with that reason. Run
+    (_a8_act_probe); when every probe is MarlinError NOT_BUILT, the whole class is skipped, with that reason. Run
     it against the library that tests/gpu/build_family.sh sm89 builds (the family compiled for sm_90):
 
         tests/gpu/build_family.sh sm89 OUT_DIR
@@ -920,7 +1040,7 @@ class GemmFp8ActTest(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls) -> None:
-        reason = _fp8_act_probe()
+        reason = _a8_act_probe("fp8")
         if reason is not None:
             raise unittest.SkipTest(reason)
 
@@ -928,7 +1048,7 @@ class GemmFp8ActTest(unittest.TestCase):
         k, n = 1024, 3072
         gen = _generator("fp8-act-g32")
         runs = [
-            (lambda b=b, d=d: _prepare_int(b, k, n, _dtype(d), 32, gen, fp8_act=True), d, NEW_MS, False)
+            (lambda b=b, d=d: _prepare_int(b, k, n, _dtype(d), 32, gen, act="fp8"), d, NEW_MS, False)
             for b, d in (("u4b8", "f16"), ("u4", "bf16"))
         ]
         _run_prepared(self, {"b_type": "u4b8/u4 fp8-act group 32", "k": k, "n": n}, runs, gen)
@@ -936,40 +1056,18 @@ class GemmFp8ActTest(unittest.TestCase):
     def test_gemm_fp8_act_full_size(self) -> None:
         k, n = FULL_SIZE
         gen = _generator("fp8-act-full")
-        runs = [(lambda: _prepare_int("u4b8", k, n, torch.float16, 128, gen, fp8_act=True), "f16", (1,), False)]
+        runs = [(lambda: _prepare_int("u4b8", k, n, torch.float16, 128, gen, act="fp8"), "f16", (1,), False)]
         _run_prepared(self, {"b_type": "u4b8 fp8-act", "dtype": "f16", "k": k, "n": n}, runs, gen)
 
     def test_gemm_fp8_act_bias(self) -> None:
         k, n = 1024, 3072
         gen = _generator("fp8-act-bias")
-        runs = [(lambda: _prepare_int("u4", k, n, torch.bfloat16, 128, gen, fp8_act=True), "bf16", NEW_MS, True)]
+        runs = [(lambda: _prepare_int("u4", k, n, torch.bfloat16, 128, gen, act="fp8"), "bf16", NEW_MS, True)]
         _run_prepared(self, {"b_type": "u4 fp8-act +bias", "dtype": "bf16", "k": k, "n": n}, runs, gen)
 
     @recorded
     def test_a_scales_read_on_device(self) -> None:
-        # a_scales is read by the kernel: changing its values between CUDA graph replays changes C's rows.
-        k, n, m = 1024, 512, 16
-        gen = _generator("fp8-act-graph")
-        prep = _prepare_int("u4b8", k, n, torch.float16, 128, gen, fp8_act=True)
-        a, _, a_ref = _fp8_activations(m, k, gen, False)
-        a_scales = torch.ones(m, device="cuda")
-        out = torch.empty(m, n, device="cuda", dtype=torch.float16)
-        kw = {"a_scales": a_scales, "out_dtype": torch.float16, "out": out}
-        prep.gemm(a, **kw)  # warm-up outside capture
-        torch.cuda.synchronize()
-        graph = torch.cuda.CUDAGraph()
-        with torch.cuda.graph(graph):
-            prep.gemm(a, **kw)
-        cases = Cases(self)
-        for step in range(3):
-            with cases.case(f"replay {step}"):
-                a_scales.copy_(torch.exp2(torch.randint(-4, 5, (m,), device="cuda", generator=gen).float()))
-                out.zero_()
-                graph.replay()
-                torch.cuda.synchronize()
-                stats = _errors(out, a_ref * a_scales.double()[:, None], prep.w64, prep.w64_sq, "f16")
-                self.assertTrue(stats["finite"] and stats["z"] <= Z_MAX, stats)
-        cases.done()
+        _check_a_scales_read_on_device(self, "fp8")
 
 
 def _add_fp8_act_tests() -> None:
@@ -980,22 +1078,23 @@ def _add_fp8_act_tests() -> None:
                 def test(self: GemmFp8ActTest, b: str = b_type, d: str = dtype_name, k: int = k, n: int = n) -> None:
                     gen = _generator("fp8-act", b, d, k, n)
                     runs = [
-                        (lambda g=g: _prepare_int(b, k, n, _dtype(d), g, gen, fp8_act=True), d, NEW_MS, False)
+                        (lambda g=g: _prepare_int(b, k, n, _dtype(d), g, gen, act="fp8"), d, NEW_MS, False)
                         for g in FP8_ACT_GROUP_SIZES
                     ]
                     _run_prepared(self, {"b_type": f"{b} fp8-act", "dtype": d, "k": k, "n": n}, runs, gen)
 
-                test.__name__ = f"test_gemm_fp8_act_{b_type}_{dtype_name}_{_k_n_name(k, n)}"
-                test.__doc__ = (
+                _add_test(
+                    GemmFp8ActTest,
+                    test,
+                    f"test_gemm_fp8_act_{b_type}_{dtype_name}_{_k_n_name(k, n)}",
                     f"{b_type} with FP8 activations, {dtype_name} output, K={k} N={n}, group sizes "
-                    f"{FP8_ACT_GROUP_SIZES}, M {NEW_MS}, without and with a_scales"
+                    f"{FP8_ACT_GROUP_SIZES}, M {NEW_MS}, without and with a_scales",
                 )
-                setattr(GemmFp8ActTest, test.__name__, test)
 
         def mx(self: GemmFp8ActTest, k: int = k, n: int = n) -> None:
             gen = _generator("fp8-act-mxfp4", k, n)
             runs = [
-                (lambda t=t: _prepare_mxfp4(k, n, gen, t, fp8_act=True), "bf16", NEW_MS, False)
+                (lambda t=t: _prepare_mxfp4(k, n, gen, t, act="fp8"), "bf16", NEW_MS, False)
                 for t in _mxfp4_scale_dtypes()
             ]
             _run_prepared(self, {"b_type": "fe2m1f/mxfp4 fp8-act", "dtype": "bf16", "k": k, "n": n}, runs, gen)
@@ -1009,6 +1108,90 @@ def _add_fp8_act_tests() -> None:
 
 
 _add_fp8_act_tests()
+
+
+@unittest.skipUnless(HAS_CUDA, SKIP_REASON)
+class GemmInt8ActTest(unittest.TestCase):
+    """INT8 activations: A of torch.int8 (uniformly random in -127..127), out_dtype f16 or bf16, every case without
+    and with fp32 per-row a_scales; u4b8 and u4 weights repacked with perm=ops.a8_row_perm(k). Every (b_type,
+    output dtype) on INT8_ACT_SHAPES with group sizes -1, 32, 64, 128 and M INT8_ACT_MS; the full size (8192x28672)
+    at M 1 and 33; bias with every group size; a_scales read on the device (CUDA graph replays). Each case is held to
+    Z_MAX and to the tighter _int8_act_bound (the header's INT8-activation note).
+
+    These kernels are built for the sm80 family (archs 8.0 and up) and the sm75 family (Turing, f16 output only).
+    setUpClass probes the library with a tiny GEMM of each INT8-activation format (_a8_act_probe); when every probe
+    is MarlinError NOT_BUILT (a library without those quant configs), the whole class is skipped, with that reason.
+    Once the library has any INT8-activation kernel, nothing is skipped: a case whose kernel is not built fails with
+    the library's message."""
+
+    @classmethod
+    def setUpClass(cls) -> None:
+        reason = _a8_act_probe("int8")
+        if reason is not None:
+            raise unittest.SkipTest(reason)
+
+    # One method per output type, so that a run against the Turing family (f16 only) can leave out the bf16 ones.
+    def test_gemm_int8_act_full_size_f16(self) -> None:
+        k, n = FULL_SIZE
+        gen = _generator("int8-act-full")
+        runs = [(lambda: _prepare_int("u4b8", k, n, torch.float16, 128, gen, act="int8"), "f16", (1, 33), False)]
+        _run_prepared(self, {"b_type": "u4b8 int8-act", "k": k, "n": n}, runs, gen)
+
+    def test_gemm_int8_act_full_size_bf16(self) -> None:
+        k, n = FULL_SIZE
+        gen = _generator("int8-act-full-bf16")
+        runs = [(lambda: _prepare_int("u4", k, n, torch.bfloat16, -1, gen, act="int8"), "bf16", (1,), False)]
+        _run_prepared(self, {"b_type": "u4 int8-act", "k": k, "n": n}, runs, gen)
+
+    def _check_bias(self, b_type: str, dtype_name: str) -> None:
+        k, n = 1024, 3072
+        gen = _generator(f"int8-act-bias-{b_type}-{dtype_name}")
+        runs = [
+            (
+                lambda g=g: _prepare_int(b_type, k, n, _dtype(dtype_name), g, gen, act="int8"),
+                dtype_name,
+                INT8_ACT_MS,
+                True,
+            )
+            for g in INT8_ACT_GROUP_SIZES
+        ]
+        _run_prepared(self, {"b_type": f"{b_type} int8-act +bias", "k": k, "n": n}, runs, gen)
+
+    def test_gemm_int8_act_bias_f16(self) -> None:
+        self._check_bias("u4b8", "f16")
+
+    def test_gemm_int8_act_bias_bf16(self) -> None:
+        self._check_bias("u4", "bf16")
+
+    @recorded
+    def test_int8_act_a_scales_read_on_device(self) -> None:
+        _check_a_scales_read_on_device(self, "int8")
+
+
+def _add_int8_act_tests() -> None:
+    for k, n in INT8_ACT_SHAPES:
+        for b_type in INT8_ACT_B_TYPES:
+            for dtype_name in DTYPES:
+
+                def test(self: GemmInt8ActTest, b: str = b_type, d: str = dtype_name, k: int = k, n: int = n) -> None:
+                    gen = _generator("int8-act", b, d, k, n)
+                    runs = [
+                        (lambda g=g: _prepare_int(b, k, n, _dtype(d), g, gen, act="int8"), d, INT8_ACT_MS, False)
+                        for g in INT8_ACT_GROUP_SIZES
+                        if g == -1 or k % g == 0
+                    ]
+                    _run_prepared(self, {"b_type": f"{b} int8-act", "dtype": d, "k": k, "n": n}, runs, gen)
+
+                _add_test(
+                    GemmInt8ActTest,
+                    test,
+                    f"test_gemm_int8_act_{b_type}_{dtype_name}_{_k_n_name(k, n)}",
+                    f"{b_type} with INT8 activations, {dtype_name} output, K={k} N={n}, group sizes "
+                    f"{INT8_ACT_GROUP_SIZES}, M {INT8_ACT_MS}, without and with a_scales",
+                )
+
+
+_add_int8_act_tests()
 
 
 @unittest.skipUnless(HAS_CUDA, SKIP_REASON)
@@ -1592,6 +1775,132 @@ class PythonValidationTest(unittest.TestCase):
                     self.assertIs(out, kw["out"])
         checks.done()
 
+    def int8_gemm(self, **kw: Any) -> Callable[[], object]:
+        """gemm with INT8 activations: u4b8, f16 output; kw adds or replaces arguments."""
+        a8 = torch.zeros(4, self.K, device="cuda", dtype=torch.int8)
+        return self.gemm(**{"a": a8, "out_dtype": torch.float16, **kw})
+
+    @recorded
+    def test_gemm_int8_activation_arguments(self) -> None:
+        # a of torch.int8: out_dtype required (f16/bf16); a_scales fp32 [m]; u4 and u4b8 only, no act-order, no
+        # global_scale; scales, zeros, bias and out of out_dtype. (tests/gpu/test_reference_cpu.py checks the
+        # messages of the type errors, which need no GPU; these are the same calls with CUDA tensors, and the
+        # checks of the tensors themselves.)
+        dev = "cuda"
+        f16, bf16 = torch.float16, torch.bfloat16
+        k, n, g = self.K, self.N, self.G
+        ones4 = torch.ones(4, device=dev)
+        s_mx = torch.full((k // 32, n), 127, device=dev, dtype=torch.uint8)
+        s_nv = torch.full((k // 16, n), 0x38, device=dev, dtype=torch.uint8).view(torch.float8_e4m3fn)
+        ao = ops.prepare_act_order(torch.arange(k, device=dev, dtype=torch.int32) // g, g)
+        a8 = torch.zeros(4, k, device=dev, dtype=torch.int8)
+        cases: list[tuple[str, str, dict[str, Any]]] = [
+            # out_dtype
+            ("int8 a without out_dtype", "out_dtype", {"out_dtype": None}),
+            (
+                "int8 a without out_dtype, with out",
+                "out_dtype",
+                {"out_dtype": None, "out": torch.empty(4, n, device=dev, dtype=f16)},
+            ),
+            ("out_dtype float32", "out_dtype", {"out_dtype": torch.float32}),
+            ("out_dtype int8", "out_dtype", {"out_dtype": torch.int8}),
+            # a
+            ("a uint8", "a", {"a": a8.view(torch.uint8)}),
+            ("int8 a non-contiguous", "a", {"a": torch.zeros(k, 4, device=dev, dtype=torch.int8).t()}),
+            ("int8 a, k not a multiple of 64", "a", {"a": torch.zeros(4, 96, device=dev, dtype=torch.int8)}),
+            (
+                "int8 a not 16-byte aligned",
+                "a",
+                {"a": torch.zeros(4 * k + 8, device=dev, dtype=torch.int8)[8:].view(4, k)},
+            ),
+            ("int8 a on the CPU", "a", {"a": a8.cpu()}),
+            # a_scales
+            ("a_scales shape [m + 1]", "a_scales", {"a_scales": torch.ones(5, device=dev)}),
+            ("a_scales shape [m, 1]", "a_scales", {"a_scales": torch.ones(4, 1, device=dev)}),
+            ("a_scales float16", "a_scales", {"a_scales": ones4.half()}),
+            ("a_scales int32", "a_scales", {"a_scales": ones4.int()}),
+            ("a_scales on the CPU", "a_scales", {"a_scales": ones4.cpu()}),
+            ("a_scales non-contiguous", "a_scales", {"a_scales": torch.ones(8, device=dev)[::2]}),
+            # formats
+            ("u8b128 with int8 a", "b_type", {"b_type": "u8b128", "b_q": self.b_q8}),
+            ("fe4m3fn weights with int8 a", "b_type", {"b_type": "fe4m3fn", "b_q": self.b_q8}),
+            ("NVFP4 with int8 a", "b_type", {"b_type": "fe2m1f", "scales": s_nv, "group_size": 16}),
+            (
+                "MXFP4 with int8 a, bf16 out",
+                "b_type",
+                {"b_type": "fe2m1f", "scales": s_mx, "group_size": 32, "out_dtype": bf16},
+            ),
+            ("act_order with int8 a", "act_order", {"act_order": ao}),
+            ("global_scale with int8 a", "global_scale", {"global_scale": torch.ones(1, device=dev)}),
+            (
+                "group_size 16",
+                "group_size",
+                {"group_size": 16, "scales": torch.ones(k // 16, n, device=dev, dtype=f16)},
+            ),
+            # dtypes of the other operands follow out_dtype
+            ("f16 scales with out_dtype bf16", "scales", {"out_dtype": bf16}),
+            ("u4 without zeros", "zeros", {"b_type": "u4"}),
+            ("u4 zeros bf16 with out_dtype f16", "zeros", {"b_type": "u4", "zeros": self.s.to(bf16)}),
+            ("bias bf16 with out_dtype f16", "bias", {"bias": torch.zeros(n, device=dev, dtype=bf16)}),
+            ("out bf16 with out_dtype f16", "out", {"out": torch.empty(4, n, device=dev, dtype=bf16)}),
+            ("out int8", "out", {"out": torch.empty(4, n, device=dev, dtype=torch.int8)}),
+        ]
+        checks = Cases(self)
+        for what, name, kw in cases:
+            with checks.case(what):
+                self.bad(name, self.int8_gemm(**kw))
+        checks.done()
+
+    @recorded
+    def test_gemm_int8_activation_accepted(self) -> None:
+        # Valid INT8-activation calls pass Python's checks: they run (shape and dtype of the result as asked), or (a
+        # library without those kernels) raise MarlinError NOT_BUILT; never a ValueError.
+        dev = "cuda"
+        f16, bf16 = torch.float16, torch.bfloat16
+        n = self.N
+        a_scales = torch.ones(5, device=dev)[1:]  # fp32 alignment suffices
+        cases: list[tuple[str, dict[str, Any]]] = [
+            ("u4b8 f16", {}),
+            ("u4b8 bf16, a_scales", {"out_dtype": bf16, "scales": self.s.to(bf16), "a_scales": a_scales}),
+            ("u4b8 channelwise", {"group_size": -1, "scales": self.s[:1].contiguous()}),
+            ("u4b8 group 32", {"group_size": 32, "scales": torch.ones(self.K // 32, n, device=dev, dtype=f16)}),
+            (
+                "u4 f16, bias, out",
+                {
+                    "b_type": "u4",
+                    "zeros": self.s.clone(),
+                    "bias": torch.zeros(n, device=dev, dtype=f16),
+                    "out": torch.empty(4, n, device=dev, dtype=f16),
+                },
+            ),
+            (
+                "u4 bf16 group 64, a_scales",
+                {
+                    "b_type": "u4",
+                    "group_size": 64,
+                    "out_dtype": bf16,
+                    "scales": torch.ones(self.K // 64, n, device=dev, dtype=bf16),
+                    "zeros": torch.zeros(self.K // 64, n, device=dev, dtype=bf16),
+                    "a_scales": a_scales,
+                },
+            ),
+        ]
+        checks = Cases(self)
+        for what, kw in cases:
+            with checks.case(what):
+                try:
+                    out = self.int8_gemm(**kw)()
+                    torch.cuda.synchronize()
+                except MarlinError as exc:
+                    self.assertEqual(exc.code, Status.NOT_BUILT, str(exc))
+                    continue
+                want = kw.get("out_dtype", f16)
+                self.assertEqual((out.dtype, tuple(out.shape)), (want, (4, n)))
+                self.assertTrue(bool(torch.isfinite(out).all()))
+                if "out" in kw:
+                    self.assertIs(out, kw["out"])
+        checks.done()
+
     @recorded
     def test_prepare_arguments(self) -> None:
         dev = "cuda"
@@ -1749,8 +2058,8 @@ class CApiValidationTest(unittest.TestCase):
     def test_rejected_new_arguments(self) -> None:
         # marlin.h: global_scale is NVFP4's only; act-order is U4B8/U8B128 only, needs a_perm, and g_idx_sorted
         # unless is_k_full; group sizes per format (U4/U4B8/U8B128: -1, 32, 64, 128; FE4M3FN: -1, 128; NVFP4: 16;
-        # MXFP4: 32); a_scales and the formats of FP8 activations. Nothing is launched, so the tensors only need to
-        # exist.
+        # MXFP4: 32); a_scales and the formats of FP8 and INT8 activations. Nothing is launched, so the tensors only
+        # need to exist.
         k, g = self.K, self.G
         gs = torch.ones(1, device="cuda")
         perm = torch.arange(k, device="cuda", dtype=torch.int32)
@@ -1768,6 +2077,7 @@ class CApiValidationTest(unittest.TestCase):
         bf16 = {"a_type": ScalarType.BFLOAT16, "c_type": ScalarType.BFLOAT16}
         mxfp4 = {**bf16, "b_type": ScalarType.FE2M1F, "s_type": ScalarType.FE8M0FNU, "zeros": None, "group_size": 32}
         fp8_act = {"a_type": ScalarType.FE4M3FN}  # with the U4 f16 defaults: a valid FP8-activation call
+        int8_act = {"a_type": ScalarType.S8}  # with the U4 f16 defaults: a valid INT8-activation call
         a_scales = torch.ones(self.M, device="cuda")
         cases: list[tuple[str, str, dict[str, Any]]] = [
             ("global_scale with U4", r"global_scale", {"global_scale": gs.data_ptr()}),
@@ -1805,6 +2115,20 @@ class CApiValidationTest(unittest.TestCase):
             ("FP8 activations, s_type != c_type", r"s_type", {**fp8_act, "c_type": ScalarType.BFLOAT16}),
             ("FP8 activations, rows not 16 bytes", r"\blda\b", {**fp8_act, "lda": k + 8, "m": 2}),
             ("a_scales not 4-byte aligned", r"a_scales", {**fp8_act, "a_scales": a_scales.data_ptr() + 2}),
+            # INT8 activations: U4 and U4B8 only (group sizes -1, 32, 64, 128); no act-order, no global_scale; c_type
+            # f16/bf16 and s_type == c_type; 16-byte rows of 1-byte elements; a_scales fp32-aligned.
+            ("INT8 activations with U8B128", r"b_type", {**int8_act, "b_type": ScalarType.U8B128, "zeros": None}),
+            ("INT8 activations with FE4M3FN weights", r"b_type", {**int8_act, **fp8}),
+            ("INT8 activations with NVFP4", r"b_type|s_type|NVFP4|FE2M1F", {**nvfp4, **int8_act}),
+            ("INT8 activations with MXFP4", r"b_type|s_type|MXFP4|FE2M1F", {**mxfp4, **int8_act}),
+            ("INT8 activations with act-order", r"perm|act", {**gptq, **act, **int8_act}),
+            ("INT8 activations with global_scale", r"global_scale", {**int8_act, "global_scale": gs.data_ptr()}),
+            ("INT8 activations, group_size 16", r"group_size", {**int8_act, "group_size": 16}),
+            ("INT8 activations, c_type FE4M3FN", r"c_type", {**int8_act, "c_type": ScalarType.FE4M3FN}),
+            ("INT8 activations, c_type S8", r"c_type", {**int8_act, "c_type": ScalarType.S8}),
+            ("INT8 activations, s_type != c_type", r"s_type", {**int8_act, "c_type": ScalarType.BFLOAT16}),
+            ("INT8 activations, rows not 16 bytes", r"\blda\b", {**int8_act, "lda": k + 8, "m": 2}),
+            ("INT8 a_scales not 4-byte aligned", r"a_scales", {**int8_act, "a_scales": a_scales.data_ptr() + 2}),
         ]
         checks = Cases(self)
         for what, pattern, kw in cases:
@@ -1820,8 +2144,8 @@ class CApiValidationTest(unittest.TestCase):
     @recorded
     def test_unbuilt_types(self) -> None:
         # A type combination no quant config builds: NOT_BUILT (or INVALID_ARGUMENT), never a crash. FE2M1F with
-        # f16 scales; MXFP4 with f16 activations (never built). (FP8 activations are built for the sm89 family:
-        # GemmFp8ActTest, and test_rejected_new_arguments for the combinations never built.)
+        # f16 scales; MXFP4 with f16 activations (never built). (8-bit activations: GemmFp8ActTest and
+        # GemmInt8ActTest, and test_rejected_new_arguments for the combinations never built.)
         checks = Cases(self)
         mxfp4_f16 = {"b_type": ScalarType.FE2M1F, "s_type": ScalarType.FE8M0FNU, "zeros": None, "group_size": 32}
         for kw in ({"b_type": ScalarType.FE2M1F, "zeros": None}, mxfp4_f16):

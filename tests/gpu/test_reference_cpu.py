@@ -1,13 +1,16 @@
 """CPU unit tests of marlin_bazel.reference (no GPU, no C library): packing round trips and the Marlin layouts
 (4-bit and 8-bit) against values worked out by hand from docs/DESIGN.md, the FP8/FP4/E8M0 decoders and dequant
-for every weight format, the row order of the weights for FP8 activations (reference and ops.a8_row_perm), and
-marlin_bazel.ops.prepare_act_order (pure torch).
+for every weight format, the row order of the weights for 8-bit activations (reference and ops.a8_row_perm), the
+float64 GEMM reference with INT8 and FP8 activations (reference.gemm_reference), marlin_bazel.ops.prepare_act_order
+(pure torch), and ops.gemm's type checks of 8-bit activations (they come before the device checks, so CPU tensors
+reach them).
 
 Run: PYTHONPATH=python python -m pytest tests/gpu/test_reference_cpu.py -q   (or python -m unittest)
 """
 
 from __future__ import annotations
 
+import re
 import sys
 import unittest
 from pathlib import Path
@@ -22,6 +25,7 @@ except ImportError:  # pragma: no cover - torch is needed for everything here
     torch = None
 
 if torch is not None:
+    import marlin_bazel
     from marlin_bazel import ops
     from marlin_bazel import reference as ref
 
@@ -782,7 +786,7 @@ class MarlinLayoutPermTest(unittest.TestCase):
 
 @unittest.skipIf(torch is None, "torch is not installed")
 class A8RowPermTest(unittest.TestCase):
-    """The row order of 4-bit weights for the kernels with FP8 activations: repacked row 16b + y of each 16-row
+    """The row order of 4-bit weights for the kernels with 8-bit activations: repacked row 16b + y of each 16-row
     block is source row 16b + P(y), P = 0, 1, 4, 5, 8, 9, 12, 13, 2, 3, 6, 7, 10, 11, 14, 15."""
 
     def test_values_k32(self) -> None:
@@ -847,6 +851,323 @@ class A8RowPermTest(unittest.TestCase):
                     ref.a8_row_perm_reference(k)
                 with self.assertRaisesRegex(ValueError, "^k:"):
                     ops.a8_row_perm(k, "cpu")
+
+
+@unittest.skipIf(torch is None, "torch is not installed")
+class GemmReferenceTest(unittest.TestCase):
+    """reference.activations_reference and gemm_reference: C[r, n] = a_scales[r] * sum_k A[r, k] * W[k, n] + bias[n]
+    in float64, with A int8 (INT8 activations), e4m3 (FP8) or 16-bit values."""
+
+    def test_int8_activations(self) -> None:
+        a = torch.tensor([[-128, -127, -1, 0], [1, 2, 100, 127]], dtype=torch.int8)
+        got = ref.activations_reference(a)
+        self.assertEqual(got.dtype, torch.float64)
+        self.assertEqual(got.tolist(), [[-128.0, -127.0, -1.0, 0.0], [1.0, 2.0, 100.0, 127.0]])
+        a_scales = torch.tensor([0.1, 3.0e-5], dtype=torch.float32)  # 0.1 is not exact: its fp32 value is used
+        got = ref.activations_reference(a, a_scales)
+        s0, s1 = (float(x) for x in a_scales)  # the fp32 values, exactly, as Python floats
+        self.assertEqual(got.tolist(), [[-128 * s0, -127 * s0, -s0, 0.0], [s1, 2 * s1, 100 * s1, 127 * s1]])
+        self.assertNotEqual(s0, 0.1)
+
+    @unittest.skipUnless(HAS_E4M3, "torch has no float8_e4m3fn")
+    def test_fp8_activations(self) -> None:
+        codes = torch.tensor([[0x00, 0x01, 0x38, 0x7E], [0x80, 0xB8, 0xFE, 0x08]], dtype=torch.uint8)
+        a = codes.view(torch.float8_e4m3fn)
+        self.assertEqual(
+            ref.activations_reference(a).tolist(), [[0.0, 2.0**-9, 1.0, 448.0], [0.0, -1.0, -448.0, 2.0**-6]]
+        )
+        a_scales = torch.tensor([0.5, 3.0])
+        want = ref.fp8_e4m3fn_to_float(codes).double() * a_scales.double()[:, None]
+        self.assertTrue(torch.equal(ref.activations_reference(a, a_scales), want))
+
+    def test_16bit_activations(self) -> None:
+        for dtype in (torch.float16, torch.bfloat16):
+            with self.subTest(dtype=dtype):
+                a = torch.tensor([[0.5, -3.25], [1e-3, 2.0]]).to(dtype)
+                self.assertTrue(torch.equal(ref.activations_reference(a), a.double()))
+
+    def _int8_case(self, b_type: str, group_size: int, seed: int) -> None:
+        # C[r, n] = a_scales[r] * sum_k A[r, k] * (q[k, n] - z[g(k), n]) * s[g(k), n] + bias[n], z = 8 for u4b8,
+        # written out with Python floats.
+        g = torch.Generator().manual_seed(seed)
+        m, k, n = 3, 64, 8
+        groups = 1 if group_size == -1 else k // group_size
+        a = torch.randint(-127, 128, (m, k), generator=g).to(torch.int8)
+        q = torch.randint(0, 16, (k, n), generator=g, dtype=torch.int32)
+        s = (0.01 + 0.09 * torch.rand(groups, n, generator=g)).half()
+        z = torch.randint(0, 16, (groups, n), generator=g, dtype=torch.int32) if b_type == "u4" else None
+        a_scales = torch.rand(m, generator=g) + 0.5
+        bias = torch.randn(n, generator=g).half()
+        w = ref.dequant(q, s, z, group_size, b_type)
+        got = ref.gemm_reference(a, w, a_scales=a_scales, bias=bias)
+        self.assertEqual((got.dtype, tuple(got.shape)), (torch.float64, (m, n)))
+        rows = k if group_size == -1 else group_size
+        for r in range(m):
+            for c in range(n):
+                acc = 0.0
+                for i in range(k):
+                    zero = 8 if z is None else int(z[i // rows, c])
+                    acc += int(a[r, i]) * (int(q[i, c]) - zero) * float(s[i // rows, c])
+                want = float(a_scales[r]) * acc + float(bias[c])
+                self.assertAlmostEqual(float(got[r, c]), want, delta=1e-12 * max(1.0, abs(want)))
+        # Without a_scales and bias (None: scales 1, no bias): plain A @ W.
+        self.assertTrue(torch.equal(ref.gemm_reference(a, w), a.double() @ w.double()))
+
+    def test_int8_u4_grouped(self) -> None:
+        self._int8_case("u4", 32, 61)
+
+    def test_int8_u4b8_channelwise(self) -> None:
+        self._int8_case("u4b8", -1, 62)
+
+    def test_int8_u4b8_grouped(self) -> None:
+        self._int8_case("u4b8", 16, 63)
+
+    def test_rejects(self) -> None:
+        a = torch.zeros(2, 64, dtype=torch.int8)
+        w = torch.zeros(64, 8)
+        cases = [
+            (
+                "a",
+                r"^a: dtype must be one of .*torch\.int8.*, got torch\.uint8$",
+                lambda: ref.activations_reference(a.view(torch.uint8)),
+            ),
+            ("a", r"^a: expected a 2-D tensor", lambda: ref.activations_reference(a[0])),
+            (
+                "a_scales with f16 a",
+                r"^a_scales: only 8-bit activations .* a is torch\.float16$",
+                lambda: ref.activations_reference(a.half(), torch.ones(2)),
+            ),
+            ("a_scales [3]", r"^a_scales: expected shape \(2,\)", lambda: ref.activations_reference(a, torch.ones(3))),
+            (
+                "a_scales int",
+                r"^a_scales: expected a float tensor",
+                lambda: ref.activations_reference(a, torch.ones(2, dtype=torch.int32)),
+            ),
+            ("w rows", r"^w: expected a tensor \[K, N\] with K = 64", lambda: ref.gemm_reference(a, w[:32])),
+            (
+                "bias shape",
+                r"^bias: expected a tensor of shape \(8,\)",
+                lambda: ref.gemm_reference(a, w, bias=torch.zeros(9)),
+            ),
+        ]
+        for what, pattern, call in cases:
+            with self.subTest(what):
+                with self.assertRaisesRegex(ValueError, pattern):
+                    call()
+
+
+@unittest.skipIf(torch is None, "torch is not installed")
+class Act8ArgumentsTest(unittest.TestCase):
+    """ops.gemm's checks of 8-bit activations, with CPU tensors: gemm checks the types (dtypes, formats, group size,
+    which arguments a format takes) before devices, so a call whose types are wrong fails with the same ValueError
+    on the CPU as on a GPU, and a call whose types are right gets as far as "a: must be a CUDA tensor"."""
+
+    K, N, G = 256, 256, 128
+
+    def call(self, **kw: object) -> None:
+        """ops.gemm on CPU tensors: INT8 a [4, K], u4b8, group size G, f16 output; kw adds or replaces."""
+        args: dict[str, object] = {
+            "a": torch.zeros(4, self.K, dtype=torch.int8),
+            "b_q": torch.zeros(self.K // 16, 2 * self.N, dtype=torch.int32),
+            "scales": torch.ones(self.K // self.G, self.N, dtype=torch.float16),
+            "b_type": "u4b8",
+            "group_size": self.G,
+            "out_dtype": torch.float16,
+            **kw,
+        }
+        ops.gemm(**args)
+
+    def check(self, cases: list[tuple[str, str, dict[str, object]]]) -> None:
+        for what, pattern, kw in cases:
+            with self.subTest(what):
+                with self.assertRaisesRegex(ValueError, pattern):
+                    self.call(**kw)
+
+    def test_formats(self) -> None:
+        f16, bf16 = torch.float16, torch.bfloat16
+        self.assertEqual(ops.INT8_ACT_FORMATS, {"u4": (f16, bf16), "u4b8": (f16, bf16)})
+        self.assertEqual(ops.FP8_ACT_FORMATS, {"u4": (f16, bf16), "u4b8": (f16, bf16), "mxfp4": (bf16,)})
+        self.assertIs(marlin_bazel.INT8_ACT_FORMATS, ops.INT8_ACT_FORMATS)
+        self.assertIn("INT8_ACT_FORMATS", marlin_bazel.__all__)
+        self.assertIn("INT8_ACT_FORMATS", ops.__all__)
+        # Every format with 8-bit activations is a known format and takes its usual group sizes.
+        for formats in (ops.INT8_ACT_FORMATS, ops.FP8_ACT_FORMATS):
+            for fmt, dtypes in formats.items():
+                self.assertIn(fmt, ops.FORMAT_GROUP_SIZES)
+                self.assertTrue(set(dtypes) <= {f16, bf16})
+
+    def test_int8_rejected(self) -> None:
+        k, n, g = self.K, self.N, self.G
+        f16, bf16 = torch.float16, torch.bfloat16
+        b_q8 = torch.zeros(k // 16, 4 * n, dtype=torch.int32)
+        s_mx = torch.full((k // 32, n), 127, dtype=torch.uint8)
+        ao = ops.prepare_act_order(torch.arange(k, dtype=torch.int32) // g, g)
+        allowed = r"; allowed: 'u4' \(AWQ-INT4\), 'u4b8' \(GPTQ-INT4\)$"
+        no_kernels = r" has no kernels with INT8 activations \(a of dtype torch\.int8\)"
+        cases: list[tuple[str, str, dict[str, object]]] = [
+            # out_dtype: required, f16 or bf16
+            (
+                "no out_dtype",
+                r"^out_dtype: INT8 activations \(a of dtype torch\.int8\) need out_dtype=torch\.float16 or "
+                r"torch\.bfloat16: the output dtype cannot be inferred from a$",
+                {"out_dtype": None},
+            ),
+            (
+                "out_dtype float32",
+                r"^out_dtype: must be torch\.float16 or torch\.bfloat16 .*got torch\.float32$",
+                {"out_dtype": torch.float32},
+            ),
+            ("out_dtype int8", r"^out_dtype: must be .*got torch\.int8$", {"out_dtype": torch.int8}),
+            ("out_dtype a string", r"^out_dtype: must be .*got 'float16'$", {"out_dtype": "float16"}),
+            # weight formats: u4 and u4b8 only
+            ("u8b128", rf"^b_type: 'u8b128'{no_kernels}{allowed}", {"b_type": "u8b128", "b_q": b_q8}),
+            ("fe4m3fn weights", rf"^b_type: 'fe4m3fn'{no_kernels}{allowed}", {"b_type": "fe4m3fn", "b_q": b_q8}),
+            (
+                "MXFP4",
+                rf"^b_type: 'fe2m1f'{no_kernels}{allowed}",
+                {"b_type": "fe2m1f", "scales": s_mx, "group_size": 32, "out_dtype": bf16},
+            ),
+            ("unknown b_type", r"^b_type: 'u8' is not one of", {"b_type": "u8"}),
+            # no act-order
+            (
+                "act_order",
+                r"^act_order: there are no act-order kernels with INT8 activations \(a of dtype torch\.int8\); "
+                r"pass None$",
+                {"act_order": ao},
+            ),
+            # scales of out_dtype
+            (
+                "f16 scales, bf16 out",
+                r"^scales: dtype must be torch\.bfloat16 \(out_dtype, with 8-bit activations\) for b_type 'u4b8', "
+                r"got torch\.float16$",
+                {"out_dtype": bf16},
+            ),
+            (
+                "bf16 scales, f16 out (u4)",
+                r"^scales: dtype must be torch\.float16 \(out_dtype, with 8-bit activations\) for b_type 'u4', got "
+                r"torch\.bfloat16$",
+                {"b_type": "u4", "scales": torch.ones(k // g, n, dtype=bf16)},
+            ),
+            (
+                "float32 scales",
+                r"^scales: dtype must be torch\.float16 .*got torch\.float32$",
+                {"scales": torch.ones(2, n)},
+            ),
+            # group sizes: -1, 32, 64, 128
+            (
+                "group_size 16",
+                r"^group_size: 16 is not allowed for b_type 'u4b8'; allowed: \[-1, 32, 64, 128\]$",
+                {"group_size": 16, "scales": torch.ones(k // 16, n, dtype=f16)},
+            ),
+            ("group_size 256", r"^group_size: 256 is not one of \[-1, 16, 32, 64, 128\]$", {"group_size": 256}),
+            (
+                "group size does not divide k",
+                r"^group_size: 128 does not divide k = 192$",
+                {"a": torch.zeros(4, 192, dtype=torch.int8), "b_q": torch.zeros(12, 2 * n, dtype=torch.int32)},
+            ),
+            # a
+            (
+                "k = 96",
+                r"^a: k \(columns of a\) = 96 must be a multiple of 64$",
+                {"a": torch.zeros(4, 96, dtype=torch.int8)},
+            ),
+            ("m = 0", r"^a: m \(rows of a\) must be >= 1, got 0$", {"a": torch.zeros(0, k, dtype=torch.int8)}),
+            ("a 1-D", r"^a: expected a 2-D tensor", {"a": torch.zeros(k, dtype=torch.int8)}),
+            ("a non-contiguous", r"^a: must be contiguous", {"a": torch.zeros(k, 4, dtype=torch.int8).t()}),
+            (
+                "a uint8",
+                r"^a: dtype must be torch\.float16 or torch\.bfloat16 or torch\.int8\b.*, got torch\.uint8$",
+                {"a": torch.zeros(4, k, dtype=torch.uint8)},
+            ),
+            ("a int16", r"^a: dtype must be .*got torch\.int16$", {"a": torch.zeros(4, k, dtype=torch.int16)}),
+        ]
+        self.check(cases)
+
+    def test_a_scales_only_with_8bit_activations(self) -> None:
+        for dtype in (torch.float16, torch.bfloat16):
+            with self.subTest(dtype=dtype):
+                with self.assertRaisesRegex(
+                    ValueError,
+                    r"^a_scales: only 8-bit activations \(a of dtype torch\.int8\b.*\) take per-row scales; a is "
+                    rf"{re.escape(str(dtype))} \(pass None\)$",
+                ):
+                    self.call(
+                        a=torch.zeros(4, self.K, dtype=dtype),
+                        scales=torch.ones(2, self.N, dtype=dtype),
+                        out_dtype=None,
+                        a_scales=torch.ones(4),
+                    )
+
+    def test_int8_accepted(self) -> None:
+        # Every INT8-activation call of the contract passes the type checks: u4 (with zeros) and u4b8, f16 and bf16
+        # output, group sizes -1, 32, 64, 128, with and without a_scales and bias. On the CPU the next check is
+        # a's device.
+        k, n = self.K, self.N
+        for b_type in ("u4", "u4b8"):
+            for dtype in (torch.float16, torch.bfloat16):
+                for gs in (-1, 32, 64, 128):
+                    for extra in (False, True):
+                        groups = 1 if gs == -1 else k // gs
+                        kw: dict[str, object] = {
+                            "b_type": b_type,
+                            "group_size": gs,
+                            "out_dtype": dtype,
+                            "scales": torch.ones(groups, n, dtype=dtype),
+                        }
+                        if b_type == "u4":
+                            kw["zeros"] = torch.zeros(groups, n, dtype=dtype)
+                        if extra:
+                            kw.update(a_scales=torch.ones(4), bias=torch.zeros(n, dtype=dtype))
+                        with self.subTest(b_type=b_type, dtype=dtype, group_size=gs, a_scales_and_bias=extra):
+                            with self.assertRaisesRegex(ValueError, r"^a: must be a CUDA tensor, got one on cpu$"):
+                                self.call(**kw)
+
+    @unittest.skipUnless(HAS_E4M3, "torch has no float8_e4m3fn")
+    def test_fp8_rejected(self) -> None:
+        # The same checks, shared with FP8 activations (whose formats also take MXFP4, bf16 output only).
+        k, n, g = self.K, self.N, self.G
+        a = torch.zeros(4, k, dtype=torch.uint8).view(torch.float8_e4m3fn)
+        s_mx = torch.full((k // 32, n), 127, dtype=torch.uint8)
+        s_nv = torch.full((k // 16, n), 0x38, dtype=torch.uint8).view(torch.float8_e4m3fn)
+        ao = ops.prepare_act_order(torch.arange(k, dtype=torch.int32) // g, g)
+        allowed = (
+            r"; allowed: 'u4' \(AWQ-INT4\), 'u4b8' \(GPTQ-INT4\), 'fe2m1f' with e8m0 scales \(MXFP4, "
+            r"torch\.bfloat16 output only\)$"
+        )
+        cases: list[tuple[str, str, dict[str, object]]] = [
+            (
+                "no out_dtype",
+                r"^out_dtype: FP8 activations \(a of dtype torch\.float8_e4m3fn\) need out_dtype=",
+                {"out_dtype": None},
+            ),
+            (
+                "u8b128",
+                rf"^b_type: 'u8b128' has no kernels with FP8 activations \(a of dtype torch\.float8_e4m3fn\){allowed}",
+                {"b_type": "u8b128", "b_q": torch.zeros(k // 16, 4 * n, dtype=torch.int32)},
+            ),
+            (
+                "NVFP4",
+                r"^scales: NVFP4 \(b_type 'fe2m1f', torch\.float8_e4m3fn scales\) has no kernels with FP8 "
+                rf"activations .*{allowed}",
+                {"b_type": "fe2m1f", "scales": s_nv, "group_size": 16},
+            ),
+            (
+                "MXFP4, f16 out",
+                r"^out_dtype: MXFP4 \(b_type 'fe2m1f', torch\.uint8 scales\) with FP8 activations has only "
+                r"torch\.bfloat16 output, got torch\.float16$",
+                {"b_type": "fe2m1f", "scales": s_mx, "group_size": 32},
+            ),
+            (
+                "act_order",
+                r"^act_order: there are no act-order kernels with FP8 activations \(a of dtype torch\.float8_e4m3fn\)",
+                {"act_order": ao},
+            ),
+        ]
+        self.check([(what, pattern, {"a": a, **kw}) for what, pattern, kw in cases])
+        with self.assertRaisesRegex(ValueError, r"^a: must be a CUDA tensor"):  # MXFP4, bf16 output: accepted
+            self.call(
+                a=a, b_type="fe2m1f", scales=s_mx, group_size=32, out_dtype=torch.bfloat16, a_scales=torch.ones(4)
+            )
 
 
 @unittest.skipIf(torch is None, "torch is not installed")

@@ -98,8 +98,9 @@ void test_validation() {
   a.c_type = MARLIN_TYPE_BFLOAT16;
   expect_error(a, "c_type 1 must equal a_type 0");
   a = good_args();
-  a.a_type = MARLIN_TYPE_S8;
-  expect_error(a, "a_type 2 is not supported");
+  a.a_type = MARLIN_TYPE_U4;
+  expect_error(a, "a_type 4 is not supported; allowed: MARLIN_TYPE_FLOAT16, MARLIN_TYPE_BFLOAT16, "
+                  "MARLIN_TYPE_FE4M3FN (FP8 activations), MARLIN_TYPE_S8 (INT8 activations)");
   a = good_args();
   a.lda = 4100;
   expect_error(a, "lda must be >= k and a multiple of 8");
@@ -243,6 +244,17 @@ void test_plan_stages() {
   expect(marlin::plan_gemm(a, kT4, sm75_family, &plan, &err) == MARLIN_ERR_NOT_BUILT &&
              err.find("compute capability 7.5 has no bf16 kernels") != std::string::npos,
          "bf16 on Turing: " + err);
+  a.a_type = MARLIN_TYPE_S8;
+  auto sm75_int8 = [](const marlin::KernelKey& k) {
+    return k.stages == 2 && k.c_type == marlin::ScalarTypeId::kFloat16;
+  };
+  expect(marlin::plan_gemm(a, kT4, sm75_int8, &plan, &err) == MARLIN_ERR_NOT_BUILT &&
+             err.find("a=s8 b=u4b8 c=bfloat16") != std::string::npos &&
+             err.find("compute capability 7.5 has no bf16 kernels") != std::string::npos,
+         "INT8 activations with bf16 output on Turing: " + err);
+  a.c_type = a.s_type = MARLIN_TYPE_FLOAT16;
+  expect(marlin::plan_gemm(a, kT4, sm75_int8, &plan, &err) == MARLIN_OK && plan.key.stages == 2,
+         "INT8 activations with f16 output on Turing: " + err);
   // 8-bit weights with 64 rows: (64, 256, 256) needs more than Turing's 64 KiB, a smaller tile is taken.
   a = good_args();
   a.b_type = MARLIN_TYPE_U8B128;
@@ -314,7 +326,7 @@ void test_fp8_activations() {
   expect(marlin::validate_gemm_args(a).empty(), "MXFP4 with FP8 activations: " + marlin::validate_gemm_args(a));
   a = good_args();
   a.a_scales = static_cast<const float*>(fake(0xB0000));
-  expect_error(a, "a_scales is for FP8 activations (a_type MARLIN_TYPE_FE4M3FN) only");
+  expect_error(a, "a_scales is for 8-bit activations (a_type MARLIN_TYPE_FE4M3FN or MARLIN_TYPE_S8) only");
   // Plan: no 8-row block, 1-byte A stages, the output type in the key.
   a = good_args();
   a.m = 1;
@@ -326,6 +338,48 @@ void test_fp8_activations() {
   expect(!plan.key.m_block_size_8 && plan.key.thread_m_blocks == 1, "FP8 activations: 16-row block at m=1");
   expect(plan.key.a_type == marlin::ScalarTypeId::kFE4M3fn && plan.key.c_type == marlin::ScalarTypeId::kBFloat16,
          "fp8 key types");
+  const marlin::TileShape shape{plan.key.threads, 1, 8, 8, false, 4, 8, false, 4, 2, 1};
+  expect(plan.smem_bytes == marlin::smem_bytes(shape) && marlin::a_stage_bytes(shape) == 16 * 128,
+         "one byte per activation in shared memory");
+}
+
+void test_int8_activations() {
+  auto a = good_args();
+  a.a_type = MARLIN_TYPE_S8;
+  a.c_type = a.s_type = MARLIN_TYPE_FLOAT16;
+  expect(marlin::validate_gemm_args(a).empty(), "INT8 activations with GPTQ-INT4: " + marlin::validate_gemm_args(a));
+  a.a_scales = static_cast<const float*>(fake(0xB0000));
+  expect(marlin::validate_gemm_args(a).empty(), "with per-row scales");
+  a.lda = 4104;
+  expect_error(a, "lda must be >= k and a multiple of 16 (16-byte rows), got 4104");
+  a.lda = 0;
+  a.b_type = MARLIN_TYPE_U8B128;
+  expect_error(a, "INT8 activations take b_type MARLIN_TYPE_U4, MARLIN_TYPE_U4B8, got b_type 6");
+  a.b_type = MARLIN_TYPE_FE2M1F;
+  a.s_type = MARLIN_TYPE_FE8M0FNU;
+  a.c_type = MARLIN_TYPE_BFLOAT16;
+  a.group_size = 32;
+  expect_error(a, "INT8 activations take b_type MARLIN_TYPE_U4, MARLIN_TYPE_U4B8, got b_type 7");
+  a.b_type = MARLIN_TYPE_U4B8;
+  a.c_type = MARLIN_TYPE_S8;
+  expect_error(a, "c_type 2 is not allowed with INT8 activations");
+  a.c_type = MARLIN_TYPE_BFLOAT16;
+  a.s_type = MARLIN_TYPE_FLOAT16;
+  expect_error(a, "s_type 0 must equal c_type 1 with INT8 activations");
+  a.s_type = MARLIN_TYPE_BFLOAT16;
+  expect(marlin::validate_gemm_args(a).empty(), "bf16 output: " + marlin::validate_gemm_args(a));
+  a.perm = static_cast<const int32_t*>(fake(0xC0000));
+  expect_error(a, "act-order (perm) is not available with INT8 activations");
+  // Plan: no 8-row block, 1-byte A stages, s8 and the output type in the key.
+  a = good_args();
+  a.m = 3;
+  a.a_type = MARLIN_TYPE_S8;
+  marlin::LaunchPlan plan{};
+  std::string err;
+  expect(marlin::plan_gemm(a, kH100, all_built, &plan, &err) == MARLIN_OK, "plan int8: " + err);
+  expect(!plan.key.m_block_size_8 && plan.key.thread_m_blocks == 1, "INT8 activations: 16-row block at m=3");
+  expect(plan.key.a_type == marlin::ScalarTypeId::kS8 && plan.key.c_type == marlin::ScalarTypeId::kFloat16,
+         "int8 key types");
   const marlin::TileShape shape{plan.key.threads, 1, 8, 8, false, 4, 8, false, 4, 2, 1};
   expect(plan.smem_bytes == marlin::smem_bytes(shape) && marlin::a_stage_bytes(shape) == 16 * 128,
          "one byte per activation in shared memory");
@@ -475,6 +529,7 @@ int main() {
   test_forced_config();
   test_split_min_share();
   test_fp8_activations();
+  test_int8_activations();
   test_plan_small_batch_uses_stream_k();
   test_plan_large_batch_whole_tiles();
   test_plan_thread_m_blocks();

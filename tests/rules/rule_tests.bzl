@@ -12,15 +12,15 @@ load("//rules/private:plan.bzl", "FAMILIES", "check_config_archs", "family_archs
 
 ALLOWED_ARCHS = "allowed: 7.5, 8.0, 8.6, 8.7, 8.9, 9.0, 10.0, 12.0, 12.1 (optionally with suffix a or f, e.g. 9.0a)"
 
-# The implemented configs with sm75/sm80 kernels, then the FP8-activation ones (sm89 only).
-SM80_CONFIGS = ["awq_int4", "gptq_int4", "gptq_int8", "fp8", "nvfp4", "mxfp4"]
+# The configs with sm75/sm80 kernels (16-bit, then INT8 activations), then the FP8-activation ones (sm89 only).
+SM80_CONFIGS = ["awq_int4", "gptq_int4", "gptq_int8", "fp8", "nvfp4", "mxfp4", "awq_int4_int8_act", "gptq_int4_int8_act"]
 FP8_ACT_CONFIGS = ["awq_int4_fp8_act", "gptq_int4_fp8_act", "mxfp4_fp8_act"]
 IMPLEMENTED_CONFIGS = SM80_CONFIGS + FP8_ACT_CONFIGS
-AVAILABLE_CONFIGS = "awq_int4, gptq_int4, gptq_int8, fp8, nvfp4, mxfp4, awq_int4_fp8_act, gptq_int4_fp8_act, mxfp4_fp8_act"
+AVAILABLE_CONFIGS = "awq_int4, gptq_int4, gptq_int8, fp8, nvfp4, mxfp4, awq_int4_int8_act, gptq_int4_int8_act, awq_int4_fp8_act, gptq_int4_fp8_act, mxfp4_fp8_act"
 ALLOWED_CONFIGS = "allowed: " + AVAILABLE_CONFIGS
 
-# Real builds: the sm80 files of every implemented config (INT4 AWQ and GPTQ, INT8 GPTQ, FP8, NVFP4, MXFP4);
-# nvfp4 and mxfp4 share the bf16 e2m1 file, mxfp4 has no f16 one.
+# Real builds: the sm80 files of every implemented config (INT4 AWQ and GPTQ, INT8 GPTQ, FP8, NVFP4, MXFP4, and
+# INT4 with INT8 activations); nvfp4 and mxfp4 share the bf16 e2m1 file, mxfp4 has no f16 one.
 SM80_FILES = [
     "sm80_kernel_bfloat16_fe2m1f_bfloat16.cu",
     "sm80_kernel_bfloat16_fe4m3fn_bfloat16.cu",
@@ -32,6 +32,10 @@ SM80_FILES = [
     "sm80_kernel_float16_u4_float16.cu",
     "sm80_kernel_float16_u4b8_float16.cu",
     "sm80_kernel_float16_u8b128_float16.cu",
+    "sm80_kernel_s8_u4_bfloat16.cu",
+    "sm80_kernel_s8_u4_float16.cu",
+    "sm80_kernel_s8_u4b8_bfloat16.cu",
+    "sm80_kernel_s8_u4b8_float16.cu",
 ]
 
 # Real builds with 7.5: the sm75 files (Turing: two stages, no bf16), the f16 one of every implemented config
@@ -42,6 +46,8 @@ SM75_FILES = [
     "sm75_kernel_float16_u4_float16.cu",
     "sm75_kernel_float16_u4b8_float16.cu",
     "sm75_kernel_float16_u8b128_float16.cu",
+    "sm75_kernel_s8_u4_float16.cu",
+    "sm75_kernel_s8_u4b8_float16.cu",
 ]
 
 # The implemented configs that 7.5 allows: the sm80 ones but mxfp4.
@@ -59,23 +65,8 @@ SM80_INT8_FILES = [
     "sm80_kernel_float16_u8b128_float16.cu",
 ]
 
-# The seed's whole matrix (all-known mode): files of every known quant config.
-ALL_SM80_FILES = [
-    "sm80_kernel_bfloat16_fe2m1f_bfloat16.cu",
-    "sm80_kernel_bfloat16_fe4m3fn_bfloat16.cu",
-    "sm80_kernel_bfloat16_u4_bfloat16.cu",
-    "sm80_kernel_bfloat16_u4b8_bfloat16.cu",
-    "sm80_kernel_bfloat16_u8b128_bfloat16.cu",
-    "sm80_kernel_float16_fe2m1f_float16.cu",
-    "sm80_kernel_float16_fe4m3fn_float16.cu",
-    "sm80_kernel_float16_u4_float16.cu",
-    "sm80_kernel_float16_u4b8_float16.cu",
-    "sm80_kernel_float16_u8b128_float16.cu",
-    "sm80_kernel_s8_u4_bfloat16.cu",
-    "sm80_kernel_s8_u4_float16.cu",
-    "sm80_kernel_s8_u4b8_bfloat16.cu",
-    "sm80_kernel_s8_u4b8_float16.cu",
-]
+# The seed's whole matrix (all-known mode): every known config is implemented, so the same files.
+ALL_SM80_FILES = SM80_FILES
 
 # Real builds with 8.9 or 12.x: the sm89 files (FP8 activations) of the FP8-activation configs; every one of
 # them is implemented, so these are also the all-known mode's sm89 files.
@@ -89,15 +80,7 @@ SM89_FILES = [
 
 ALL_SM89_FILES = SM89_FILES
 
-ALL_SM75_FILES = [
-    "sm75_kernel_float16_fe2m1f_float16.cu",
-    "sm75_kernel_float16_fe4m3fn_float16.cu",
-    "sm75_kernel_float16_u4_float16.cu",
-    "sm75_kernel_float16_u4b8_float16.cu",
-    "sm75_kernel_float16_u8b128_float16.cu",
-    "sm75_kernel_s8_u4_float16.cu",
-    "sm75_kernel_s8_u4b8_float16.cu",
-]
+ALL_SM75_FILES = SM75_FILES
 
 # Every supported arch that has no native FP8 mma (none of 8.9, 12.0, 12.1).
 NO_FP8_ARCHS = ["7.5", "8.0", "8.6", "8.7", "9.0a", "10.0f"]
@@ -195,12 +178,13 @@ def _planning_test_impl(ctx):
     # quant_configs = ["all"]: every implemented config the archs allow (FP8 activations need 8.9 or 12.x, mxfp4
     # an arch >= 8.0); explicit lists pass through unchanged.
     sixteen_bit = ["awq_int4", "gptq_int4", "gptq_int8", "fp8", "nvfp4", "mxfp4"]
+    int8_act = ["awq_int4_int8_act", "gptq_int4_int8_act"]
     fp8_act = ["awq_int4_fp8_act", "gptq_int4_fp8_act", "mxfp4_fp8_act"]
-    _expect_value(r, "all on 8.0: the 16-bit-activation configs", resolve_quant_configs(["8.0"], ["all"]), sixteen_bit)
-    _expect_value(r, "all on 9.0a: the same", resolve_quant_configs(["9.0a"], ["all"]), sixteen_bit)
-    _expect_value(r, "all on 8.9: FP8 activations too", resolve_quant_configs(["8.9"], ["all"]), sixteen_bit + fp8_act)
-    _expect_value(r, "all on 8.0,12.0: FP8 activations too", resolve_quant_configs(["8.0", "12.0"], ["all"]), sixteen_bit + fp8_act)
-    _expect_value(r, "all on 7.5: what Turing allows", resolve_quant_configs(["7.5"], ["all"]), ["awq_int4", "gptq_int4", "gptq_int8", "fp8", "nvfp4"])
+    _expect_value(r, "all on 8.0: the 16-bit- and INT8-activation configs", resolve_quant_configs(["8.0"], ["all"]), sixteen_bit + int8_act)
+    _expect_value(r, "all on 9.0a: the same", resolve_quant_configs(["9.0a"], ["all"]), sixteen_bit + int8_act)
+    _expect_value(r, "all on 8.9: FP8 activations too", resolve_quant_configs(["8.9"], ["all"]), sixteen_bit + int8_act + fp8_act)
+    _expect_value(r, "all on 8.0,12.0: FP8 activations too", resolve_quant_configs(["8.0", "12.0"], ["all"]), sixteen_bit + int8_act + fp8_act)
+    _expect_value(r, "all on 7.5: what Turing allows (no mxfp4: bf16 only)", resolve_quant_configs(["7.5"], ["all"]), ["awq_int4", "gptq_int4", "gptq_int8", "fp8", "nvfp4"] + int8_act)
     _expect_value(r, "explicit lists pass through", resolve_quant_configs(["8.0"], ["gptq_int4"]), ["gptq_int4"])
     _expect_error(r, "all with other entries is rejected", resolve_quant_configs(["8.0"], ["all", "awq_int4"]), ['bad quant_configs ["all","awq_int4"]: "all" must be the only entry'])
     _expect_error(r, "all checks the archs", resolve_quant_configs(["7.0"], ["all"]), ['unknown arch "7.0"'])
@@ -264,7 +248,7 @@ def _planning_test_impl(ctx):
     _expect_equal(r, "plan for 7.5,8.0,8.9,9.0 has no error", error, None)
     if plan:
         _expect_equal(r, "plan for 7.5,8.0,8.9,9.0: sm75, sm80 and sm89 files", [plan["sm75"], plan["sm80"], plan["sm89"]], [SM75_FILES, SM80_FILES, SM89_FILES])
-        _expect_equal(r, "plan for 7.5,8.0,8.9,9.0: 20 kernel files", len(plan_file_names(plan)), 5 + 10 + 5 + 1)
+        _expect_equal(r, "plan for 7.5,8.0,8.9,9.0: 26 kernel files and the selector", len(plan_file_names(plan)), 7 + 14 + 5 + 1)
     _expect_value(r, "no quant config list on 7.5,8.0,8.9,9.0,12.0: every implemented one", plan_kernel_files(["7.5", "8.0", "8.9", "9.0", "12.0"], None), {
         "selector": "kernel_selector.h",
         "sm75": SM75_FILES,
@@ -319,7 +303,7 @@ def _planning_test_impl(ctx):
     _expect_equal(r, "plan with shards = 7 has no error", error, None)
     if plan:
         _expect_equal(r, "plan with shards = 7: 7 files per unsharded file", plan["sm80"], [p for f in SM80_FILES for p in shard_file_names(f, 7)])
-        _expect_equal(r, "plan with shards = 7: 70 kernel files", len(plan["sm80"]), 10 * 7)
+        _expect_equal(r, "plan with shards = 7: 98 kernel files", len(plan["sm80"]), 14 * 7)
 
     # Families come from the catalog.
     _expect_equal(r, "families", FAMILIES, ["sm75", "sm80", "sm89"])
@@ -328,7 +312,7 @@ def _planning_test_impl(ctx):
     if plan:
         _expect_equal(r, "plan for 8.9,12.0: the implemented sm80 files", plan["sm80"], SM80_FILES)
         _expect_equal(r, "plan for 8.9,12.0: the sm89 files (FP8 activations)", plan["sm89"], SM89_FILES)
-        _expect_equal(r, "plan for 8.9,12.0: 15 kernel files", len(plan_file_names(plan)), 10 + 5 + 1)
+        _expect_equal(r, "plan for 8.9,12.0: 19 kernel files and the selector", len(plan_file_names(plan)), 14 + 5 + 1)
     plan, error = plan_kernel_files(["12.1a"], ["awq_int4_fp8_act"])
     _expect_equal(r, "plan for 12.1a, awq_int4_fp8_act has no error", error, None)
     if plan:
@@ -349,14 +333,12 @@ def _planning_test_impl(ctx):
         "sm89": SM89_FILES,
     })
 
-    # Configs that are not implemented yet are rejected (real builds), naming the available ones.
+    # Every known config is implemented now. Any that is not is rejected by real builds, naming the available
+    # ones (tests/generator exercises that path with a config switched off).
     _expect_equal(r, "implemented quant configs", IMPLEMENTED_QUANT_CONFIGS, IMPLEMENTED_CONFIGS)
     _expect_value(r, "every implemented config is accepted", validate_quant_configs(IMPLEMENTED_CONFIGS), IMPLEMENTED_CONFIGS)
     not_implemented = [c for c in KNOWN_QUANT_CONFIGS if c not in IMPLEMENTED_QUANT_CONFIGS]
-    _expect_equal(r, "two known configs are not implemented (INT8 activations)", not_implemented, [
-        "awq_int4_int8_act",
-        "gptq_int4_int8_act",
-    ])
+    _expect_equal(r, "every known config is implemented", not_implemented, [])
     for config in not_implemented:
         message = 'marlin-bazel: quant config "%s" is not implemented yet; available: %s' % (config, AVAILABLE_CONFIGS)
         _expect_error(r, "%s is not implemented" % config, validate_quant_configs(["gptq_int8", config]), [message])

@@ -32,7 +32,8 @@ typedef enum {
 } marlin_scalar_type;
 
 typedef struct {
-  const void* a;          // [m, k] activations, row stride lda elements, a_type (FP8: 1 byte each, lda % 16 == 0)
+  const void* a;          // [m, k] activations, row stride lda elements, a_type (FP8, INT8: 1 byte each,
+                          // lda % 16 == 0)
   const void* b_q;        // Marlin-layout int32 weights (marlin_repack_*): [k/16, 2n] for the 4-bit types (U4, U4B8,
                           // FE2M1F), [k/16, 4n] for the 8-bit ones (U8B128, FE4M3FN)
   const void* scales;     // [groups, n] s_type, permuted (marlin_permute_scales); groups = 1 for channelwise,
@@ -62,9 +63,10 @@ typedef struct {
   // and be built for the batch size. force_blocks_per_sm caps the blocks per multiprocessor: 1 or 2.
   int force_thread_k, force_thread_n;
   int force_blocks_per_sm;
-  // FP8 activations (a_type MARLIN_TYPE_FE4M3FN; c_type, and s_type unless MXFP4, MARLIN_TYPE_FLOAT16 or
-  // MARLIN_TYPE_BFLOAT16): [m] fp32 per-row scales of A that multiply C's rows, or NULL (= 1). Must be NULL for
-  // 16-bit activations.
+  // 8-bit activations (a_type MARLIN_TYPE_FE4M3FN or MARLIN_TYPE_S8; c_type, and s_type unless MXFP4,
+  // MARLIN_TYPE_FLOAT16 or MARLIN_TYPE_BFLOAT16): [m] fp32 per-row scales of A that multiply C's rows, or NULL
+  // (= 1). Must be NULL for 16-bit activations. INT8 activations take U4 and U4B8 weights, FP8 ones also MXFP4;
+  // the weights of either are repacked in the 8-bit-activation row order (docs/FORMATS.md).
   const float* a_scales;
 } marlin_gemm_args;
 
