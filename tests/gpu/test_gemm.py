@@ -1662,10 +1662,90 @@ class PythonValidationTest(unittest.TestCase):
                 self.gemm(act_order=(ao.perm, ao.g_idx_sorted, True))()
         checks.done()
 
-    def fp8_gemm(self, **kw: Any) -> Callable[[], object]:
-        """gemm with FP8 activations: u4b8, f16 output; kw adds or replaces arguments."""
-        a8 = _fp8_zeros(4, self.K)
+    def a8_gemm(self, act: str, **kw: Any) -> Callable[[], object]:
+        """gemm with 8-bit activations of kind act ("fp8" or "int8"): zero A [4, K], u4b8, f16 output; kw adds or
+        replaces arguments."""
+        a8 = _fp8_zeros(4, self.K) if act == "fp8" else torch.zeros(4, self.K, device="cuda", dtype=torch.int8)
         return self.gemm(**{"a": a8, "out_dtype": torch.float16, **kw})
+
+    def a8_common_rejected(self) -> list[tuple[str, str, dict[str, Any]]]:
+        """(what, argument the message names, gemm arguments) rejected alike for FP8 and INT8 activations."""
+        dev = "cuda"
+        f16, bf16 = torch.float16, torch.bfloat16
+        n = self.N
+        ones4 = torch.ones(4, device=dev)
+        return [
+            # out_dtype
+            ("8-bit a without out_dtype", "out_dtype", {"out_dtype": None}),
+            (
+                "8-bit a without out_dtype, with out",
+                "out_dtype",
+                {"out_dtype": None, "out": torch.empty(4, n, device=dev, dtype=f16)},
+            ),
+            ("out_dtype float32", "out_dtype", {"out_dtype": torch.float32}),
+            # a_scales
+            ("a_scales shape [m + 1]", "a_scales", {"a_scales": torch.ones(5, device=dev)}),
+            ("a_scales shape [m, 1]", "a_scales", {"a_scales": torch.ones(4, 1, device=dev)}),
+            ("a_scales float16", "a_scales", {"a_scales": ones4.half()}),
+            ("a_scales on the CPU", "a_scales", {"a_scales": ones4.cpu()}),
+            ("a_scales non-contiguous", "a_scales", {"a_scales": torch.ones(8, device=dev)[::2]}),
+            # formats
+            ("u8b128 with 8-bit a", "b_type", {"b_type": "u8b128", "b_q": self.b_q8}),
+            ("fe4m3fn weights with 8-bit a", "b_type", {"b_type": "fe4m3fn", "b_q": self.b_q8}),
+            # dtypes of the other operands follow out_dtype
+            ("f16 scales with out_dtype bf16", "scales", {"out_dtype": bf16}),
+            ("u4 zeros bf16 with out_dtype f16", "zeros", {"b_type": "u4", "zeros": self.s.to(bf16)}),
+            ("bias bf16 with out_dtype f16", "bias", {"bias": torch.zeros(n, device=dev, dtype=bf16)}),
+            ("out bf16 with out_dtype f16", "out", {"out": torch.empty(4, n, device=dev, dtype=bf16)}),
+        ]
+
+    def a8_common_accepted(self, a_scales: torch.Tensor) -> list[tuple[str, dict[str, Any]]]:
+        """(what, gemm arguments) valid alike for FP8 and INT8 activations."""
+        dev = "cuda"
+        f16, bf16 = torch.float16, torch.bfloat16
+        n = self.N
+        return [
+            ("u4b8 f16", {}),
+            ("u4b8 bf16, a_scales", {"out_dtype": bf16, "scales": self.s.to(bf16), "a_scales": a_scales}),
+            ("u4b8 channelwise", {"group_size": -1, "scales": self.s[:1].contiguous()}),
+            (
+                "u4 f16, bias, out",
+                {
+                    "b_type": "u4",
+                    "zeros": self.s.clone(),
+                    "bias": torch.zeros(n, device=dev, dtype=f16),
+                    "out": torch.empty(4, n, device=dev, dtype=f16),
+                },
+            ),
+        ]
+
+    def expect_a8_rejected(self, act: str, cases: list[tuple[str, str, dict[str, Any]]]) -> None:
+        """Each case, with 8-bit activations of kind act, is a ValueError naming its argument."""
+        checks = Cases(self)
+        for what, name, kw in cases:
+            with checks.case(what):
+                self.bad(name, self.a8_gemm(act, **kw))
+        checks.done()
+
+    def expect_a8_accepted(self, act: str, cases: list[tuple[str, dict[str, Any]]]) -> None:
+        """Each case, with 8-bit activations of kind act, passes Python's checks: it runs (a finite result of the
+        dtype and shape asked, `out` itself when given), or (a library without those kernels) raises MarlinError
+        NOT_BUILT; never a ValueError."""
+        checks = Cases(self)
+        for what, kw in cases:
+            with checks.case(what):
+                try:
+                    out = self.a8_gemm(act, **kw)()
+                    torch.cuda.synchronize()
+                except MarlinError as exc:
+                    self.assertEqual(exc.code, Status.NOT_BUILT, str(exc))
+                    continue
+                want = kw.get("out_dtype", torch.float16)
+                self.assertEqual((out.dtype, tuple(out.shape)), (want, (4, self.N)))
+                self.assertTrue(bool(torch.isfinite(out).all()))
+                if "out" in kw:
+                    self.assertIs(out, kw["out"])
+        checks.done()
 
     @recorded
     def test_gemm_fp8_activation_arguments(self) -> None:
@@ -1679,14 +1759,8 @@ class PythonValidationTest(unittest.TestCase):
         s_mx = torch.full((k // 32, n), 127, device=dev, dtype=torch.uint8)
         ao = ops.prepare_act_order(torch.arange(k, device=dev, dtype=torch.int32) // g, g)
         cases: list[tuple[str, str, dict[str, Any]]] = [
+            *self.a8_common_rejected(),
             # out_dtype
-            ("fp8 a without out_dtype", "out_dtype", {"out_dtype": None}),
-            (
-                "fp8 a without out_dtype, with out",
-                "out_dtype",
-                {"out_dtype": None, "out": torch.empty(4, n, device=dev, dtype=f16)},
-            ),
-            ("out_dtype float32", "out_dtype", {"out_dtype": torch.float32}),
             ("out_dtype float8_e4m3fn", "out_dtype", {"out_dtype": torch.float8_e4m3fn}),
             ("out_dtype a string", "out_dtype", {"out_dtype": "float16"}),
             ("out_dtype bf16 with f16 a", "out_dtype", {"a": self.a, "out_dtype": bf16}),
@@ -1697,16 +1771,9 @@ class PythonValidationTest(unittest.TestCase):
             # a_scales
             ("a_scales with f16 a", "a_scales", {"a": self.a, "out_dtype": None, "a_scales": ones4}),
             ("a_scales with bf16 a", "a_scales", {"a": self.a.to(bf16), "out_dtype": None, "a_scales": ones4}),
-            ("a_scales shape [m + 1]", "a_scales", {"a_scales": torch.ones(5, device=dev)}),
-            ("a_scales shape [m, 1]", "a_scales", {"a_scales": torch.ones(4, 1, device=dev)}),
             ("a_scales shape []", "a_scales", {"a_scales": torch.ones((), device=dev)}),
-            ("a_scales float16", "a_scales", {"a_scales": ones4.half()}),
             ("a_scales float64", "a_scales", {"a_scales": ones4.double()}),
-            ("a_scales on the CPU", "a_scales", {"a_scales": ones4.cpu()}),
-            ("a_scales non-contiguous", "a_scales", {"a_scales": torch.ones(8, device=dev)[::2]}),
             # formats
-            ("u8b128 with fp8 a", "b_type", {"b_type": "u8b128", "b_q": self.b_q8}),
-            ("fe4m3fn weights with fp8 a", "b_type", {"b_type": "fe4m3fn", "b_q": self.b_q8}),
             ("NVFP4 with fp8 a", "scales", {"b_type": "fe2m1f", "scales": s_nv, "group_size": 16}),
             (
                 "MXFP4 with fp8 a, f16 out",
@@ -1714,41 +1781,19 @@ class PythonValidationTest(unittest.TestCase):
                 {"b_type": "fe2m1f", "scales": s_mx, "group_size": 32, "out_dtype": f16},
             ),
             ("act_order with fp8 a", "act_order", {"act_order": ao}),
-            # dtypes of the other operands follow out_dtype
-            ("f16 scales with out_dtype bf16", "scales", {"out_dtype": bf16}),
-            ("u4 zeros bf16 with out_dtype f16", "zeros", {"b_type": "u4", "zeros": self.s.to(bf16)}),
-            ("bias bf16 with out_dtype f16", "bias", {"bias": torch.zeros(n, device=dev, dtype=bf16)}),
-            ("out bf16 with out_dtype f16", "out", {"out": torch.empty(4, n, device=dev, dtype=bf16)}),
             ("out float8", "out", {"out": torch.empty(4, n, device=dev, dtype=torch.float8_e4m3fn)}),
         ]
-        checks = Cases(self)
-        for what, name, kw in cases:
-            with checks.case(what):
-                self.bad(name, self.fp8_gemm(**kw))
-        checks.done()
+        self.expect_a8_rejected("fp8", cases)
 
     @recorded
     def test_gemm_fp8_activation_accepted(self) -> None:
-        # Valid FP8-activation calls pass Python's checks: they run, or (a library without those kernels) raise
-        # MarlinError NOT_BUILT; never a ValueError. a_scales need only fp32 alignment (a slice at offset 4 bytes).
-        dev = "cuda"
-        f16, bf16 = torch.float16, torch.bfloat16
+        # Valid FP8-activation calls pass Python's checks. a_scales need only fp32 alignment (a slice at offset 4
+        # bytes).
         k, n = self.K, self.N
-        a_scales = torch.ones(5, device=dev)[1:]
-        s_mx = torch.full((k // 32, n), 127, device=dev, dtype=torch.uint8)
+        bf16 = torch.bfloat16
+        s_mx = torch.full((k // 32, n), 127, device="cuda", dtype=torch.uint8)
         cases: list[tuple[str, dict[str, Any]]] = [
-            ("u4b8 f16", {}),
-            ("u4b8 bf16, a_scales", {"out_dtype": bf16, "scales": self.s.to(bf16), "a_scales": a_scales}),
-            ("u4b8 channelwise", {"group_size": -1, "scales": self.s[:1].contiguous()}),
-            (
-                "u4 f16, bias, out",
-                {
-                    "b_type": "u4",
-                    "zeros": self.s.clone(),
-                    "bias": torch.zeros(n, device=dev, dtype=f16),
-                    "out": torch.empty(4, n, device=dev, dtype=f16),
-                },
-            ),
+            *self.a8_common_accepted(torch.ones(5, device="cuda")[1:]),
             ("MXFP4 bf16", {"b_type": "fe2m1f", "scales": s_mx, "group_size": 32, "out_dtype": bf16}),
             (
                 "MXFP4 e8m0 scales",
@@ -1760,25 +1805,7 @@ class PythonValidationTest(unittest.TestCase):
                 },
             ),
         ]
-        checks = Cases(self)
-        for what, kw in cases:
-            with checks.case(what):
-                try:
-                    out = self.fp8_gemm(**kw)()
-                    torch.cuda.synchronize()
-                except MarlinError as exc:
-                    self.assertEqual(exc.code, Status.NOT_BUILT, str(exc))
-                    continue
-                want = kw.get("out_dtype", f16)
-                self.assertEqual((out.dtype, tuple(out.shape)), (want, (4, n)))
-                if "out" in kw:
-                    self.assertIs(out, kw["out"])
-        checks.done()
-
-    def int8_gemm(self, **kw: Any) -> Callable[[], object]:
-        """gemm with INT8 activations: u4b8, f16 output; kw adds or replaces arguments."""
-        a8 = torch.zeros(4, self.K, device="cuda", dtype=torch.int8)
-        return self.gemm(**{"a": a8, "out_dtype": torch.float16, **kw})
+        self.expect_a8_accepted("fp8", cases)
 
     @recorded
     def test_gemm_int8_activation_arguments(self) -> None:
@@ -1795,14 +1822,8 @@ class PythonValidationTest(unittest.TestCase):
         ao = ops.prepare_act_order(torch.arange(k, device=dev, dtype=torch.int32) // g, g)
         a8 = torch.zeros(4, k, device=dev, dtype=torch.int8)
         cases: list[tuple[str, str, dict[str, Any]]] = [
+            *self.a8_common_rejected(),
             # out_dtype
-            ("int8 a without out_dtype", "out_dtype", {"out_dtype": None}),
-            (
-                "int8 a without out_dtype, with out",
-                "out_dtype",
-                {"out_dtype": None, "out": torch.empty(4, n, device=dev, dtype=f16)},
-            ),
-            ("out_dtype float32", "out_dtype", {"out_dtype": torch.float32}),
             ("out_dtype int8", "out_dtype", {"out_dtype": torch.int8}),
             # a
             ("a uint8", "a", {"a": a8.view(torch.uint8)}),
@@ -1815,15 +1836,8 @@ class PythonValidationTest(unittest.TestCase):
             ),
             ("int8 a on the CPU", "a", {"a": a8.cpu()}),
             # a_scales
-            ("a_scales shape [m + 1]", "a_scales", {"a_scales": torch.ones(5, device=dev)}),
-            ("a_scales shape [m, 1]", "a_scales", {"a_scales": torch.ones(4, 1, device=dev)}),
-            ("a_scales float16", "a_scales", {"a_scales": ones4.half()}),
             ("a_scales int32", "a_scales", {"a_scales": ones4.int()}),
-            ("a_scales on the CPU", "a_scales", {"a_scales": ones4.cpu()}),
-            ("a_scales non-contiguous", "a_scales", {"a_scales": torch.ones(8, device=dev)[::2]}),
             # formats
-            ("u8b128 with int8 a", "b_type", {"b_type": "u8b128", "b_q": self.b_q8}),
-            ("fe4m3fn weights with int8 a", "b_type", {"b_type": "fe4m3fn", "b_q": self.b_q8}),
             ("NVFP4 with int8 a", "b_type", {"b_type": "fe2m1f", "scales": s_nv, "group_size": 16}),
             (
                 "MXFP4 with int8 a, bf16 out",
@@ -1837,42 +1851,21 @@ class PythonValidationTest(unittest.TestCase):
                 "group_size",
                 {"group_size": 16, "scales": torch.ones(k // 16, n, device=dev, dtype=f16)},
             ),
-            # dtypes of the other operands follow out_dtype
-            ("f16 scales with out_dtype bf16", "scales", {"out_dtype": bf16}),
             ("u4 without zeros", "zeros", {"b_type": "u4"}),
-            ("u4 zeros bf16 with out_dtype f16", "zeros", {"b_type": "u4", "zeros": self.s.to(bf16)}),
-            ("bias bf16 with out_dtype f16", "bias", {"bias": torch.zeros(n, device=dev, dtype=bf16)}),
-            ("out bf16 with out_dtype f16", "out", {"out": torch.empty(4, n, device=dev, dtype=bf16)}),
             ("out int8", "out", {"out": torch.empty(4, n, device=dev, dtype=torch.int8)}),
         ]
-        checks = Cases(self)
-        for what, name, kw in cases:
-            with checks.case(what):
-                self.bad(name, self.int8_gemm(**kw))
-        checks.done()
+        self.expect_a8_rejected("int8", cases)
 
     @recorded
     def test_gemm_int8_activation_accepted(self) -> None:
-        # Valid INT8-activation calls pass Python's checks: they run (shape and dtype of the result as asked), or (a
-        # library without those kernels) raise MarlinError NOT_BUILT; never a ValueError.
+        # Valid INT8-activation calls pass Python's checks; a_scales need only fp32 alignment.
         dev = "cuda"
         f16, bf16 = torch.float16, torch.bfloat16
         n = self.N
-        a_scales = torch.ones(5, device=dev)[1:]  # fp32 alignment suffices
+        a_scales = torch.ones(5, device=dev)[1:]
         cases: list[tuple[str, dict[str, Any]]] = [
-            ("u4b8 f16", {}),
-            ("u4b8 bf16, a_scales", {"out_dtype": bf16, "scales": self.s.to(bf16), "a_scales": a_scales}),
-            ("u4b8 channelwise", {"group_size": -1, "scales": self.s[:1].contiguous()}),
+            *self.a8_common_accepted(a_scales),
             ("u4b8 group 32", {"group_size": 32, "scales": torch.ones(self.K // 32, n, device=dev, dtype=f16)}),
-            (
-                "u4 f16, bias, out",
-                {
-                    "b_type": "u4",
-                    "zeros": self.s.clone(),
-                    "bias": torch.zeros(n, device=dev, dtype=f16),
-                    "out": torch.empty(4, n, device=dev, dtype=f16),
-                },
-            ),
             (
                 "u4 bf16 group 64, a_scales",
                 {
@@ -1885,21 +1878,7 @@ class PythonValidationTest(unittest.TestCase):
                 },
             ),
         ]
-        checks = Cases(self)
-        for what, kw in cases:
-            with checks.case(what):
-                try:
-                    out = self.int8_gemm(**kw)()
-                    torch.cuda.synchronize()
-                except MarlinError as exc:
-                    self.assertEqual(exc.code, Status.NOT_BUILT, str(exc))
-                    continue
-                want = kw.get("out_dtype", f16)
-                self.assertEqual((out.dtype, tuple(out.shape)), (want, (4, n)))
-                self.assertTrue(bool(torch.isfinite(out).all()))
-                if "out" in kw:
-                    self.assertIs(out, kw["out"])
-        checks.done()
+        self.expect_a8_accepted("int8", cases)
 
     @recorded
     def test_prepare_arguments(self) -> None:

@@ -299,16 +299,40 @@ void test_forced_config() {
          "forced config not built for small batches: " + err);
 }
 
-void test_fp8_activations() {
+// What every kind of 8-bit activations shares: GPTQ-INT4 weights with `out` output are accepted, with per-row
+// scales too; A's rows are 16-byte aligned at one byte per value; the plan takes 16-row M blocks even for m <= 8
+// and stages A as bytes, with the activation and output types in the kernel key. Returns `a` with a_scales set.
+marlin_gemm_args expect_8bit_activation_basics(marlin_scalar_type act, marlin_scalar_type out,
+                                               const std::string& what) {
   auto a = good_args();
-  a.a_type = MARLIN_TYPE_FE4M3FN;
-  a.c_type = a.s_type = MARLIN_TYPE_BFLOAT16;
-  expect(marlin::validate_gemm_args(a).empty(), "FP8 activations with GPTQ-INT4: " + marlin::validate_gemm_args(a));
+  a.a_type = act;
+  a.c_type = a.s_type = out;
+  expect(marlin::validate_gemm_args(a).empty(), what + " with GPTQ-INT4: " + marlin::validate_gemm_args(a));
   a.a_scales = static_cast<const float*>(fake(0xB0000));
-  expect(marlin::validate_gemm_args(a).empty(), "with per-row scales");
+  expect(marlin::validate_gemm_args(a).empty(), what + " with per-row scales");
   a.lda = 4104;
   expect_error(a, "lda must be >= k and a multiple of 16 (16-byte rows), got 4104");
   a.lda = 0;
+
+  auto p = good_args();
+  p.m = 1;
+  p.a_type = act;
+  p.c_type = p.s_type = out;
+  marlin::LaunchPlan plan{};
+  std::string err;
+  expect(marlin::plan_gemm(p, kH100, all_built, &plan, &err) == MARLIN_OK, "plan " + what + ": " + err);
+  expect(!plan.key.m_block_size_8 && plan.key.thread_m_blocks == 1, what + ": 16-row block at m=1");
+  expect(plan.key.a_type == static_cast<marlin::ScalarTypeId>(act) &&
+             plan.key.c_type == static_cast<marlin::ScalarTypeId>(out),
+         what + ": key types");
+  const marlin::TileShape shape{plan.key.threads, 1, 8, 8, false, 4, 8, false, 4, 2, 1};
+  expect(plan.smem_bytes == marlin::smem_bytes(shape) && marlin::a_stage_bytes(shape) == 16 * 128,
+         what + ": one byte per activation in shared memory");
+  return a;
+}
+
+void test_fp8_activations() {
+  auto a = expect_8bit_activation_basics(MARLIN_TYPE_FE4M3FN, MARLIN_TYPE_BFLOAT16, "FP8 activations");
   a.b_type = MARLIN_TYPE_U8B128;
   expect_error(a, "FP8 activations take b_type MARLIN_TYPE_U4, MARLIN_TYPE_U4B8 or MARLIN_TYPE_FE2M1F (MXFP4), "
                   "got b_type 6");
@@ -327,32 +351,10 @@ void test_fp8_activations() {
   a = good_args();
   a.a_scales = static_cast<const float*>(fake(0xB0000));
   expect_error(a, "a_scales is for 8-bit activations (a_type MARLIN_TYPE_FE4M3FN or MARLIN_TYPE_S8) only");
-  // Plan: no 8-row block, 1-byte A stages, the output type in the key.
-  a = good_args();
-  a.m = 1;
-  a.a_type = MARLIN_TYPE_FE4M3FN;
-  a.c_type = a.s_type = MARLIN_TYPE_BFLOAT16;
-  marlin::LaunchPlan plan{};
-  std::string err;
-  expect(marlin::plan_gemm(a, kH100, all_built, &plan, &err) == MARLIN_OK, "plan fp8: " + err);
-  expect(!plan.key.m_block_size_8 && plan.key.thread_m_blocks == 1, "FP8 activations: 16-row block at m=1");
-  expect(plan.key.a_type == marlin::ScalarTypeId::kFE4M3fn && plan.key.c_type == marlin::ScalarTypeId::kBFloat16,
-         "fp8 key types");
-  const marlin::TileShape shape{plan.key.threads, 1, 8, 8, false, 4, 8, false, 4, 2, 1};
-  expect(plan.smem_bytes == marlin::smem_bytes(shape) && marlin::a_stage_bytes(shape) == 16 * 128,
-         "one byte per activation in shared memory");
 }
 
 void test_int8_activations() {
-  auto a = good_args();
-  a.a_type = MARLIN_TYPE_S8;
-  a.c_type = a.s_type = MARLIN_TYPE_FLOAT16;
-  expect(marlin::validate_gemm_args(a).empty(), "INT8 activations with GPTQ-INT4: " + marlin::validate_gemm_args(a));
-  a.a_scales = static_cast<const float*>(fake(0xB0000));
-  expect(marlin::validate_gemm_args(a).empty(), "with per-row scales");
-  a.lda = 4104;
-  expect_error(a, "lda must be >= k and a multiple of 16 (16-byte rows), got 4104");
-  a.lda = 0;
+  auto a = expect_8bit_activation_basics(MARLIN_TYPE_S8, MARLIN_TYPE_FLOAT16, "INT8 activations");
   a.b_type = MARLIN_TYPE_U8B128;
   expect_error(a, "INT8 activations take b_type MARLIN_TYPE_U4, MARLIN_TYPE_U4B8, got b_type 6");
   a.b_type = MARLIN_TYPE_FE2M1F;
@@ -370,19 +372,6 @@ void test_int8_activations() {
   expect(marlin::validate_gemm_args(a).empty(), "bf16 output: " + marlin::validate_gemm_args(a));
   a.perm = static_cast<const int32_t*>(fake(0xC0000));
   expect_error(a, "act-order (perm) is not available with INT8 activations");
-  // Plan: no 8-row block, 1-byte A stages, s8 and the output type in the key.
-  a = good_args();
-  a.m = 3;
-  a.a_type = MARLIN_TYPE_S8;
-  marlin::LaunchPlan plan{};
-  std::string err;
-  expect(marlin::plan_gemm(a, kH100, all_built, &plan, &err) == MARLIN_OK, "plan int8: " + err);
-  expect(!plan.key.m_block_size_8 && plan.key.thread_m_blocks == 1, "INT8 activations: 16-row block at m=3");
-  expect(plan.key.a_type == marlin::ScalarTypeId::kS8 && plan.key.c_type == marlin::ScalarTypeId::kFloat16,
-         "int8 key types");
-  const marlin::TileShape shape{plan.key.threads, 1, 8, 8, false, 4, 8, false, 4, 2, 1};
-  expect(plan.smem_bytes == marlin::smem_bytes(shape) && marlin::a_stage_bytes(shape) == 16 * 128,
-         "one byte per activation in shared memory");
 }
 
 void test_plan_small_batch_uses_stream_k() {
