@@ -113,17 +113,22 @@ class Row:
 
 
 class Timer:
-    def __init__(self, *, use_graph: bool, warmup: int, target_ms: float) -> None:
+    def __init__(self, *, use_graph: bool, warmup: int, target_ms: float, warmup_ms: float = 25.0) -> None:
         self.use_graph = use_graph
         self.warmup = warmup
+        self.warmup_ms = warmup_ms
         self.target_ms = target_ms
 
     def __call__(self, calls: list[Callable[[], object]]) -> float:
         """Microseconds per call, cycling through ``calls`` (one per weight copy)."""
-        for _ in range(max(1, self.warmup // len(calls))):
+        # At least `warmup` calls and `warmup_ms` of them: 20 calls of a 40 us kernel last under a millisecond.
+        start = time.perf_counter()
+        rounds = 0
+        while rounds < max(1, self.warmup // len(calls)) or (time.perf_counter() - start) * 1e3 < self.warmup_ms:
             for fn in calls:
                 fn()
-        torch.cuda.synchronize()
+            torch.cuda.synchronize()
+            rounds += 1
         if self.use_graph:
             try:
                 return self._graph(calls)
@@ -428,7 +433,9 @@ def report(rows: list[Row], args: argparse.Namespace, env: dict[str, object]) ->
         "",
         f"- {types}, group size {group_sizes_text(args)}; {env['built_kernel_count']} kernels built",
         f"- device-to-device copy bandwidth (1 GiB torch copy, read + write): **{args.copy_gbps:.0f} GB/s**",
-        f"- timing: {timing}, CUDA events; each call reads the next of >= {args.min_copies} weight copies",
+        f"- timing: {timing}, CUDA events, after >= {args.warmup} warm-up calls and >= {args.warmup_ms:g} ms of"
+        " them; each call",
+        f"  reads the next of >= {args.min_copies} weight copies",
         f"  (>= {args.min_working_set_mb} MiB in all, beyond the L2 cache), so weights come from DRAM",
         "- GB/s = bytes of weights (K*N/2 for the 4-bit types, K*N for u8b128/fe4m3fn) + scales (+ zero points,"
         " global scale, act-order perm/g_idx) + A (FP8, INT8: 1 byte per element + 4 per row) + C (+ act-order's"
@@ -480,7 +487,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     p.add_argument("--min-copies", type=int, default=4, help="weight copies to rotate over (default 4)")
     p.add_argument("--min-working-set-mb", type=int, default=256, help="MiB of weights rotated over (default 256)")
-    p.add_argument("--warmup", type=int, default=20, help="warm-up calls")
+    p.add_argument("--warmup", type=int, default=20, help="warm-up calls (at least)")
+    p.add_argument("--warmup-ms", type=float, default=25.0, help="warm-up milliseconds (at least)")
     p.add_argument("--target-ms", type=float, default=50.0, help="timed milliseconds per measurement")
     p.add_argument("--no-graph", action="store_true", help="time eager calls instead of a CUDA graph")
     p.add_argument("--no-torch", action="store_true", help="skip the torch baseline")
@@ -546,7 +554,7 @@ def main(argv: list[str] | None = None) -> int:
     start = time.perf_counter()
     args.copy_gbps = copy_bandwidth()
     print(f"{env['device']}: copy bandwidth {args.copy_gbps:.0f} GB/s (read + write)", flush=True)
-    timer = Timer(use_graph=not args.no_graph, warmup=args.warmup, target_ms=args.target_ms)
+    timer = Timer(use_graph=not args.no_graph, warmup=args.warmup, target_ms=args.target_ms, warmup_ms=args.warmup_ms)
     rows: list[Row] = []
     for k, n in args.shapes:
         rows += bench_shape(k, n, args, timer)

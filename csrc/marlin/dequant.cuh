@@ -35,6 +35,13 @@ struct Dequant4<ScalarTypeId::kFloat16> {
     return {__hadd2(z2, __half2half2(__ushort_as_half(0x6400))),
             __hneg2(__hadd2(z2, __half2half2(__ushort_as_half(0x5400))))};
   }
+  // from_zero of both halves of z, with one addition per field for the two (each half then broadcast).
+  static __device__ __forceinline__ void from_zero_pair(half2 z, Offset& o0, Offset& o1) {
+    const half2 lo = __hadd2(z, __half2half2(__ushort_as_half(0x6400)));
+    const half2 neg_hi = __hneg2(__hadd2(z, __half2half2(__ushort_as_half(0x5400))));
+    o0 = {__low2half2(lo), __low2half2(neg_hi)};
+    o1 = {__high2half2(lo), __high2half2(neg_hi)};
+  }
   // The fixed zero of GPTQ-INT4: 8 (1032 = 0x6408, -72 = 0xD480).
   static __device__ __forceinline__ Offset bias8() {
     return {__half2half2(__ushort_as_half(0x6408)), __half2half2(__ushort_as_half(0xD480))};
@@ -60,6 +67,11 @@ struct Dequant4<ScalarTypeId::kBFloat16> {
   };
   static __device__ __forceinline__ Offset from_zero(nv_bfloat16 z) {
     return {__hadd2(__bfloat162bfloat162(z), __bfloat162bfloat162(__ushort_as_bfloat16(0x4300)))};
+  }
+  static __device__ __forceinline__ void from_zero_pair(nv_bfloat162 z, Offset& o0, Offset& o1) {
+    const nv_bfloat162 lo = __hadd2(z, __bfloat162bfloat162(__ushort_as_bfloat16(0x4300)));
+    o0 = {__low2bfloat162(lo)};
+    o1 = {__high2bfloat162(lo)};
   }
   static __device__ __forceinline__ Offset bias8() {  // 136 = 0x4308
     return {__bfloat162bfloat162(__ushort_as_bfloat16(0x4308))};

@@ -26,17 +26,21 @@
 
 namespace marlin {
 
-// The blocks per multiprocessor that register allocation must leave room for. INT8 kernels with one M block took
-// 141 registers on their own, so one 256-thread block per multiprocessor (ncu, docs/PERFORMANCE.md); capped for
-// two they take 107 without spilling.
-constexpr int min_blocks_per_sm(ScalarTypeId a_type, int thread_m_blocks) {
-  return a_type == ScalarTypeId::kS8 && thread_m_blocks == 1 ? 2 : 1;
-}
+// The blocks per multiprocessor that register allocation must leave room for: two 256-thread blocks for one M
+// block (at most 128 registers). Uncapped, INT8 kernels took 141 and so ran one block per multiprocessor (ncu,
+// docs/PERFORMANCE.md), and 16-bit ones 132 once their fragments were read a step ahead.
+constexpr int min_blocks_per_sm(int thread_m_blocks) { return thread_m_blocks == 1 ? 2 : 1; }
+
+// Whether a kernel reads its mma fragments from shared memory one step ahead of its math (the main loop says
+// how). On an H200 (docs/PERFORMANCE.md) that was faster with up to three M blocks; with four, only INT8
+// activations with group scales gained (25%), while the other kernels spilled the extra registers and ran slower
+// (16-bit: up to 5%, FP8 activations: 16%).
+constexpr bool reg_prefetch(bool int8_grouped, int thread_m_blocks) { return thread_m_blocks <= 3 || int8_grouped; }
 
 template <ScalarTypeId a_type, ScalarTypeId b_type, ScalarTypeId c_type, ScalarTypeId s_type, int threads,
           int thread_m_blocks, int thread_n_blocks, int thread_k_blocks, bool m_block_size_8, int stages,
           int group_blocks, bool is_zp_float>
-__global__ void __launch_bounds__(threads, min_blocks_per_sm(a_type, thread_m_blocks))
+__global__ void __launch_bounds__(threads, min_blocks_per_sm(thread_m_blocks))
     marlin_gemm_kernel(const GemmParams p) {
   constexpr bool kFp4 = b_type == ScalarTypeId::kFE2M1f;
   constexpr bool kFp8 = b_type == ScalarTypeId::kFE4M3fn;
@@ -106,6 +110,7 @@ __global__ void __launch_bounds__(threads, min_blocks_per_sm(a_type, thread_m_bl
   constexpr int kBStage = b_stage_bytes(kShape);
   constexpr int kBRowBytes = thread_n_blocks / 4 * kTileBytes;  // one 16-deep row of the block's weight tiles
   constexpr bool kGrouped = group_blocks > 0;
+  constexpr bool kRegPrefetch = reg_prefetch(kInt8Act && kGrouped, thread_m_blocks);
   constexpr bool kActOrder = group_blocks == 0;
   constexpr int kGroupSize = 16 * group_blocks;
   constexpr int kGroupDiv = kGrouped ? kGroupSize : 1;  // a divisor also where there are no groups
@@ -174,7 +179,13 @@ __global__ void __launch_bounds__(threads, min_blocks_per_sm(a_type, thread_m_bl
     const size_t b_step = static_cast<size_t>(thread_k_blocks) * b_row_bytes;
     const uint8_t* b_next = B + k_begin * b_step + col0 / 64 * kTileBytes + (tid / (kBRowBytes / 16)) * b_row_bytes +
                             (tid % (kBRowBytes / 16)) * 16;
-    int k_next = k_begin;  // K step of the next stage to load, for the scale rows
+    int k_next = k_begin;  // K step of the next stage to load
+    // This thread's 16-byte chunk of the stage's scale (and zero-point) rows: chunk s_c of row s_r, advanced by
+    // whole rows as the stages pass group boundaries (no per-stage 64-bit row arithmetic).
+    const int s_r = tid / kSRowChunks, s_c = tid % kSRowChunks;
+    const size_t s_first = (static_cast<size_t>(k_begin * kKStep / kGroupDiv + s_r) * p.n + col0) * kSBytes;
+    const uint8_t* s_next = S + s_first + s_c * 16;
+    const scalar_t* z_next = Z + s_first / kSBytes + s_c * 8;
 
     // One 16-byte copy of a stage, numbered by its place in load_stage (`slot`, a compile-time constant once
     // unrolled). sm_80+: a cp.async (zero-filled when !valid). Turing: a load into registers, which store_stage
@@ -221,11 +232,15 @@ __global__ void __launch_bounds__(threads, min_blocks_per_sm(a_type, thread_m_bl
       constexpr int kSSlot = kAIters + kBIters;
       if constexpr (kGrouped) {
         const bool write = tid < kSStage * kSBytes / 16;
-        const int r = tid / kSRowChunks, c = tid % kSRowChunks;
-        const size_t row = static_cast<size_t>(k_next * kKStep / kGroupSize + r) * p.n + col0;
-        copy16(kSSlot, sS + (stage * kSStage + r * kTileN) * kSBytes + c * 16, S + row * kSBytes + c * 16, write,
-               true, false);
-        if constexpr (kHasZp) copy16(kSSlot + 1, sZ + stage * kSStage + tid * 8, Z + row + c * 8, write, true, false);
+        copy16(kSSlot, sS + (stage * kSStage + s_r * kTileN) * kSBytes + s_c * 16, s_next, write, true, false);
+        if constexpr (kHasZp) copy16(kSSlot + 1, sZ + stage * kSStage + tid * 8, z_next, write, true, false);
+        // The next stage starts kKStep / kGroupSize rows further, or one row every kGroupSize / kKStep stages.
+        constexpr int kRowsPerStage = kGroupSize >= kKStep ? 1 : kKStep / kGroupSize;
+        constexpr int kStagesPerRow = kGroupSize >= kKStep ? kGroupSize / kKStep : 1;
+        if ((k_next + 1) % kStagesPerRow == 0) {
+          s_next += static_cast<size_t>(kRowsPerStage) * p.n * kSBytes;
+          if constexpr (kHasZp) z_next += static_cast<size_t>(kRowsPerStage) * p.n;
+        }
       }
       if constexpr (kActOrder) {
         copy16(kSSlot + 2, sG + stage * kKStep + tid * 4, p.g_idx + k_next * kKStep + tid * 4, tid < kKStep / 4,
@@ -282,37 +297,49 @@ __global__ void __launch_bounds__(threads, min_blocks_per_sm(a_type, thread_m_bl
     // 16-row block: converted to e4m3 or s8 they are the B fragment as it is. Group scales (groups of 32 rows or
     // more, so one per step) multiply each step's fp32 (s8: int32) result; channelwise ones the final sums, which
     // s8 runs keep as exact int32 until the main loop ends.
-    auto compute_stage_a8 = [&](int stage) {
+    struct FragA8 {
+      uint32_t q[2][4];  // this lane's weight words of the warp's two 16-row blocks
+      uint32_t a[thread_m_blocks][4];
+      // Zero points of columns 8j + g (B fragments), and (grouped) scales of the accumulator columns 8j + 2t + e,
+      // stored at 16t + 8e + j of the warp's 64: kept as loaded and converted when used (fewer live registers).
+      int4 zraw;
+      int4 sraw[2];
+    };
+    auto fetch_a8 = [&](FragA8& f, int stage) {
       if constexpr (kA8) {
         const uint8_t* cA = reinterpret_cast<const uint8_t*>(sA + stage * kAStage);
         const uint8_t* cB = sB + stage * kBStage;
         const int kb = wk * 2;  // first of the warp's two 16-row blocks
-        uint32_t q[2][4];
 #pragma unroll
         for (int h = 0; h < 2; ++h) {
           const int4 v = *reinterpret_cast<const int4*>(cB + ((kb + h) * kWarpsN + wn) * kTileBytes + lane * 16);
-          q[h][0] = v.x;
-          q[h][1] = v.y;
-          q[h][2] = v.z;
-          q[h][3] = v.w;
+          f.q[h][0] = v.x;
+          f.q[h][1] = v.y;
+          f.q[h][2] = v.z;
+          f.q[h][3] = v.w;
         }
-        uint32_t a[thread_m_blocks][4];
 #pragma unroll
         for (int mb = 0; mb < thread_m_blocks; ++mb) {
           const int r = mb * 16 + lane % 16, c = kb + lane / 16;
-          ldmatrix_x4(a[mb], cA + r * kKStep + ((c ^ (r & kASwizzle)) * 16));
+          ldmatrix_x4(f.a[mb], cA + r * kKStep + ((c ^ (r & kASwizzle)) * 16));
         }
-        // Zero points of columns 8j + g (B fragments), and (grouped) scales of the accumulator columns 8j + 2t + e,
-        // stored at 16t + 8e + j of the warp's 64: kept as loaded and converted when used (fewer live registers).
-        int4 zraw = make_int4(0, 0, 0, 0);
-        int4 sraw[2] = {zraw, zraw};
+        f.zraw = make_int4(0, 0, 0, 0);
+        f.sraw[0] = f.sraw[1] = f.zraw;
         if constexpr (kGrouped) {
           const int base = scale_base(stage, kb);
 #pragma unroll
           for (int e = 0; e < kSBytes; ++e)
-            sraw[e] = *reinterpret_cast<const int4*>(sS + (base + 16 * t) * kSBytes + 16 * e);
-          if constexpr (kHasZp) zraw = *reinterpret_cast<const int4*>(sZ + base + g * 8);
+            f.sraw[e] = *reinterpret_cast<const int4*>(sS + (base + 16 * t) * kSBytes + 16 * e);
+          if constexpr (kHasZp) f.zraw = *reinterpret_cast<const int4*>(sZ + base + g * 8);
         }
+      }
+    };
+    auto math_a8 = [&](const FragA8& f) {
+      if constexpr (kA8) {
+        const auto& q = f.q;
+        const auto& a = f.a;
+        const int4& zraw = f.zraw;
+        const auto& sraw = f.sraw;
         // The scale of accumulator column 8j + 2t + e. e8m0: 2^(E - 127) is the fp32 with exponent field E (E = 0
         // gives 0).
         auto scale_of = [&](int e, int j) {
@@ -363,120 +390,146 @@ __global__ void __launch_bounds__(threads, min_blocks_per_sm(a_type, thread_m_bl
       }
     };
 
-    auto compute_stage = [&](int stage) {
-      if constexpr (kA8) {
-        compute_stage_a8(stage);
+    // One warp step of the 16-bit path (a 16-deep K slice), as loaded from shared memory.
+    struct Frag16 {
+      int4 bq[kBits / 4];  // this lane's words of the warp's 16 x 64 weight tile: 4 (4-bit) or 8 (8-bit)
+      uint32_t a[thread_m_blocks][4];
+      int4 sv;  // grouped: the raw scales of columns 8j + g
+      int4 zv;  // grouped INT4 with zero points: the raw zero points of columns 8j + g
+      int2 gi[2];  // act-order: the group indices of rows (2t, 2t+1) and (2t+8, 2t+9)
+    };
+    auto fetch16 = [&](Frag16& f, int stage, int s) {
+      const a_elem_t* cA = sA + stage * kAStage;
+      const uint8_t* cB = sB + stage * kBStage;
+      const int kb = wk * kSubK + s;
+#pragma unroll
+      for (int v = 0; v < kBits / 4; ++v)
+        f.bq[v] = *reinterpret_cast<const int4*>(cB + (kb * kWarpsN + wn) * kTileBytes + lane * 4 * kBits + v * 16);
+      if constexpr (m_block_size_8) {
+        const int r = lane % 8, c = kb * 2 + (lane / 8) % 2;
+        ldmatrix_x2(f.a[0][0], f.a[0][2], cA + r * kKStep + ((c ^ r) * 8));
+        f.a[0][1] = f.a[0][3] = 0;
       } else {
-        const a_elem_t* cA = sA + stage * kAStage;
-        const uint8_t* cB = sB + stage * kBStage;
 #pragma unroll
-        for (int s = 0; s < kSubK; ++s) {
-          const int kb = wk * kSubK + s;
-          // This lane's words of the warp's 16 x 64 tile: 4 (4-bit) or 8 (8-bit).
-          int4 bq[kBits / 4];
+        for (int mb = 0; mb < thread_m_blocks; ++mb) {
+          const int r = mb * 16 + lane % 16, c = kb * 2 + lane / 16;
+          ldmatrix_x4(f.a[mb], cA + r * kKStep + ((c ^ (r & 7)) * 8));
+        }
+      }
+      f.sv = f.zv = make_int4(0, 0, 0, 0);
+      if constexpr (kGrouped) {
+        const int idx = scale_base(stage, kb) + g * 8;
+        if constexpr (kSBytes == 2) {
+          f.sv = *reinterpret_cast<const int4*>(sS + idx * 2);
+        } else {
+          const int2 v = *reinterpret_cast<const int2*>(sS + idx);
+          f.sv = make_int4(v.x, v.y, 0, 0);
+        }
+        if constexpr (kHasZp) f.zv = *reinterpret_cast<const int4*>(sZ + idx);
+      }
+      if constexpr (kActOrder) {
 #pragma unroll
-          for (int v = 0; v < kBits / 4; ++v)
-            bq[v] = *reinterpret_cast<const int4*>(cB + (kb * kWarpsN + wn) * kTileBytes + lane * 4 * kBits + v * 16);
-
-          uint32_t a[thread_m_blocks][4];
-          if constexpr (m_block_size_8) {
-            const int r = lane % 8, c = kb * 2 + (lane / 8) % 2;
-            ldmatrix_x2(a[0][0], a[0][2], cA + r * kKStep + ((c ^ r) * 8));
-            a[0][1] = a[0][3] = 0;
-          } else {
+        for (int h = 0; h < 2; ++h)
+          f.gi[h] = *reinterpret_cast<const int2*>(sG + stage * kKStep + kb * 16 + 2 * t + 8 * h);
+      }
+    };
+    auto math16 = [&](const Frag16& f) {
+      if constexpr (!kA8) {
+        const auto& a = f.a;
+        const int4& zv = f.zv;
+        // Per n8 column tile j: the zero-point offset and (grouped) the scale of column 8j + g.
+        scalar_t sc[8];
+        if constexpr (kGrouped) ScaleCvt<s_type, a_type>::run(f.sv, sc);
+        typename Dq::Offset off[8];  // INT4 weights
+        if constexpr (kHasZp && kGrouped) {  // two columns' zero points at a time
 #pragma unroll
-            for (int mb = 0; mb < thread_m_blocks; ++mb) {
-              const int r = mb * 16 + lane % 16, c = kb * 2 + lane / 16;
-              ldmatrix_x4(a[mb], cA + r * kKStep + ((c ^ (r & 7)) * 8));
-            }
-          }
-
-          // Per n8 column tile j: the zero-point offset and (grouped) the scale of column 8j + g.
-          scalar_t sc[8];
-          int4 zv = make_int4(0, 0, 0, 0);
-          if constexpr (kGrouped) {
-            const int idx = scale_base(stage, kb) + g * 8;
-            int4 sv;
-            if constexpr (kSBytes == 2) {
-              sv = *reinterpret_cast<const int4*>(sS + idx * 2);
-            } else {
-              const int2 v = *reinterpret_cast<const int2*>(sS + idx);
-              sv = make_int4(v.x, v.y, 0, 0);
-            }
-            ScaleCvt<s_type, a_type>::run(sv, sc);
-            if constexpr (kHasZp) zv = *reinterpret_cast<const int4*>(sZ + idx);
-          }
-          // Act-order: rows 2t, 2t+1, 2t+8, 2t+9 of this 16-row slice may each belong to another group; their
-          // scale rows (this thread's eight columns each) come through L1.
-          pair_t rs[2][8];  // [rows (2t, 2t+1) or (2t+8, 2t+9)][column tile]
-          if constexpr (kActOrder) {
-#pragma unroll
-            for (int h = 0; h < 2; ++h) {
-              const int2 gi = *reinterpret_cast<const int2*>(sG + stage * kKStep + kb * 16 + 2 * t + 8 * h);
-              const size_t col = col0 + wn * 64 + g * 8;
-              const int4 s0 = __ldg(reinterpret_cast<const int4*>(S) + (static_cast<size_t>(gi.x) * p.n + col) / 8);
-              const int4 s1 = __ldg(reinterpret_cast<const int4*>(S) + (static_cast<size_t>(gi.y) * p.n + col) / 8);
-#pragma unroll
-              for (int j = 0; j < 8; ++j) {
-                rs[h][j].x = reinterpret_cast<const scalar_t*>(&s0)[j];
-                rs[h][j].y = reinterpret_cast<const scalar_t*>(&s1)[j];
-              }
-            }
-          }
-          typename Dq::Offset off[8];  // INT4 weights
+          for (int j = 0; j < 8; j += 2)
+            Dq::from_zero_pair(reinterpret_cast<const pair_t*>(&zv)[j / 2], off[j], off[j + 1]);
+        } else {
 #pragma unroll
           for (int j = 0; j < 8; ++j) {
             if constexpr (kBits == 4 && !kFp4) off[j] = offset_of(zv, j);
           }
-
-          const uint32_t* q = reinterpret_cast<const uint32_t*>(bq);
+        }
+        // Act-order: rows 2t, 2t+1, 2t+8, 2t+9 of this 16-row slice may each belong to another group; their
+        // scale rows (this thread's eight columns each) come through L1.
+        pair_t rs[2][8];  // [rows (2t, 2t+1) or (2t+8, 2t+9)][column tile]
+        if constexpr (kActOrder) {
 #pragma unroll
-          for (int i = 0; i < 4; ++i) {
-            // Column tiles 2i and 2i + 1: (k 2t, 2t+1) and (k 2t+8, 2t+9) pairs of each.
-            dq_pair_t w[4];
-            if constexpr (kFp4) {
-              DequantFp4<a_type>::run(q[i], w);
-            } else if constexpr (kFp8) {
-              DequantFp8<a_type>::run(q[2 * i], w[0], w[1]);
-              DequantFp8<a_type>::run(q[2 * i + 1], w[2], w[3]);
-            } else if constexpr (kBits == 4) {
-              Dq::run(q[i], off[2 * i], off[2 * i + 1], w);
-            } else {
-              Dequant8<a_type>::run(q[2 * i], w[0], w[1]);
-              Dequant8<a_type>::run(q[2 * i + 1], w[2], w[3]);
-            }
-            if constexpr (kActOrder) {
-              w[0] = __hmul2(w[0], rs[0][2 * i]);
-              w[1] = __hmul2(w[1], rs[1][2 * i]);
-              w[2] = __hmul2(w[2], rs[0][2 * i + 1]);
-              w[3] = __hmul2(w[3], rs[1][2 * i + 1]);
-            } else if constexpr (kGrouped) {
-              const pair_t s0 = Traits::splat(sc[2 * i]), s1 = Traits::splat(sc[2 * i + 1]);
-              w[0] = __hmul2(w[0], s0);
-              w[1] = __hmul2(w[1], s0);
-              w[2] = __hmul2(w[2], s1);
-              w[3] = __hmul2(w[3], s1);
-            }
-            const uint32_t b0[2] = {as_u32(w[0]), as_u32(w[1])};
-            const uint32_t b1[2] = {as_u32(w[2]), as_u32(w[3])};
-            if constexpr (m_block_size_8) {
-              // Operands swapped: the 16 weight columns of word i are the mma's rows and the 8 activation rows
-              // its columns, so one mma covers what two would with 8 of 16 A rows wasted.
-              const uint32_t wa[4] = {b0[0], b1[0], b0[1], b1[1]};
-              const uint32_t xb[2] = {a[0][0], a[0][2]};
-              mma_m16n8k16<a_type>(wa, xb, acc[0][i]);
-            } else {
+          for (int h = 0; h < 2; ++h) {
+            const int2 gi = f.gi[h];
+            const size_t col = col0 + wn * 64 + g * 8;
+            const int4 s0 = __ldg(reinterpret_cast<const int4*>(S) + (static_cast<size_t>(gi.x) * p.n + col) / 8);
+            const int4 s1 = __ldg(reinterpret_cast<const int4*>(S) + (static_cast<size_t>(gi.y) * p.n + col) / 8);
 #pragma unroll
-              for (int mb = 0; mb < thread_m_blocks; ++mb) {
-                mma_m16n8k16<a_type>(a[mb], b0, acc[mb][2 * i]);
-                mma_m16n8k16<a_type>(a[mb], b1, acc[mb][2 * i + 1]);
-              }
+            for (int j = 0; j < 8; ++j) {
+              rs[h][j].x = reinterpret_cast<const scalar_t*>(&s0)[j];
+              rs[h][j].y = reinterpret_cast<const scalar_t*>(&s1)[j];
+            }
+          }
+        }
+        const uint32_t* q = reinterpret_cast<const uint32_t*>(f.bq);
+#pragma unroll
+        for (int i = 0; i < 4; ++i) {
+          // Column tiles 2i and 2i + 1: (k 2t, 2t+1) and (k 2t+8, 2t+9) pairs of each.
+          dq_pair_t w[4];
+          if constexpr (kFp4) {
+            DequantFp4<a_type>::run(q[i], w);
+          } else if constexpr (kFp8) {
+            DequantFp8<a_type>::run(q[2 * i], w[0], w[1]);
+            DequantFp8<a_type>::run(q[2 * i + 1], w[2], w[3]);
+          } else if constexpr (kBits == 4) {
+            Dq::run(q[i], off[2 * i], off[2 * i + 1], w);
+          } else {
+            Dequant8<a_type>::run(q[2 * i], w[0], w[1]);
+            Dequant8<a_type>::run(q[2 * i + 1], w[2], w[3]);
+          }
+          if constexpr (kActOrder) {
+            w[0] = __hmul2(w[0], rs[0][2 * i]);
+            w[1] = __hmul2(w[1], rs[1][2 * i]);
+            w[2] = __hmul2(w[2], rs[0][2 * i + 1]);
+            w[3] = __hmul2(w[3], rs[1][2 * i + 1]);
+          } else if constexpr (kGrouped) {
+            const pair_t s0 = Traits::splat(sc[2 * i]), s1 = Traits::splat(sc[2 * i + 1]);
+            w[0] = __hmul2(w[0], s0);
+            w[1] = __hmul2(w[1], s0);
+            w[2] = __hmul2(w[2], s1);
+            w[3] = __hmul2(w[3], s1);
+          }
+          const uint32_t b0[2] = {as_u32(w[0]), as_u32(w[1])};
+          const uint32_t b1[2] = {as_u32(w[2]), as_u32(w[3])};
+          if constexpr (m_block_size_8) {
+            // Operands swapped: the 16 weight columns of word i are the mma's rows and the 8 activation rows
+            // its columns, so one mma covers what two would with 8 of 16 A rows wasted.
+            const uint32_t wa[4] = {b0[0], b1[0], b0[1], b1[1]};
+            const uint32_t xb[2] = {a[0][0], a[0][2]};
+            mma_m16n8k16<a_type>(wa, xb, acc[0][i]);
+          } else {
+#pragma unroll
+            for (int mb = 0; mb < thread_m_blocks; ++mb) {
+              mma_m16n8k16<a_type>(a[mb], b0, acc[mb][2 * i]);
+              mma_m16n8k16<a_type>(a[mb], b1, acc[mb][2 * i + 1]);
             }
           }
         }
       }
     };
 
+    using Frag = std::conditional_t<kA8, FragA8, Frag16>;
+    // A stage's fragments read and used at once.
+    auto compute_stage = [&](int stage) {
+      Frag f;
+      if constexpr (kA8) {
+        fetch_a8(f, stage);
+        math_a8(f);
+      } else {
+#pragma unroll
+        for (int sub = 0; sub < kSubK; ++sub) {
+          fetch16(f, stage, sub);
+          math16(f);
+        }
+      }
+    };
 #if MARLIN_TURING
     // Pipeline: the next stage's loads are in flight in registers while the current stage is computed.
     if (k_begin < k_end) {
@@ -497,22 +550,60 @@ __global__ void __launch_bounds__(threads, min_blocks_per_sm(a_type, thread_m_bl
       }
     }
 #else
-    // Pipeline: stages - 1 loads in flight ahead of the stage being computed.
+    // Pipeline: stages - 1 loads in flight ahead of the stage being computed. With kRegPrefetch the warp's
+    // fragments are also read from shared memory one step ahead of its math (a step: a 16-deep K slice; with
+    // 8-bit activations the warp's whole 32-deep stage), so that their latency hides behind the previous step's
+    // mma. Then every read of a stage is issued before the barrier after which its buffer is reloaded: the
+    // buffer loaded in step i is the one of stage i - 1, whose last fragments were read before step i - 1's
+    // barrier.
+    static_assert(kSubK == 2 && stages % 2 == 0, "two steps per stage (16-bit), two fragment buffers (8-bit)");
 #pragma unroll
     for (int s = 0; s < stages - 1; ++s) {
       if (k_begin + s < k_end) load_stage(s);
       cp_async_commit();
+    }
+    Frag frag[2];
+    if constexpr (kRegPrefetch) {
+      cp_async_wait<stages - 2>();
+      __syncthreads();
+      if (k_begin < k_end) {
+        if constexpr (kA8) {
+          fetch_a8(frag[0], 0);
+        } else {
+          fetch16(frag[0], 0, 0);
+        }
+      }
     }
     // Unrolled over the stages so that every shared-memory offset is a compile-time constant.
     for (int kk = k_begin; kk < k_end; kk += stages) {
 #pragma unroll
       for (int s = 0; s < stages; ++s) {
         if (kk + s < k_end) {
-          cp_async_wait<stages - 2>();
-          __syncthreads();
-          if (kk + s + stages - 1 < k_end) load_stage((s + stages - 1) % stages);
-          cp_async_commit();
-          compute_stage(s);
+          const bool reload = kk + s + stages - 1 < k_end;
+          const int reload_stage = (s + stages - 1) % stages;
+          if constexpr (kRegPrefetch) {
+            const bool more = kk + s + 1 < k_end;
+            const int next = (s + 1) % stages;
+            if constexpr (!kA8) fetch16(frag[1], s, 1);
+            if (reload) load_stage(reload_stage);
+            cp_async_commit();
+            cp_async_wait<stages - 2>();  // stage `next` has landed
+            __syncthreads();
+            if constexpr (kA8) {
+              if (more) fetch_a8(frag[next % 2], next);
+              math_a8(frag[s % 2]);
+            } else {
+              math16(frag[0]);
+              if (more) fetch16(frag[0], next, 0);
+              math16(frag[1]);
+            }
+          } else {
+            cp_async_wait<stages - 2>();  // stage s has landed
+            __syncthreads();
+            if (reload) load_stage(reload_stage);
+            cp_async_commit();
+            compute_stage(s);
+          }
         }
       }
     }
@@ -602,8 +693,12 @@ __global__ void __launch_bounds__(threads, min_blocks_per_sm(a_type, thread_m_bl
                 *reinterpret_cast<pair_t*>(C + out) = Traits::from_float2(make_float2(v0, v1));
               }
             } else {
-              if (r < kRows && row0 + r < p.m) atomicAdd(slot + r * kTileN + wn * 64 + c, v0);
-              if (r1 < kRows && row0 + r1 < p.m) atomicAdd(slot + r1 * kTileN + wn * 64 + c1, v1);
+              if constexpr (m_block_size_8) {
+                if (row0 + r < p.m) atomicAdd(slot + r * kTileN + wn * 64 + c, v0);
+                if (row0 + r1 < p.m) atomicAdd(slot + r1 * kTileN + wn * 64 + c1, v1);
+              } else if (r < kRows && row0 + r < p.m) {
+                atomic_add2(slot + r * kTileN + wn * 64 + c, v0, v1);  // columns c and c + 1
+              }
             }
           }
     }

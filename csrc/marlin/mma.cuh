@@ -1,4 +1,4 @@
-// Tensor-core mma, ldmatrix and global->shared copy wrappers. sm_80 and newer use m16n8k16 mma and cp.async;
+// Tensor-core mma, ldmatrix, global->shared copy and atomic wrappers. sm_80 and newer use m16n8k16 mma and cp.async;
 // Turing (sm_75) has neither, so there an m16n8k16 is two m16n8k8 and the pipeline stages go through registers.
 #pragma once
 
@@ -163,6 +163,16 @@ __device__ __forceinline__ void ldmatrix_x2(uint32_t& r0, uint32_t& r1, const vo
   asm volatile("ldmatrix.sync.aligned.m8n8.x2.shared.b16 {%0,%1}, [%2];\n"
                : "=r"(r0), "=r"(r1)
                : "r"(smem_addr(p)));
+}
+
+// p[0] += a and p[1] += b (p 8-byte aligned): one vector reduction from sm_90 on, else two.
+__device__ __forceinline__ void atomic_add2(float* p, float a, float b) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  atomicAdd(reinterpret_cast<float2*>(p), make_float2(a, b));
+#else
+  atomicAdd(p, a);
+  atomicAdd(p + 1, b);
+#endif
 }
 
 // 16-byte global->shared copy that bypasses L1; when !valid the destination is zero-filled instead.
