@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Build-time benchmark (docs/PERFORMANCE.md, "Build"): four builds of the same targets in a fresh output base,
+# Build-time benchmark (docs/PERFORMANCE.md, "Build"): five builds of the same targets in a fresh output base,
 # each timed and profiled (Bazel's --profile, summarized by bench/build_profile.py):
 #   cold     the fresh output base: fetching the Python packages, analysis, every action
 #   no-op    the same build again
@@ -7,7 +7,7 @@
 #   catalog  a comment appended to generator/catalog.py: the generator reruns, its files come out the same
 #   edited   a C++ comment appended to templates/kernel_file.cu.jinja, so every generated kernel file changes
 # (both files are restored at the end)
-# then the generated instantiations and the size of every .so built.
+# then the generated instantiations, the kernel objects' bytes per family and the size of every .so built.
 #
 #   bench/build_times.sh [BAZEL_BUILD_ARGS...]    default: //csrc:marlin //csrc:libmarlin.so --config=sm89
 #
