@@ -42,6 +42,9 @@ bazel() { ./bazelw --output_base="$base" "$@"; }
 
 echo "host: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
 echo "bazel build ${args[*]}"
+flags=()
+for a in "${args[@]}"; do [[ "$a" != -* ]] || flags+=("$a"); done
+bin=""
 instantiations=0
 step() {
   local name=$1 start end
@@ -50,18 +53,16 @@ step() {
     { tail -20 "$work/$name.log"; exit 1; }
   end=$(date +%s.%N)
   echo "== $name: wall $(python3 -c "print(f'{$end - $start:.1f}')") s"
+  if [[ -z "$bin" ]]; then  # after the first (cold) build: what it generated
+    bin=$(bazel info bazel-bin ${flags[@]+"${flags[@]}"} 2>/dev/null | tail -1)
+    local kernel_files=("$bin"/csrc/marlin_kernels/*.cu)
+    instantiations=$(cat "${kernel_files[@]}" | grep -c '^template __global__' || true)
+    echo "   generated: $instantiations instantiations in ${#kernel_files[@]} files"
+  fi
   python3 bench/build_profile.py "$work/$name.json" --instantiations "$instantiations" | sed 's/^/   /'
 }
 
 step cold
-flags=()
-for a in "${args[@]}"; do [[ "$a" != -* ]] || flags+=("$a"); done
-bin=$(bazel info bazel-bin ${flags[@]+"${flags[@]}"} 2>/dev/null | tail -1)
-kernel_files=("$bin"/csrc/marlin_kernels/*.cu)
-instantiations=$(cat "${kernel_files[@]}" | grep -c '^template __global__' || true)
-echo "   generated: $instantiations instantiations in ${#kernel_files[@]} files"
-python3 bench/build_profile.py "$work/cold.json" --instantiations "$instantiations" | grep 'per instantiation' |
-  sed 's/^/   /'
 step no-op
 touch "$template"
 step touched
