@@ -35,6 +35,7 @@ import argparse
 import datetime
 import json
 import math
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -551,6 +552,9 @@ def main(argv: list[str] | None = None) -> int:
     env = device_environment()
     env["library"] = str(_lib.library_path())
     env["built_kernel_count"] = ops.built_kernel_count()
+    env["dtype"], env["act"] = args.dtype, args.act
+    if os.environ.get("MARLIN_COMMIT"):  # the GPU machine gets a copy of the tree, without git
+        env["commit"] = os.environ["MARLIN_COMMIT"]
     start = time.perf_counter()
     args.copy_gbps = copy_bandwidth()
     print(f"{env['device']}: copy bandwidth {args.copy_gbps:.0f} GB/s (read + write)", flush=True)

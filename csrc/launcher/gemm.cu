@@ -145,19 +145,16 @@ extern "C" marlin_status marlin_gemm(const marlin_gemm_args* args, char* err, si
   p.a_scales = args->a_scales;
   p.c = args->c;
   p.partials = static_cast<float*>(args->workspace);
-  const size_t slot_bytes = static_cast<size_t>(limits.sm_count) * kMaxBlocksPerSm * kSlotFloats * sizeof(float);
+  const size_t slot_bytes = 2 * static_cast<size_t>(limits.sm_count) * kMaxBlocksPerSm * kSlotFloats * sizeof(float);
   p.tile_counters = reinterpret_cast<int*>(static_cast<char*>(args->workspace) + slot_bytes);
   p.m = static_cast<int>(args->m);
   p.n = static_cast<int>(args->n);
   p.k = static_cast<int>(args->k);
   p.ldc = static_cast<int>(args->ldc != 0 ? args->ldc : args->n);
-  p.m_chunks = plan.m_chunks;
-  p.n_tiles = plan.n_tiles;
-  p.k_iters = plan.k_iters;
-  p.iters_per_block = plan.iters_per_block;
+  p.split = plan.split;
 
   void* kernel_args[] = {&p};
-  e = cudaLaunchKernel(reinterpret_cast<const void*>(fn), dim3(plan.grid), dim3(plan.key.threads), kernel_args,
+  e = cudaLaunchKernel(reinterpret_cast<const void*>(fn), dim3(plan.split.grid), dim3(plan.key.threads), kernel_args,
                        plan.smem_bytes, static_cast<cudaStream_t>(args->stream));
   if (e != cudaSuccess) return cuda_fail("kernel launch", e, err, err_len);
   return MARLIN_OK;

@@ -18,9 +18,19 @@ struct ThreadConfig {
 // Tried in order. Small batches (one M block) prefer the wide K step of (128, 128, 256). With two or more M
 // blocks the 128-thread (64, 128, 128) tile goes first: on an H200 it beat (64, 256, 256), the seed's choice
 // there, by 4-13% at M = 32 on 5 of 6 shapes and by up to 9% at M >= 64 on most
-// (docs/tuning/h200_u4b8_f16_61f2bc3.md, from bench/tune.py).
+// (docs/tuning/h200_u4b8_f16_61f2bc3.md, from bench/tune.py). With two or three M blocks (64, 256, 256) goes
+// first when its K steps give every multiprocessor a share of at least kMinMultiBlockShare (wide_n_first): there
+// it was 2-13% faster once whole tiles went first and split tiles were reduced in order
+// (docs/tuning/h200_u4b8_f16_tiles_first.md); on smaller problems it leaves multiprocessors idle.
 constexpr ThreadConfig kSmallBatchConfigs[] = {{128, 128, 256}, {64, 128, 128}, {128, 64, 128}};
 constexpr ThreadConfig kLargeBatchConfigs[] = {{64, 128, 128}, {64, 256, 256}, {128, 64, 128}};
+constexpr ThreadConfig kWideNConfigs[] = {{64, 256, 256}, {64, 128, 128}, {128, 64, 128}};
+
+bool wide_n_first(const marlin_gemm_args& a, int thread_m_blocks, int m_chunks, int sm_count) {
+  if (thread_m_blocks < 2 || thread_m_blocks > 3 || a.n % 256 != 0 || a.k % 64 != 0) return false;
+  const int64_t steps = static_cast<int64_t>(m_chunks) * (a.n / 256) * (a.k / 64);
+  return steps >= static_cast<int64_t>(kMinMultiBlockShare) * sm_count;
+}
 // Every thread config of the catalog, for the tuning override.
 constexpr ThreadConfig kAllConfigs[] = {{128, 128, 256}, {64, 256, 256}, {64, 128, 128}, {128, 64, 128}};
 
@@ -136,16 +146,29 @@ std::string key_text(const KernelKey& k) {
 }  // namespace
 
 void split_work(int blocks, LaunchPlan* plan) {
-  const int total = plan->m_chunks * plan->n_tiles * plan->k_iters;
-  // With two or more M blocks every split tile adds rows x columns fp32 partial sums to the workspace; a share
-  // of fewer than kMinMultiBlockShare K steps costs more in that reduction than the extra blocks gain
+  WorkSplit& s = plan->split;
+  blocks = std::max(1, blocks);
+  const int tiles = s.m_chunks * s.n_tiles;
+  // With two or more M blocks every split tile moves rows x columns fp32 partial sums through the workspace; a
+  // share of fewer than kMinMultiBlockShare K steps costs more in that reduction than the extra blocks gain
   // (docs/tuning/h200_u4b8_f16_61f2bc3.md: 4096 x 4096 at M = 32..64 runs 7-15% faster on half the blocks).
-  // Small batches keep every block: they are bound by reading the weights, and their partial sums are 8 or 16
+  // Small batches have shares of at least kMinShare steps, twice the pipeline's depth: shorter ones never fill
+  // the pipeline, and 4096 x 4096 at M = 16 ran 15% faster on half the blocks (docs/tuning/
+  // h200_u4b8_f16_tiles_first.md); they are bound by reading the weights, and their partial sums are 8 or 16
   // rows.
-  if (plan->key.thread_m_blocks >= 2) blocks = std::max(1, std::min(blocks, total / kMinMultiBlockShare));
-  const int used = total < blocks ? total : blocks;
-  plan->iters_per_block = (total + used - 1) / used;
-  plan->grid = (total + plan->iters_per_block - 1) / plan->iters_per_block;
+  const int min_share = plan->key.thread_m_blocks >= 2 ? kMinMultiBlockShare : kMinShare;
+  // Whole tiles while every block gets one; stream-K shares only for the tiles left over, so that at most those
+  // are split.
+  s.dp_tiles = tiles >= blocks ? tiles / blocks * blocks : 0;
+  const int sk_steps = (tiles - s.dp_tiles) * s.k_iters;
+  if (sk_steps == 0) {
+    s.sk_share = 0;
+    s.grid = blocks;
+    return;
+  }
+  s.sk_share = std::min(std::max((sk_steps + blocks - 1) / blocks, min_share), sk_steps);
+  const int sk_blocks = (sk_steps + s.sk_share - 1) / s.sk_share;
+  s.grid = s.dp_tiles > 0 ? blocks : sk_blocks;
 }
 
 const char* type_name(ScalarTypeId t) {
@@ -164,8 +187,8 @@ const char* type_name(ScalarTypeId t) {
 }
 
 size_t workspace_bytes_for(int sm_count) {
-  const size_t slots = sm_count > 0 ? static_cast<size_t>(sm_count) * kMaxBlocksPerSm : 0;
-  return slots * kSlotFloats * sizeof(float) + ((slots * sizeof(int) + 15) / 16) * 16;
+  const size_t blocks = sm_count > 0 ? static_cast<size_t>(sm_count) * kMaxBlocksPerSm : 0;
+  return 2 * blocks * kSlotFloats * sizeof(float) + ((blocks * sizeof(int) + 15) / 16) * 16;
 }
 
 std::string validate_gemm_args(const marlin_gemm_args& a) {
@@ -266,7 +289,10 @@ marlin_status plan_gemm(const marlin_gemm_args& a, const DeviceLimits& limits,
   bool shape_fits = false;
   KernelKey missing{};
   const ThreadConfig* forced = forced_config(a);
-  const auto& defaults = tmb <= 1 ? kSmallBatchConfigs : kLargeBatchConfigs;
+  const int m_chunks = static_cast<int>((a.m + rows - 1) / rows);
+  const auto& defaults = tmb <= 1                                             ? kSmallBatchConfigs
+                         : wide_n_first(a, tmb, m_chunks, limits.sm_count) ? kWideNConfigs
+                                                                             : kLargeBatchConfigs;
   const std::vector<ThreadConfig> candidates =
       forced != nullptr ? std::vector<ThreadConfig>{*forced} : std::vector<ThreadConfig>(defaults, defaults + 3);
   const bool turing = limits.compute_capability < 80;
@@ -288,10 +314,11 @@ marlin_status plan_gemm(const marlin_gemm_args& a, const DeviceLimits& limits,
 
       plan->key = key;
       plan->smem_bytes = smem_bytes(shape);
-      plan->m_chunks = static_cast<int>((a.m + rows - 1) / rows);
-      plan->n_tiles = static_cast<int>(a.n / tc.thread_n);
-      plan->k_iters = static_cast<int>(a.k / tc.thread_k);
-      const int64_t total = static_cast<int64_t>(plan->m_chunks) * plan->n_tiles * plan->k_iters;
+      WorkSplit& split = plan->split;
+      split.m_chunks = m_chunks;
+      split.n_tiles = static_cast<int>(a.n / tc.thread_n);
+      split.k_iters = static_cast<int>(a.k / tc.thread_k);
+      const int64_t total = static_cast<int64_t>(split.m_chunks) * split.n_tiles * split.k_iters;
       if (total > kIntMax) {
         *err = "the problem is too large: m_chunks * n_tiles * k_iters must be < 2^31";
         return MARLIN_ERR_INVALID_ARGUMENT;

@@ -20,19 +20,20 @@ struct DeviceLimits {
 struct LaunchPlan {
   KernelKey key;
   int smem_bytes;
-  int grid;  // blocks
-  int m_chunks, n_tiles, k_iters, iters_per_block;
+  WorkSplit split;  // tile counts, and the blocks (grid) and their work
 };
 
 // Pipeline depths: the sm80 family's 4 stages (cp.async), and the sm75 family's 2 (Turing, through registers).
 constexpr int kStages = 4;
 constexpr int kTuringStages = 2;
 
-// Fewest K steps per block's share of the work when the tile has two or more M blocks (see split_work).
+// Fewest K steps per block's stream-K share: twice the pipeline depth with one M block, more with two or more,
+// whose partial sums cost more to reduce (see split_work).
+constexpr int kMinShare = 2 * kStages;
 constexpr int kMinMultiBlockShare = 16;
 
-// Workspace bytes for a launch spread over sm_count multiprocessors: one fp32 partial-sum slot and one
-// arrival counter per block (kMaxBlocksPerSm per multiprocessor); split tiles are fewer than the blocks.
+// Workspace bytes for a launch spread over sm_count multiprocessors: two fp32 partial-sum slots (a block's first
+// and last piece of a split tile) and one arrival counter per block (kMaxBlocksPerSm per multiprocessor).
 size_t workspace_bytes_for(int sm_count);
 
 // Empty when the arguments are acceptable, else one sentence naming the bad argument and what is allowed.
@@ -45,8 +46,10 @@ std::string validate_gemm_args(const marlin_gemm_args& args);
 marlin_status plan_gemm(const marlin_gemm_args& args, const DeviceLimits& limits,
                         const std::function<bool(const KernelKey&)>& is_built, LaunchPlan* plan, std::string* err);
 
-// Stream-K split of the plan's m_chunks * n_tiles * k_iters steps over at most `blocks` blocks, each taking an
-// equal contiguous share; with two or more M blocks, shares of at least kMinMultiBlockShare steps.
+// Splits the plan's tiles over at most `blocks` blocks (tile_scheduler.h): whole tiles, the same number per
+// block, while there are at least `blocks` of them; the rest in equal stream-K shares of their K steps, of at
+// least kMinShare steps (kMinMultiBlockShare with two or more M blocks). Fills plan->split's dp_tiles, sk_share
+// and grid.
 void split_work(int blocks, LaunchPlan* plan);
 
 // Lower-case spelling of a type id, as in the generated file names ("float16", "u4b8", ...).

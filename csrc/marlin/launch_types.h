@@ -2,6 +2,7 @@
 #pragma once
 
 #include "marlin/scalar_type.cuh"
+#include "marlin/tile_scheduler.h"
 
 namespace marlin {
 
@@ -16,19 +17,16 @@ struct GemmParams {
   const float* global_scale;  // NVFP4: one fp32 multiplying C, or nullptr
   const float* a_scales;      // e4m3 activations: [m] fp32 row scales of A, or nullptr
   void* c;              // [m, n] row-major, stride ldc
-  float* partials;      // stream-K partial sums: one slot of kSlotFloats per block
-  int* tile_counters;   // one arrival counter per block
+  float* partials;      // split tiles' partial sums: two slots of kSlotFloats per block (tile_scheduler.h)
+  int* tile_counters;   // one arrival counter per block, zero between launches
   int m, n, k, lda, ldc;
-  int m_chunks;         // ceil(m / rows per chunk): 16 * thread_m_blocks, or 8 with m_block_size_8
-  int n_tiles;          // n / (16 * thread_n_blocks)
-  int k_iters;          // k / (16 * thread_k_blocks)
-  int iters_per_block;  // stream-K share of each block over m_chunks * n_tiles * k_iters iterations
+  WorkSplit split;      // tiles and K steps, and which block takes which (tile_scheduler.h)
 };
 
-// Floats per stream-K partial-sum slot: the largest output tile, 64 rows x 256 columns.
+// Floats per partial-sum slot: the largest output tile, 64 rows x 256 columns.
 constexpr int kSlotFloats = 64 * 256;
 
-// Blocks per multiprocessor the launcher runs at most; the workspace has a slot for each.
+// Blocks per multiprocessor the launcher runs at most; the workspace has two slots and a counter for each.
 constexpr int kMaxBlocksPerSm = 2;
 
 // The runtime key the generated selector matches on.

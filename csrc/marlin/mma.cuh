@@ -1,4 +1,4 @@
-// Tensor-core mma, ldmatrix, global->shared copy and atomic wrappers. sm_80 and newer use m16n8k16 mma and cp.async;
+// Tensor-core mma, ldmatrix, global->shared copy wrappers. sm_80 and newer use m16n8k16 mma and cp.async;
 // Turing (sm_75) has neither, so there an m16n8k16 is two m16n8k8 and the pipeline stages go through registers.
 #pragma once
 
@@ -165,27 +165,23 @@ __device__ __forceinline__ void ldmatrix_x2(uint32_t& r0, uint32_t& r1, const vo
                : "r"(smem_addr(p)));
 }
 
-// p[0] += a and p[1] += b (p 8-byte aligned): one vector reduction from sm_90 on, else two.
-__device__ __forceinline__ void atomic_add2(float* p, float a, float b) {
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
-  atomicAdd(reinterpret_cast<float2*>(p), make_float2(a, b));
-#else
-  atomicAdd(p, a);
-  atomicAdd(p + 1, b);
-#endif
-}
-
 // 16-byte global->shared copy that bypasses L1; when !valid the destination is zero-filled instead.
 __device__ __forceinline__ void cp_async16(void* dst, const void* src, bool valid = true) {
   const int src_bytes = valid ? 16 : 0;
   asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(smem_addr(dst)), "l"(src), "r"(src_bytes));
 }
 
-// An L2 policy that evicts the lines it marks first: for data read once per launch, such as the weights.
-__device__ __forceinline__ uint64_t evict_first_policy() {
+// The L2 policy of the weight copies. Weights read by one M chunk only are marked to be evicted first (they are
+// not read again in this launch); with several M chunks, whose blocks read each weight tile in turn, they get
+// the normal policy, so that the later chunks find them in L2.
+__device__ __forceinline__ uint64_t weight_policy(bool read_once) {
   uint64_t policy = 0;
 #if !MARLIN_TURING
-  asm volatile("createpolicy.fractional.L2::evict_first.b64 %0, 1.0;\n" : "=l"(policy));
+  if (read_once) {
+    asm volatile("createpolicy.fractional.L2::evict_first.b64 %0, 1.0;\n" : "=l"(policy));
+  } else {
+    asm volatile("createpolicy.fractional.L2::evict_normal.b64 %0, 1.0;\n" : "=l"(policy));
+  }
 #endif
   return policy;
 }
@@ -202,7 +198,7 @@ __device__ __forceinline__ void store_shared16(uint32_t dst, const int4& v) {
   asm volatile("st.shared.v4.u32 [%0], {%1,%2,%3,%4};\n" ::"r"(dst), "r"(v.x), "r"(v.y), "r"(v.z), "r"(v.w));
 }
 
-// As cp_async16, with an L2 cache policy from evict_first_policy().
+// As cp_async16, with an L2 cache policy from weight_policy().
 __device__ __forceinline__ void cp_async16_hint(void* dst, const void* src, uint64_t policy) {
   asm volatile("cp.async.cg.shared.global.L2::cache_hint [%0], [%1], 16, %2;\n" ::"r"(smem_addr(dst)), "l"(src),
                "l"(policy));

@@ -243,8 +243,8 @@ def workspace_bytes(device: torch.device | str | int | None = None) -> int:
 def _default_workspace(device: torch.device) -> torch.Tensor:
     """A zeroed uint8 workspace, one per device, shared by every call that passes none.
 
-    Kernels leave the workspace zeroed, so it is reused as is. Calls on the same device that may run
-    concurrently (different streams) must each pass their own ``workspace``.
+    Kernels leave its tile counters at zero (the rest is scratch), so it is reused as is. Calls on the same device
+    that may run concurrently (different streams) must each pass their own ``workspace``.
     """
     idx = device.index if device.index is not None else torch.cuda.current_device()
     ws = _workspaces.get(idx)
@@ -472,7 +472,7 @@ def gemm(
             checkpoint's group size (32, 64 or 128), which need not divide ``k`` for a K shard
             (``act_order.is_k_full`` False).
         workspace: optional uint8 CUDA tensor of at least :func:`workspace_bytes` bytes, zeroed before its
-            first use (kernels leave it zeroed). By default a cached per-device workspace is used.
+            first use (kernels leave its counters at zero). By default a cached per-device workspace is used.
         out: optional output ``[m, n]`` of the output dtype, contiguous, on ``a``'s device.
         bias: optional ``[n]`` of the output dtype, contiguous, on ``a``'s device: added to every row of C (with
             8-bit activations after the ``a_scales``: it is not scaled).

@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
-# Builds one kernel family as a shared library for the GPU at hand, so that the GPU suite checks families whose
-# own archs are not at hand (we test on an H100/H200):
+# Builds one kernel family as a shared library for the GPU at hand, without Bazel (the GPU machine has none), so
+# that the GPU suite checks families whose own archs are not at hand (we test on an H100/H200):
+#   sm80  the sm80 family (every 16-bit- and INT8-activation config) -> libmarlin_sm80.so
 #   sm75  the Turing family (2-stage register pipeline, m16n8k8 mma) with -DMARLIN_EMULATE_SM75, which selects
 #         that code path on a newer GPU (every instruction it uses exists there too) -> libmarlin_sm75.so
 #   sm89  the FP8-activation family (e4m3 m16n8k32 mma, native from sm_89 on; sm_90 runs it too)
 #         -> libmarlin_sm89.so
 # The launcher takes the kernels the library holds (2-stage ones when no 4-stage one is built).
 #
-#   tests/gpu/build_family.sh sm75|sm89 OUT_DIR [ARCH]   # ARCH: the GPU to run on, default 90
+#   tests/gpu/build_family.sh sm75|sm80|sm89 OUT_DIR [ARCH]   # ARCH: the GPU to run on, default 90
+#   MARLIN_CONFIGS=gptq_int4,awq_int4 tests/gpu/build_family.sh sm80 OUT_DIR   # only these quant configs
 #   MARLIN_LIB=OUT_DIR/libmarlin_sm89.so PYTHONPATH=python python3 -m pytest tests/gpu -q -k Fp8Act
 #
 # OUT_DIR/gen is generated unless it exists (the generator needs jinja2; generate elsewhere and copy it when the
@@ -15,14 +17,19 @@
 # the Bazel build.
 set -euo pipefail
 
-family=${1:?usage: $0 sm75|sm89 OUT_DIR [ARCH]}
-out=${2:?usage: $0 sm75|sm89 OUT_DIR [ARCH]}
+family=${1:?usage: $0 sm75|sm80|sm89 OUT_DIR [ARCH]}
+out=${2:?usage: $0 sm75|sm80|sm89 OUT_DIR [ARCH]}
 arch=${3:-90}
 case "$family" in
   sm75) gen_args=(7.5) defines=(-DMARLIN_EMULATE_SM75) ;;
+  sm80) gen_args=(8.0) defines=() ;;
   sm89) gen_args=(8.9 --configs awq_int4_fp8_act,gptq_int4_fp8_act,mxfp4_fp8_act) defines=() ;;
-  *) echo "unknown family '$family'; allowed: sm75, sm89" >&2; exit 2 ;;
+  *) echo "unknown family '$family'; allowed: sm75, sm80, sm89" >&2; exit 2 ;;
 esac
+if [ -n "${MARLIN_CONFIGS:-}" ]; then
+  [ "$family" = sm89 ] && { echo "MARLIN_CONFIGS is for sm75 and sm80" >&2; exit 2; }
+  gen_args+=(--configs "$MARLIN_CONFIGS")
+fi
 root=$(cd "$(dirname "$0")/../.." && pwd)
 nvcc=${CUDA_PATH:+$CUDA_PATH/bin/nvcc}
 nvcc=${nvcc:-$(command -v nvcc || echo /usr/local/cuda/bin/nvcc)}

@@ -1196,7 +1196,7 @@ _add_int8_act_tests()
 
 @unittest.skipUnless(HAS_CUDA, SKIP_REASON)
 class GemmBehaviourTest(unittest.TestCase):
-    """out=, explicit workspace (left zeroed), side streams, CUDA graphs."""
+    """out=, explicit workspace (reused without clearing), determinism, side streams, CUDA graphs."""
 
     @classmethod
     def setUpClass(cls) -> None:
@@ -1225,17 +1225,66 @@ class GemmBehaviourTest(unittest.TestCase):
         self.assert_close(out, a)
 
     @recorded
-    def test_workspace_left_zeroed(self) -> None:
+    def test_workspace_reused_without_clearing(self) -> None:
+        # Zeroed once: the kernels leave its tile counters at zero, and the partial sums are scratch, so every later
+        # call on it (other shapes in between) gives the same, correct output.
         ws = torch.zeros(ops.workspace_bytes(), dtype=torch.uint8, device="cuda")
         self.assertGreater(ws.numel(), 0)
         cases = Cases(self)
-        for m in (1, 16, 64, 200, 256, 1000):
+        ms = (1, 16, 64, 200, 256, 1000)
+        inputs = {m: torch.randn(m, self.k, device="cuda", generator=self.gen).half() for m in ms}
+        first = {}
+        for rnd in range(2):
+            for m in ms:
+                with cases.case(f"round {rnd} m={m}"):
+                    out = self.gemm(inputs[m], workspace=ws)
+                    torch.cuda.synchronize()
+                    self.assert_close(out, inputs[m])
+                    if rnd == 0:
+                        first[m] = out
+                    else:
+                        self.assertTrue(torch.equal(out, first[m]), "same inputs, same workspace: same bits")
+        cases.done()
+
+    @recorded
+    def test_deterministic_split_tiles(self) -> None:
+        # Shapes and M whose tiles are split over several blocks (4096 x 4096 has 32 or 64 N tiles, fewer than the
+        # blocks, so every tile is split at M <= 200; M = 1000 mixes whole tiles and split ones): every run, on
+        # another stream or through a graph replay, gives the first run's bits.
+        k, n = 4096, 4096
+        gen = _generator("deterministic")
+        b_q, q_ref = _weights("u4b8", k, n, gen)
+        scales = _scales(k // 128, n, torch.float16, gen)
+        s_perm = ops.permute_scales(scales)
+        w64 = ref.dequant(q_ref, scales, None, 128, "u4b8").double()
+
+        def gemm(a: torch.Tensor, **kw: Any) -> torch.Tensor:
+            return ops.gemm(a, b_q, s_perm, b_type="u4b8", group_size=128, **kw)
+
+        cases = Cases(self)
+        stream = torch.cuda.Stream()
+        for m in (1, 16, 33, 64, 200, 1000):
             with cases.case(f"m={m}"):
-                a = torch.randn(m, self.k, device="cuda", generator=self.gen).half()
-                out = self.gemm(a, workspace=ws)
+                a = torch.randn(m, k, device="cuda", generator=gen).half()
+                want = gemm(a)
                 torch.cuda.synchronize()
-                self.assert_close(out, a)
-                self.assertEqual(int(ws.count_nonzero()), 0, "kernels must leave the workspace zeroed")
+                stats = _errors(want, a, w64, w64 * w64, "f16")
+                self.assertTrue(stats["finite"] and stats["z"] <= Z_MAX, stats)
+                for i in range(20):
+                    self.assertTrue(torch.equal(gemm(a), want), f"run {i} differs from the first")
+                with torch.cuda.stream(stream):
+                    side = gemm(a)
+                stream.synchronize()
+                self.assertTrue(torch.equal(side, want), "a side stream's run differs")
+                out = torch.empty_like(want)
+                graph = torch.cuda.CUDAGraph()
+                with torch.cuda.graph(graph):
+                    gemm(a, out=out)
+                for i in range(5):
+                    out.zero_()
+                    graph.replay()
+                    torch.cuda.synchronize()
+                    self.assertTrue(torch.equal(out, want), f"graph replay {i} differs")
         cases.done()
 
     @recorded

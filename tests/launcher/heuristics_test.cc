@@ -5,8 +5,11 @@
 #include <cstdint>
 #include <cstdio>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "marlin/tile_config.h"
+#include "marlin/tile_scheduler.h"
 
 namespace {
 
@@ -50,6 +53,8 @@ const marlin::DeviceLimits kH100{132, 227 * 1024, 90};
 const marlin::DeviceLimits kT4{40, 64 * 1024, 75};
 
 bool all_built(const marlin::KernelKey&) { return true; }
+
+int ceil_div(int steps, int blocks) { return (steps + blocks - 1) / blocks; }
 
 void test_validation() {
   expect(marlin::validate_gemm_args(good_args()).empty(), "good arguments are accepted");
@@ -384,12 +389,14 @@ void test_plan_small_batch_uses_stream_k() {
   expect(plan.key.threads == 256 && plan.key.thread_k_blocks == 8 && plan.key.thread_n_blocks == 8,
          "m=1 prefers thread config (128, 128, 256)");
   expect(plan.key.group_blocks == 8, "group 128 is group_blocks 8");
-  // 4096 / 128 = 32 tiles < 132 SMs: the K steps are spread over all of them.
-  expect(plan.n_tiles == 32 && plan.k_iters == 32, "tile counts");
-  expect(plan.iters_per_block == (32 * 32 + 131) / 132, "even stream-K share");
-  expect(plan.grid <= 132 && plan.grid * plan.iters_per_block >= 32 * 32, "grid covers every iteration");
+  // 4096 / 128 = 32 tiles < 132 SMs: no whole tiles, the K steps are spread over all of them.
+  const marlin::WorkSplit& s = plan.split;
+  expect(s.n_tiles == 32 && s.k_iters == 32 && s.m_chunks == 1, "tile counts");
+  expect(s.dp_tiles == 0 && s.sk_share == (32 * 32 + 131) / 132, "even stream-K share");
+  expect(s.grid <= 132 && s.grid * s.sk_share >= 32 * 32, "grid covers every iteration");
   marlin::split_work(1000, &plan);
-  expect(plan.iters_per_block == 2 && plan.grid == 512, "more blocks than steps: no empty block");
+  expect(plan.split.sk_share == marlin::kMinShare && plan.split.grid == 1024 / marlin::kMinShare,
+         "more blocks than steps: shares of twice the pipeline depth, no empty block");
 }
 
 void test_plan_large_batch_whole_tiles() {
@@ -401,11 +408,17 @@ void test_plan_large_batch_whole_tiles() {
   expect(!plan.key.m_block_size_8 && plan.key.thread_m_blocks == 4, "m=1000 uses 4 M blocks");
   expect(plan.key.threads == 128 && plan.key.thread_n_blocks == 8 && plan.key.thread_k_blocks == 4,
          "four M blocks prefer (64, 128, 128)");
-  expect(plan.m_chunks == 16, "1000 rows in chunks of 64");
-  // 16 x 32 tiles x 64 K steps over 132 blocks: equal shares, not uneven waves of whole tiles.
-  expect(plan.iters_per_block == (16 * 32 * 64 + 131) / 132 && plan.grid == 132, "stream-K over 132 blocks");
+  expect(plan.split.m_chunks == 16, "1000 rows in chunks of 64");
+  // 16 x 32 = 512 tiles of 64 K steps over 132 blocks: 3 rounds of whole tiles (396), the other 116 tiles in
+  // stream-K shares of 116 * 64 / 132 -> 57 steps.
+  expect(plan.split.dp_tiles == 396 && plan.split.sk_share == 57 && plan.split.grid == 132,
+         "whole tiles first, stream-K for the rest");
   marlin::split_work(264, &plan);
-  expect(plan.iters_per_block == 125 && plan.grid == 263, "two blocks per SM: 32768 steps in shares of 125");
+  expect(plan.split.dp_tiles == 264 && plan.split.sk_share == ceil_div(248 * 64, 264) && plan.split.grid == 264,
+         "two blocks per SM: one round of whole tiles");
+  marlin::split_work(256, &plan);
+  expect(plan.split.dp_tiles == 512 && plan.split.sk_share == 0 && plan.split.grid == 256,
+         "tiles a multiple of the blocks: no stream-K part");
   a.m = 32;  // two M blocks take (64, 128, 128) first too
   expect(marlin::plan_gemm(a, kH100, all_built, &plan, &err) == MARLIN_OK, "plan m=32: " + err);
   expect(plan.key.thread_m_blocks == 2 && plan.key.thread_n_blocks == 8 && plan.key.threads == 128,
@@ -413,6 +426,27 @@ void test_plan_large_batch_whole_tiles() {
   auto no_128_threads = [](const marlin::KernelKey& k) { return k.threads != 128; };
   expect(marlin::plan_gemm(a, kH100, no_128_threads, &plan, &err) == MARLIN_OK && plan.key.thread_n_blocks == 16,
          "then (64, 256, 256)");
+  // Two or three M blocks on a problem whose 256-wide tiles give every SM 16 K steps or more: (64, 256, 256).
+  a.n = 28672;
+  a.k = 8192;  // 112 tiles x 128 steps = 14336 >= 16 x 132
+  for (int64_t m : {17, 32, 48}) {
+    a.m = m;
+    expect(marlin::plan_gemm(a, kH100, all_built, &plan, &err) == MARLIN_OK, "plan: " + err);
+    expect(plan.key.thread_n_blocks == 16 && plan.key.threads == 256, "m=" + std::to_string(m) +
+                                                                          " on 8192 x 28672 takes (64, 256, 256)");
+  }
+  a.m = 64;  // four M blocks keep (64, 128, 128)
+  expect(marlin::plan_gemm(a, kH100, all_built, &plan, &err) == MARLIN_OK && plan.key.thread_n_blocks == 8,
+         "m=64 keeps (64, 128, 128)");
+  a.m = 32;
+  a.n = 4096;
+  a.k = 4096;  // 16 tiles x 64 steps = 1024 < 16 x 132
+  expect(marlin::plan_gemm(a, kH100, all_built, &plan, &err) == MARLIN_OK && plan.key.thread_n_blocks == 8,
+         "a small problem keeps (64, 128, 128)");
+  a.n = 4224;  // 33 x 128: not a multiple of 256
+  a.k = 28672;
+  expect(marlin::plan_gemm(a, kH100, all_built, &plan, &err) == MARLIN_OK && plan.key.thread_n_blocks == 8,
+         "n not a multiple of 256 keeps (64, 128, 128)");
 }
 
 void test_split_min_share() {
@@ -422,17 +456,93 @@ void test_split_min_share() {
   std::string err;
   expect(marlin::plan_gemm(a, kH100, all_built, &plan, &err) == MARLIN_OK, "plan: " + err);
   marlin::split_work(264, &plan);
-  expect(plan.iters_per_block == 16 && plan.grid == 128, "multi-M-block shares of at least 16 K steps");
-  a.m = 16;  // one M block: every block is used, shares of 4 steps
+  expect(plan.split.sk_share == 16 && plan.split.grid == 128, "multi-M-block shares of at least 16 K steps");
+  a.m = 16;  // one M block: 1024 steps would give shares of 4, shorter than twice the pipeline depth
   expect(marlin::plan_gemm(a, kH100, all_built, &plan, &err) == MARLIN_OK, "plan: " + err);
   marlin::split_work(264, &plan);
-  expect(plan.iters_per_block == 4 && plan.grid == 256, "small batches spread over every block");
+  expect(plan.split.sk_share == 8 && plan.split.grid == 128, "one-M-block shares of at least 8 K steps");
+  a.n = 14336;  // 112 tiles x 32 steps over 264 blocks: shares of 14, every block used
+  expect(marlin::plan_gemm(a, kH100, all_built, &plan, &err) == MARLIN_OK, "plan: " + err);
+  marlin::split_work(264, &plan);
+  expect(plan.split.sk_share == 14 && plan.split.grid == 256, "larger problems spread over every block");
   a.m = 64;
   a.n = 128;
   a.k = 128;  // 1 tile x 2 K steps: one block, not zero
   expect(marlin::plan_gemm(a, kH100, all_built, &plan, &err) == MARLIN_OK, "plan: " + err);
   marlin::split_work(264, &plan);
-  expect(plan.grid == 1 && plan.iters_per_block == plan.k_iters, "a tiny problem gets one block");
+  expect(plan.split.grid == 1 && plan.split.sk_share == plan.split.k_iters, "a tiny problem gets one block");
+}
+
+// Runs every block of a split through the tile scheduler, as the kernel does, and checks the contract of
+// tile_scheduler.h: every K step of every tile is done exactly once; a split tile's pieces come from the blocks
+// split_tile names, each block's in its own slot, one of them being the piece split_tile names first; counters of
+// different split tiles differ and stay below the grid.
+void check_schedule(const marlin::WorkSplit& s, const std::string& what) {
+  const int tiles = s.m_chunks * s.n_tiles;
+  std::vector<int> done(static_cast<size_t>(tiles) * s.k_iters, 0);
+  std::vector<std::vector<std::pair<int, int>>> pieces(tiles);  // (block, piece)
+  std::vector<int> slot_use(2 * static_cast<size_t>(s.grid), 0);
+  for (int b = 0; b < s.grid; ++b) {
+    marlin::TileScheduler sched(s, b);
+    marlin::WorkUnit u;
+    int units = 0;
+    while (sched.next(u)) {
+      expect(u.tile >= 0 && u.tile < tiles && 0 <= u.k_begin && u.k_begin < u.k_end && u.k_end <= s.k_iters,
+             what + ": unit inside the problem");
+      for (int k = u.k_begin; k < u.k_end; ++k) ++done[static_cast<size_t>(u.tile) * s.k_iters + k];
+      expect((u.piece < 0) == (u.k_begin == 0 && u.k_end == s.k_iters), what + ": whole tiles have no piece");
+      if (u.piece >= 0) {
+        pieces[u.tile].push_back({b, u.piece});
+        ++slot_use[marlin::partial_slot(b, u.piece)];
+      }
+      if (++units > tiles + 2) break;
+    }
+  }
+  bool once = true;
+  for (int d : done) once = once && d == 1;
+  expect(once, what + ": every K step of every tile exactly once");
+  bool slots_unique = true;
+  for (int n : slot_use) slots_unique = slots_unique && n <= 1;
+  expect(slots_unique, what + ": one piece per slot");
+  std::vector<int> counter_owner(static_cast<size_t>(s.grid), -1);
+  for (int t = 0; t < tiles; ++t) {
+    if (pieces[t].empty()) continue;
+    const marlin::SplitTile st = marlin::split_tile(s, t);
+    bool match = static_cast<int>(pieces[t].size()) == st.last - st.first + 1;
+    for (size_t i = 0; match && i < pieces[t].size(); ++i) {
+      const int b = st.first + static_cast<int>(i);
+      match = pieces[t][i].first == b && pieces[t][i].second == (i == 0 ? st.first_piece : 0);
+    }
+    expect(match, what + ": tile " + std::to_string(t) + "'s pieces are the ones split_tile names");
+    const int c = marlin::tile_counter(s, t);
+    expect(c >= 0 && c < s.grid && counter_owner[c] == -1, what + ": a counter of its own below the grid");
+    if (c >= 0 && c < s.grid) counter_owner[c] = t;
+  }
+}
+
+void test_schedule_contract() {
+  const int64_t ms[] = {1, 16, 64, 200, 1000};
+  const int64_t ns[] = {256, 4096, 28672};
+  const int64_t ks[] = {256, 4096, 8192};
+  const int blocks[] = {1, 7, 132, 264};
+  for (int64_t m : ms)
+    for (int64_t n : ns)
+      for (int64_t k : ks)
+        for (int b : blocks) {
+          auto a = good_args();
+          a.m = m;
+          a.n = n;
+          a.k = k;
+          marlin::LaunchPlan plan{};
+          std::string err;
+          if (marlin::plan_gemm(a, kH100, all_built, &plan, &err) != MARLIN_OK) {
+            expect(false, "plan: " + err);
+            continue;
+          }
+          marlin::split_work(b, &plan);
+          check_schedule(plan.split, "m=" + std::to_string(m) + " n=" + std::to_string(n) + " k=" +
+                                         std::to_string(k) + " blocks=" + std::to_string(b));
+        }
 }
 
 void test_plan_thread_m_blocks() {
@@ -478,8 +588,8 @@ void test_workspace() {
   std::string err;
   expect(marlin::plan_gemm(a, kH100, all_built, &plan, &err) == MARLIN_ERR_INVALID_ARGUMENT, "small workspace");
   expect(err.find("workspace_bytes") != std::string::npos, "workspace message: " + err);
-  expect(marlin::workspace_bytes_for(1) == marlin::kMaxBlocksPerSm * (64 * 256 * 4) + 16,
-         "a slot per block plus padded counters");
+  expect(marlin::workspace_bytes_for(1) == 2 * marlin::kMaxBlocksPerSm * (64 * 256 * 4) + 16,
+         "two slots per block plus padded counters");
 }
 
 void test_plan_int8_weights() {
@@ -517,6 +627,7 @@ int main() {
   test_plan_stages();
   test_forced_config();
   test_split_min_share();
+  test_schedule_contract();
   test_fp8_activations();
   test_int8_activations();
   test_plan_small_batch_uses_stream_k();

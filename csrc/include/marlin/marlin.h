@@ -40,7 +40,7 @@ typedef struct {
                           // k / group_size for groups, the number of groups of g_idx with act-order
   const void* zeros;      // [k/group_size, n] s_type, permuted (marlin_awq_zeros); U4 only, else NULL
   void* c;                // [m, n] output, row stride ldc elements, c_type
-  void* workspace;        // marlin_workspace_bytes(sm_count) bytes, zeroed once; kernels leave it zeroed
+  void* workspace;        // marlin_workspace_bytes(sm_count) bytes, zeroed once; kernels leave its counters at zero
   size_t workspace_bytes;
   int64_t m, n, k;
   int64_t lda, ldc;       // row strides in elements; 0 means k (lda) and n (ldc)

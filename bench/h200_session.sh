@@ -1,0 +1,114 @@
+#!/usr/bin/env bash
+# One GPU-machine call of a kernel change: correctness first, then the figures; every log and JSON is packed
+# into $OUT/results.tgz.
+# Libraries are built beforehand on the build machine (tests/gpu/build_family.sh, no Bazel there) into
+# .device/<name>/libmarlin_<family>.so and carried along:
+#
+#   tests/gpu/build_family.sh sm80 .device/sm80        # every 16-bit- and INT8-activation config
+#   tests/gpu/build_family.sh sm89 .device/sm89        # FP8 activations (optional)
+#   tests/gpu/build_family.sh sm75 .device/sm75        # the Turing path, emulated (optional)
+#   MARLIN_COMMIT=abc1234 STEPS="suite anchor" bash bench/h200_session.sh   # on the GPU machine
+#
+# STEPS (default "suite anchor"), run in the order given:
+#   suite       the GPU suite against sm80
+#   sanitizers  memcheck and racecheck of a few split-tile, 8-bit and 4-M-block cases
+#   families    the FP8-activation tests against sm89, the f16 tests against the emulated sm75 family
+#   anchor      bench/gemm.py on the anchor's matrix (u4b8, u4, u8b128 at group 128, u4b8 and u8b128
+#               channelwise; f16), JSON as anchor_<dtype>_g<group>.json
+#   anchor_bf16 the same in bf16
+#   formats     FP8, NVFP4, act-order, MXFP4, INT8-activation tables (no-regression check); FP8 activations
+#               against sm89
+#   tune        bench/tune.py: every thread config and blocks-per-SM cap, u4b8 g128 f16, M 16..256
+#   variant     bench/gemm.py for u4b8 g128 f16 at M 32..256 against .device/variant/libmarlin_sm80.so
+set -uo pipefail
+# The device tool brings back at most 8 files: everything goes to $RES, packed into $OUT/results.tgz after each
+# step (so a call cut short still returns what was done).
+OUT=${OUT:-/tmp/out}
+RES=$(mktemp -d)
+mkdir -p "$OUT"
+export PYTHONPATH=python PYTHONUNBUFFERED=1
+steps=" ${STEPS:-suite anchor} "
+lib() { echo ".device/$1/libmarlin_$2.so"; }
+stamp() {
+  tar czf "$OUT/results.tgz" -C "$RES" . 2>/dev/null
+  echo "== $(date -u +%H:%M:%S) $*"
+}
+
+nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.max.sm --format=csv,noheader
+python3 -c "import pytest" 2>/dev/null || echo "pytest missing"
+sm80=$(lib sm80 sm80)
+
+bench() {  # NAME LIB ARGS...: bench/gemm.py, JSON, markdown and log
+  local name=$1 path=$2
+  shift 2
+  stamp "bench $name"
+  MARLIN_LIB=$path timeout 240 python3 bench/gemm.py --json "$RES/$name.json" --out "$RES/$name.md" "$@" \
+    > "$RES/$name.log" 2>&1
+  tail -3 "$RES/$name.log"
+}
+
+suite() {
+  stamp suite
+  MARLIN_LIB=$sm80 MARLIN_RESULTS=$RES/gpu_results.md timeout 330 \
+    python3 -m pytest tests/gpu -q -x -p no:cacheprovider 2>&1 | tail -25 | tee "$RES/suite.log"
+}
+
+sanitizers() {
+  for tool in memcheck racecheck; do
+    stamp "$tool"
+    MARLIN_LIB=$sm80 timeout 150 compute-sanitizer --tool $tool --print-limit 5 \
+      python3 -m pytest tests/gpu/test_gemm.py -q -x -p no:cacheprovider \
+      -k "test_gemm_u4_f16_384x320 or test_gemm_u8b128_bf16_256x256 or test_gemm_nvfp4_f16_384x320 or \
+test_workspace_reused or test_gemm_int8_act_u4b8_f16_256x256" 2>&1 | tail -4 | tee -a "$RES/sanitizers.log"
+  done
+}
+
+families() {
+  if [ -f "$(lib sm89 sm89)" ]; then
+    stamp sm89
+    MARLIN_LIB=$(lib sm89 sm89) timeout 150 python3 -m pytest tests/gpu/test_gemm.py -q -p no:cacheprovider \
+      -k "Fp8Act or fp8_activation or a8" 2>&1 | tail -5 | tee "$RES/sm89.log"
+  fi
+  if [ -f "$(lib sm75 sm75)" ]; then
+    stamp sm75
+    MARLIN_LIB=$(lib sm75 sm75) timeout 200 python3 -m pytest tests/gpu/test_gemm.py -q -p no:cacheprovider -k \
+      "((GemmTest or GemmFp8Test or GemmFp4Test or GemmActOrderTest or GemmBiasTest or GemmInt8ActTest) and f16 \
+and not bf16) or int8_act_a_scales or deterministic" 2>&1 | tail -5 | tee "$RES/sm75.log"
+  fi
+}
+
+anchor() {  # DTYPE
+  bench "anchor_$1_g128" "$sm80" --dtype "$1" --b-types u4b8,u4,u8b128 --group-size 128
+  bench "anchor_$1_gch" "$sm80" --dtype "$1" --b-types u4b8,u8b128 --group-size -1
+}
+
+formats() {
+  bench formats_f16 "$sm80" --b-types fe4m3fn,nvfp4,u4b8-act --m 1,16,64,256
+  bench formats_bf16_mxfp4 "$sm80" --dtype bf16 --b-types mxfp4 --m 1,16,64,256
+  bench formats_int8act "$sm80" --act int8 --b-types u4b8,u4 --m 1,16,64,256
+  if [ -f "$(lib sm89 sm89)" ]; then
+    bench formats_fp8act "$(lib sm89 sm89)" --act fp8 --dtype bf16 --b-types u4b8,u4,mxfp4 --m 1,16,64,256
+  fi
+}
+
+tune() {
+  stamp tune
+  MARLIN_LIB=$sm80 timeout 200 python3 bench/tune.py --m 16,32,64,128,256 --target-ms 10 \
+    --json "$RES/tune_u4b8_f16.json" --out "$RES/tune_u4b8_f16.md" > "$RES/tune.log" 2>&1
+  tail -2 "$RES/tune.log"
+}
+
+variant() {
+  bench variant "$(lib variant sm80)" --b-types u4b8 --group-size 128 --m 32,64,128,256
+  bench variant_base "$sm80" --b-types u4b8 --group-size 128 --m 32,64,128,256
+}
+
+for step in $steps; do
+  case $step in
+    suite | sanitizers | families | formats | tune | variant) $step ;;
+    anchor) anchor f16 ;;
+    anchor_bf16) anchor bf16 ;;
+    *) echo "unknown step $step" ;;
+  esac
+done
+stamp done
