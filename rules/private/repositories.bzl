@@ -1,6 +1,6 @@
 """Repositories that the marlin rules need, and the Python toolchain."""
 
-load(":cuda_toolkit.bzl", "local_cuda")
+load(":cuda_toolkit.bzl", "marlin_local_cuda")
 load(":python.bzl", "marlin_py_deps")
 
 # buildifier: disable=unnamed-macro
@@ -9,7 +9,7 @@ def marlin_deps():
 
     `@marlin_py_deps`: the generator's Python packages (jinja2, markupsafe, bazel-runfiles, hash-pinned in
     `rules/requirements_lock.txt`), installed with pip for a Python 3.9+ of this machine.
-    `@local_cuda`: the CUDA toolkit of this machine (nvcc, headers, static runtime) and the host compiler.
+    `@marlin_cuda`: the CUDA toolkit of this machine (nvcc, headers, static runtime) and the host compiler.
     A repository of the same name that the WORKSPACE declared before is kept.
 
     Settings, passed with `--repo_env=NAME=VALUE` (for example in `.bazelrc`):
@@ -35,8 +35,8 @@ def marlin_deps():
     existing = native.existing_rules()
     if "marlin_py_deps" not in existing:
         marlin_py_deps(name = "marlin_py_deps")
-    if "local_cuda" not in existing:
-        local_cuda(name = "local_cuda")
+    if "marlin_cuda" not in existing:
+        marlin_local_cuda(name = "marlin_cuda")
 
 # buildifier: disable=unnamed-macro
 def marlin_register_toolchains():

@@ -173,7 +173,7 @@ def _compress_mode_test_rule(flag = None):
         attrs = {
             "expected": attr.string(mandatory = True, doc = "The --compress-mode value every nvcc action gets."),
             "target_under_test": attr.label(mandatory = True, cfg = analysis_test_transition(settings = settings)),
-            "_toolkit": attr.label(default = Label("@local_cuda//:toolkit")),
+            "_toolkit": attr.label(default = Label("@marlin_cuda//:toolkit")),
         },
         analysis_test = True,
         doc = "Checks the --compress-mode flag of every nvcc action of target_under_test (none before CUDA 12.8).",
