@@ -103,13 +103,8 @@ struct Epilogue {
 
   static __device__ __forceinline__ void run(const GemmParams& p, const SharedStorage<Tr>& sm, const WorkUnit& u,
                                              int row0, int col0, float global_scale, typename Tr::Accum& acc) {
-    const int tid = threadIdx.x;
-    const int lane = tid % 32;
-    const int warp = tid / 32;
-    const int wn = warp % kWarpsN;
-    const int wk = warp / kWarpsN;
-    const int g = lane / 4;
-    const int t = lane % 4;
+    const ThreadLayout<Tr> th;
+    const int tid = th.tid, lane = th.lane, wn = th.wn, wk = th.wk, g = th.g, t = th.t;
     reduce_k_slices(acc, sm.red, wn, wk, lane);
 
     const bool whole_tile = u.piece < 0;

@@ -98,6 +98,20 @@ struct KernelTraits {
   static_assert(!kA8 || kSubK == 2, "8-bit activations: one k32 mma step per warp and stage");
 };
 
+// Where a thread sits, for the main loop and the epilogue alike: its warp's column of 64 outputs (wn) and slice of
+// the stage's K (wk), and its row or column (g) and pair (t) inside an mma fragment.
+template <typename Tr>
+struct ThreadLayout {
+  int tid, lane, wn, wk, g, t;
+  __device__ __forceinline__ ThreadLayout()
+      : tid(threadIdx.x),
+        lane(tid % 32),
+        wn(tid / 32 % Tr::kWarpsN),
+        wk(tid / 32 / Tr::kWarpsN),
+        g(lane / 4),
+        t(lane % 4) {}
+};
+
 // Where a block's shared memory holds what: [A stages][B, S, Z, G stages], the B region reused for the K-slice
 // reduction once a unit's main loop has drained.
 template <typename Tr>

@@ -52,13 +52,8 @@ struct MainloopSm80 {
     constexpr int kSStage = Tr::kSStage, kSRowChunks = Tr::kSRowChunks;
     static_assert(kWarpsK >= 1 && thread_n_blocks >= 4, "whole warps of 64 columns");
 
-    const int tid = threadIdx.x;
-    const int lane = tid % 32;
-    const int warp = tid / 32;
-    const int wn = warp % kWarpsN;
-    const int wk = warp / kWarpsN;
-    const int g = lane / 4;  // row (A, C) / column (B) inside an mma fragment
-    const int t = lane % 4;
+    const ThreadLayout<Tr> th;
+    const int tid = th.tid, lane = th.lane, wn = th.wn, wk = th.wk, g = th.g, t = th.t;
 
     const a_elem_t* const A = static_cast<const a_elem_t*>(p.a);
     const uint8_t* const B = static_cast<const uint8_t*>(p.b);
