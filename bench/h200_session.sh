@@ -7,6 +7,7 @@
 #   tests/gpu/build_family.sh sm80 .device/sm80        # every 16-bit- and INT8-activation config
 #   tests/gpu/build_family.sh sm89 .device/sm89        # FP8 activations (optional)
 #   tests/gpu/build_family.sh sm75 .device/sm75        # the Turing path, emulated (optional)
+#   tests/gpu/build_family.sh sm90 .device/sm90        # sm90 (wgmma) + sm80 families for sm_90a (optional)
 #   MARLIN_COMMIT=abc1234 STEPS="suite anchor" bash bench/h200_session.sh   # on the GPU machine
 #
 # STEPS (default "suite anchor"), run in the order given:
@@ -20,6 +21,8 @@
 #               against sm89
 #   tune        bench/tune.py: every thread config and blocks-per-SM cap, u4b8 g128 f16, M 16..256
 #   variant     bench/gemm.py for u4b8 g128 f16 at M 32..256 against .device/variant/libmarlin_sm80.so
+#   sm90        against .device/sm90/libmarlin_sm90.so: the GPU suite, memcheck and racecheck of wgmma kernels
+#               (forced (64, 256)), the anchor matrix in f16 (anchor_sm90_f16_*.json)
 set -uo pipefail
 # The device tool brings back at most 8 files: everything goes to $RES, packed into $OUT/results.tgz after each
 # step (so a call cut short still returns what was done).
@@ -103,9 +106,26 @@ variant() {
   bench variant_base "$sm80" --b-types u4b8 --group-size 128 --m 32,64,128,256
 }
 
+sm90() {
+  local sm90lib
+  sm90lib=$(lib sm90 sm90)
+  stamp sm90
+  MARLIN_LIB=$sm90lib MARLIN_RESULTS=$RES/gpu_results_sm90.md timeout 330 \
+    python3 -m pytest tests/gpu -q -p no:cacheprovider 2>&1 | tail -25 | tee "$RES/suite_sm90.log"
+  for tool in memcheck racecheck; do
+    stamp "sm90 $tool"
+    MARLIN_LIB=$sm90lib timeout 150 compute-sanitizer --tool $tool --print-limit 5 \
+      python3 -m pytest tests/gpu/test_gemm.py -q -x -p no:cacheprovider \
+      -k "test_wide_n_u4b8_g128_f16 or test_wide_n_u4_channelwise_bf16 or test_wide_n_act_order_f16" 2>&1 |
+      tail -4 | tee -a "$RES/sanitizers_sm90.log"
+  done
+  bench anchor_sm90_f16_g128 "$sm90lib" --b-types u4b8,u4,u8b128 --group-size 128
+  bench anchor_sm90_f16_gch "$sm90lib" --b-types u4b8,u8b128 --group-size -1
+}
+
 for step in $steps; do
   case $step in
-    suite | sanitizers | families | formats | tune | variant) $step ;;
+    suite | sanitizers | families | formats | tune | variant | sm90) $step ;;
     anchor) anchor f16 ;;
     anchor_bf16) anchor bf16 ;;
     *) echo "unknown step $step" ;;

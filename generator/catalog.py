@@ -166,13 +166,45 @@ def parse_arch_list(text: str) -> tuple[Arch, ...]:
 
 
 # ------------------------------------------------------------------------------------
+# Thread configs and M blocks
+
+
+@dataclass(frozen=True)
+class ThreadConfig:
+    thread_k: int
+    thread_n: int
+    threads: int
+    # Which batch sizes get this config: "small" only for m_blocks <= 1, "large" only for m_blocks > 1.
+    batch: Literal["any", "small", "large"] = "any"
+
+    def used_for(self, m_blocks: float) -> bool:
+        if self.batch == "small":
+            return m_blocks <= 1
+        if self.batch == "large":
+            return m_blocks > 1
+        return True
+
+
+THREAD_CONFIGS: tuple[ThreadConfig, ...] = (
+    ThreadConfig(128, 128, 256, batch="small"),
+    ThreadConfig(64, 256, 256, batch="large"),
+    ThreadConfig(64, 128, 128),
+    ThreadConfig(128, 64, 128),
+)
+
+# Blocks of 16 rows of A per thread block; 0.5 is one block of 8 rows (thread_m_blocks=1, m_block_size_8).
+THREAD_M_BLOCKS: tuple[float, ...] = (0.5, 1, 2, 3, 4)
+THREAD_M_BLOCKS_NO_HALF: tuple[float, ...] = (1, 2, 3, 4)
+
+# ------------------------------------------------------------------------------------
 # Families: groups of generated files compiled for the same set of archs
 
 
 @dataclass(frozen=True)
 class Family:
     name: str  # file-name prefix, e.g. "sm80"
-    # The archs whose lists bring this family in (and that its files are compiled for).
+    # The archs whose lists bring this family in (and that its files are compiled for). A plain "9.0" also takes
+    # "9.0a"; a suffixed "9.0a" takes only "9.0a".
     archs: tuple[str, ...]
     stages: int  # pipeline depth of its kernels
     a_types: tuple[ScalarType, ...]  # activation types of its kernels
@@ -181,9 +213,23 @@ class Family:
     # families; the internal all-known mode (tests, docs) plans every family.
     implemented: bool
     note: str = ""
+    kernel: str = "marlin_gemm_kernel"  # the kernel template its files instantiate
+    wgmma: bool = False  # KernelKey::wgmma of its kernels
+    # Restrictions of the quant configs' thread configs and M blocks to those this family builds (None: all).
+    thread_configs: tuple[ThreadConfig, ...] | None = None
+    thread_m_blocks: tuple[float, ...] | None = None
 
     def accepts(self, a: ScalarType, c: ScalarType) -> bool:
         return a in self.a_types and c in self.c_types
+
+    @property
+    def complete(self) -> bool:
+        """Whether it builds every M block and thread config of its configs (else another family must too)."""
+        return self.thread_configs is None and self.thread_m_blocks is None
+
+    def takes(self, arch: str) -> bool:
+        """Whether an arch-list entry ("9.0", "9.0a") brings this family in."""
+        return arch in self.archs or arch.rstrip("af") in self.archs
 
 
 _AT_LEAST_80 = tuple(a.name for a in ARCHS if a.number >= 80)
@@ -215,6 +261,19 @@ FAMILIES: tuple[Family, ...] = (
         implemented=True,
         note="FP8 activations: only 8.9 and 12.x have a native e4m3 mma",
     ),
+    Family(
+        "sm90",
+        archs=("9.0a",),
+        stages=4,
+        a_types=HALF_TYPES,
+        c_types=HALF_TYPES,
+        implemented=True,
+        note="Hopper wgmma (sm_90a only): 16-bit activations, two M blocks and more, (64, 256, 256)",
+        kernel="marlin_gemm_kernel_sm90",
+        wgmma=True,
+        thread_configs=(ThreadConfig(64, 256, 256, batch="large"),),
+        thread_m_blocks=(2, 3, 4),
+    ),
 )
 
 _FAMILIES_BY_NAME: dict[str, Family] = {f.name: f for f in FAMILIES}
@@ -226,40 +285,9 @@ def family(name: str) -> Family:
 
 
 def families_for_arch(arch: str, *, all_known: bool = False) -> tuple[Family, ...]:
-    """The families an arch (without suffix) brings in, in catalog order: implemented ones, or all."""
-    return tuple(f for f in FAMILIES if arch in f.archs and (f.implemented or all_known))
+    """The families an arch-list entry ("9.0", "9.0a") brings in, in catalog order: implemented ones, or all."""
+    return tuple(f for f in FAMILIES if f.takes(arch) and (f.implemented or all_known))
 
-
-# ------------------------------------------------------------------------------------
-# Thread configs and M blocks
-
-
-@dataclass(frozen=True)
-class ThreadConfig:
-    thread_k: int
-    thread_n: int
-    threads: int
-    # Which batch sizes get this config: "small" only for m_blocks <= 1, "large" only for m_blocks > 1.
-    batch: Literal["any", "small", "large"] = "any"
-
-    def used_for(self, m_blocks: float) -> bool:
-        if self.batch == "small":
-            return m_blocks <= 1
-        if self.batch == "large":
-            return m_blocks > 1
-        return True
-
-
-THREAD_CONFIGS: tuple[ThreadConfig, ...] = (
-    ThreadConfig(128, 128, 256, batch="small"),
-    ThreadConfig(64, 256, 256, batch="large"),
-    ThreadConfig(64, 128, 128),
-    ThreadConfig(128, 64, 128),
-)
-
-# Blocks of 16 rows of A per thread block; 0.5 is one block of 8 rows (thread_m_blocks=1, m_block_size_8).
-THREAD_M_BLOCKS: tuple[float, ...] = (0.5, 1, 2, 3, 4)
-THREAD_M_BLOCKS_NO_HALF: tuple[float, ...] = (1, 2, 3, 4)
 
 # ------------------------------------------------------------------------------------
 # Quant configs
@@ -506,7 +534,9 @@ def check_catalog() -> list[str]:
     unique("quant configs", list(KNOWN_QUANT_CONFIGS))
     for f in FAMILIES:
         for a in f.archs:
-            if a not in _ARCHS_BY_NAME:
+            try:
+                parse_arch(a)
+            except CatalogError:
                 problems.append(f"family {f.name}: unknown arch {a}")
     for q in QUANT_CONFIGS:
         if not q.combos or not q.group_blocks or not q.thread_m_blocks:
@@ -526,7 +556,8 @@ def check_catalog() -> list[str]:
         if q.implemented and not q.built_group_blocks:
             problems.append(f"quant config {q.name} is implemented but every group_blocks value is pending")
         for combo in q.combos:
-            homes = [f for f in FAMILIES if f.accepts(combo.a, combo.c)]
+            # A family that builds only some M blocks or thread configs (sm90) is no home on its own.
+            homes = [f for f in FAMILIES if f.accepts(combo.a, combo.c) and f.complete]
             if not homes:
                 problems.append(f"quant config {q.name}: no family takes a={combo.a} c={combo.c}")
             if q.implemented and not any(f.implemented for f in homes):

@@ -30,12 +30,18 @@ class Instantiation:
     stages: int
     group_blocks: int
     is_zp_float: bool
+    # The sm90 family's kernel (`marlin_gemm_kernel_sm90`, KernelKey::wgmma) rather than `marlin_gemm_kernel`.
+    wgmma: bool = False
     # Where it came from; not part of its identity.
     config: str = field(default="", compare=False)
 
     @property
+    def kernel(self) -> str:
+        return "marlin_gemm_kernel_sm90" if self.wgmma else "marlin_gemm_kernel"
+
+    @property
     def key(self) -> tuple[object, ...]:
-        """The template arguments as a tuple (what the selector matches on)."""
+        """The template arguments, then wgmma, as a tuple (what the selector matches on: KernelKey)."""
         return (
             self.a.cpp,
             self.b.cpp,
@@ -49,6 +55,7 @@ class Instantiation:
             self.stages,
             self.group_blocks,
             self.is_zp_float,
+            self.wgmma,
         )
 
     @property
@@ -181,8 +188,12 @@ def expand_config(config: QuantConfig, family: Family, *, all_known: bool = Fals
         if not family.accepts(combo.a, combo.c):
             continue
         for m_blocks in config.thread_m_blocks:
+            if family.thread_m_blocks is not None and m_blocks not in family.thread_m_blocks:
+                continue
             thread_m_blocks, m_block_size_8 = _m_blocks_args(m_blocks)
             for tc in thread_configs_for(config, m_blocks):
+                if family.thread_configs is not None and tc not in family.thread_configs:
+                    continue
                 for group_blocks in group_blocks_list:
                     out.append(
                         Instantiation(
@@ -198,6 +209,7 @@ def expand_config(config: QuantConfig, family: Family, *, all_known: bool = Fals
                             stages=family.stages,
                             group_blocks=group_blocks,
                             is_zp_float=config.is_zp_float,
+                            wgmma=family.wgmma,
                             config=config.name,
                         )
                     )
@@ -206,7 +218,7 @@ def expand_config(config: QuantConfig, family: Family, *, all_known: bool = Fals
 
 def plan_families(archs: tuple[Arch, ...], *, all_known: bool = False) -> tuple[Family, ...]:
     """The families the archs bring in (implemented ones, or all with `all_known`), in catalog order."""
-    names = {f.name for a in archs for f in catalog.families_for_arch(a.name, all_known=all_known)}
+    names = {f.name for a in archs for f in catalog.families_for_arch(str(a), all_known=all_known)}
     return tuple(f for f in catalog.FAMILIES if f.name in names)
 
 

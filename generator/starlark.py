@@ -39,6 +39,12 @@ def _fmt(value: StarlarkValue, indent: int = 0) -> str:
     raise TypeError(f"cannot write {type(value).__name__} as Starlark")
 
 
+def _family_arch_keys() -> list[str]:
+    """Every supported arch, then the suffixed ones that bring in a family of their own ("9.0a": sm90)."""
+    suffixed = [a for f in catalog.FAMILIES for a in f.archs if a not in catalog.SUPPORTED_ARCHS]
+    return [*catalog.SUPPORTED_ARCHS, *dict.fromkeys(suffixed)]
+
+
 def catalog_values() -> dict[str, StarlarkValue]:
     """The exported variables, in file order."""
     archs = catalog.SUPPORTED_ARCHS
@@ -46,7 +52,7 @@ def catalog_values() -> dict[str, StarlarkValue]:
         "SUPPORTED_ARCHS": list(archs),
         "FAMILY_ARCHS": {f.name: list(f.archs) for f in catalog.FAMILIES},
         "IMPLEMENTED_FAMILIES": list(catalog.IMPLEMENTED_FAMILIES),
-        "ARCH_FAMILIES": {arch: [f.name for f in catalog.families_for_arch(arch)] for arch in archs},
+        "ARCH_FAMILIES": {arch: [f.name for f in catalog.families_for_arch(arch)] for arch in _family_arch_keys()},
         "QUANT_CONFIG_FILES": {
             q.name: dict(plan.config_files_by_family(q)) for q in catalog.QUANT_CONFIGS if q.implemented
         },
@@ -63,7 +69,10 @@ _COMMENTS = {
     "SUPPORTED_ARCHS": "Archs accepted in `archs` (an `a`/`f` suffix is allowed where nvcc has one, e.g. 9.0a).",
     "FAMILY_ARCHS": "Every kernel-file family -> the archs that bring it in (and that its files are compiled for).",
     "IMPLEMENTED_FAMILIES": "The families whose kernels csrc/marlin compiles now (real builds generate only these).",
-    "ARCH_FAMILIES": "Arch -> implemented kernel-file families it brings in (what real builds generate).",
+    "ARCH_FAMILIES": (
+        "Arch -> implemented kernel-file families it brings in (what real builds generate); a suffixed arch\n"
+        "# that is not a key brings in the families of its base arch."
+    ),
     "QUANT_CONFIG_FILES": (
         "Implemented quant config -> implemented family -> generated kernel files (kernel_selector.h is always\n"
         "# generated too). This is what real builds write."

@@ -26,11 +26,6 @@ constexpr ThreadConfig kSmallBatchConfigs[] = {{128, 128, 256}, {64, 128, 128}, 
 constexpr ThreadConfig kLargeBatchConfigs[] = {{64, 128, 128}, {64, 256, 256}, {128, 64, 128}};
 constexpr ThreadConfig kWideNConfigs[] = {{64, 256, 256}, {64, 128, 128}, {128, 64, 128}};
 
-bool wide_n_first(const marlin_gemm_args& a, int thread_m_blocks, int m_chunks, int sm_count) {
-  if (thread_m_blocks < 2 || thread_m_blocks > 3 || a.n % 256 != 0) return false;  // (k % 64 == 0: validated)
-  const int64_t steps = static_cast<int64_t>(m_chunks) * (a.n / 256) * (a.k / 64);
-  return steps >= static_cast<int64_t>(kMinMultiBlockShare) * sm_count;
-}
 // Every thread config of the catalog, for the tuning override.
 constexpr ThreadConfig kAllConfigs[] = {{128, 128, 256}, {64, 256, 256}, {64, 128, 128}, {128, 64, 128}};
 
@@ -82,6 +77,28 @@ const ThreadConfig* forced_config(const marlin_gemm_args& a) {
 bool is_8bit_activation(marlin_scalar_type t) { return t == MARLIN_TYPE_FE4M3FN || t == MARLIN_TYPE_S8; }
 
 int a_bytes(const marlin_gemm_args& a) { return is_8bit_activation(a.a_type) ? 1 : 2; }
+
+bool wide_n_first(const marlin_gemm_args& a, int thread_m_blocks, int m_chunks, int sm_count) {
+  if (thread_m_blocks < 2 || thread_m_blocks > 3 || a.n % 256 != 0) return false;  // (k % 64 == 0: validated)
+  const int64_t steps = static_cast<int64_t>(m_chunks) * (a.n / 256) * (a.k / 64);
+  return steps >= static_cast<int64_t>(kMinMultiBlockShare) * sm_count;
+}
+
+// The sm90 family (wgmma, code for sm_90a: 9.0 devices only) has (64, 256, 256) kernels for 16-bit activations
+// with two or more M blocks.
+bool sm90_runs(const marlin_gemm_args& a, int thread_m_blocks, bool m8, const DeviceLimits& limits) {
+  return limits.compute_capability == 90 && !is_8bit_activation(a.a_type) && !m8 && thread_m_blocks >= 2;
+}
+
+// Where the launcher chooses, the sm90 family goes first where it measured faster than the sm80 family's best
+// config on an H200 (docs/PERFORMANCE.md, "The sm90 family"): 8-bit weights from two M blocks on, 4-bit ones
+// with four (with two, 4-bit ones ran 5-21% slower), and only on problems with several M chunks or whose
+// 256-wide tiles give every multiprocessor kMinMultiBlockShare K steps (4096 x 4096 at M = 64 ran 8% slower).
+bool sm90_first(const marlin_gemm_args& a, int thread_m_blocks, int m_chunks, const DeviceLimits& limits) {
+  if (a.n % 256 != 0 || (!is_8bit_weight(a.b_type) && thread_m_blocks < 4)) return false;
+  const int64_t steps = static_cast<int64_t>(a.n / 256) * (a.k / 64);
+  return m_chunks >= 2 || steps >= static_cast<int64_t>(kMinMultiBlockShare) * limits.sm_count;
+}
 
 // 8-bit activations: INT4 weights with f16/bf16 outputs and scales of the output type, or (FP8 only) MXFP4 with
 // bf16 output; per-row activation scales only with them.
@@ -290,9 +307,14 @@ marlin_status plan_gemm(const marlin_gemm_args& a, const DeviceLimits& limits,
   KernelKey missing{};
   const ThreadConfig* forced = forced_config(a);
   const int m_chunks = static_cast<int>((a.m + rows - 1) / rows);
-  const auto& defaults = tmb <= 1                                             ? kSmallBatchConfigs
-                         : wide_n_first(a, tmb, m_chunks, limits.sm_count) ? kWideNConfigs
-                                                                             : kLargeBatchConfigs;
+  // The sm90 family's kernel is tried before the sm80 family's (64, 256, 256) where it runs, is built and goes
+  // first, or where that config is forced.
+  const KernelKey sm90_key{act, wt, out, st, 256, tmb, 16, 4, m8, kStages, group_blocks, false, true};
+  const bool sm90_wanted = sm90_runs(a, tmb, m8, limits) && is_built(sm90_key) &&
+                           (forced != nullptr || sm90_first(a, tmb, m_chunks, limits));
+  const auto& defaults = tmb <= 1 ? kSmallBatchConfigs
+                         : (sm90_wanted || wide_n_first(a, tmb, m_chunks, limits.sm_count)) ? kWideNConfigs
+                                                                                             : kLargeBatchConfigs;
   const std::vector<ThreadConfig> candidates =
       forced != nullptr ? std::vector<ThreadConfig>{*forced} : std::vector<ThreadConfig>(defaults, defaults + 3);
   const bool turing = limits.compute_capability < 80;
@@ -300,16 +322,21 @@ marlin_status plan_gemm(const marlin_gemm_args& a, const DeviceLimits& limits,
   const int stage_options[] = {kStages, kTuringStages};
   for (int si = turing ? 1 : 0; si < 2; ++si) {
     const int stages = stage_options[si];
-    for (const ThreadConfig& tc : candidates) {
+    for (int option = 0; option < 2 * static_cast<int>(candidates.size()); ++option) {
+      const ThreadConfig& tc = candidates[option / 2];
+      const bool wgmma = option % 2 == 0;  // each config: the sm90 family's kernel, then the others'
+      if (wgmma && !(sm90_wanted && stages == kStages && tc.thread_n == 256 && tc.threads == 256)) continue;
       if (a.k % tc.thread_k != 0 || a.n % tc.thread_n != 0) continue;
       const KernelKey key{act, wt, out, st, tc.threads, tmb, tc.thread_n / 16, tc.thread_k / 16, m8,
-                          stages, group_blocks, false};
+                          stages, group_blocks, false, wgmma};
       const TileShape shape{key.threads, tmb, key.thread_n_blocks, key.thread_k_blocks, m8, stages, group_blocks,
                             wt == ScalarTypeId::kU4, is_8bit_weight(a.b_type) ? 8 : 4, st == out ? 2 : 1,
                             a_bytes(a)};
       if (smem_bytes(shape) > limits.max_smem_per_block) continue;
-      if (!shape_fits) missing = key;
-      shape_fits = true;
+      if (!shape_fits && !wgmma) {  // (the sm80 family's kernel of the same shape is the one to name)
+        missing = key;
+        shape_fits = true;
+      }
       if (!is_built(key)) continue;
 
       plan->key = key;

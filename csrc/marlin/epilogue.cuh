@@ -25,6 +25,24 @@ struct Epilogue {
   static constexpr int kRows = Tr::kRows, kTileN = Tr::kTileN, kWarpsN = Tr::kWarpsN, kWarpsK = Tr::kWarpsK;
   static constexpr int kAccTiles = Tr::kAccTiles, thread_m_blocks = Tr::thread_m_blocks;
   static constexpr bool m8 = Tr::m_block_size_8;
+  // Weight columns along the accumulator rows: the 8-row blocks' swapped mma.sync, and wgmma.
+  static constexpr bool kSwapped = m8 || Tr::kWgmma;
+
+  // Where element e (even; e + 1 is the next row, or unswapped the next column) of acc[mb][j] sits in the warp's
+  // rows and 64 columns, and (swapped) which of the lane's words made its column.
+  struct Place {
+    int r, c, word;
+  };
+  static __device__ __forceinline__ Place place(int mb, int j, int e, int g, int t) {
+    if constexpr (Tr::kWgmma) {  // mainloop_sm90.cuh: word i's accumulators, element 4ch + e
+      const int flat = mb * 32 + j * 4 + e, i = flat / (kRows / 2), ch = flat % (kRows / 2) / 4;
+      return {8 * ch + 2 * t, 16 * i + g + 8 * (e / 2), i};
+    } else if constexpr (m8) {
+      return {2 * t, 16 * j + g + 8 * (e / 2), j};
+    } else {
+      return {mb * 16 + g + 8 * (e / 2), 8 * j + 2 * t, 0};
+    }
+  }
 
   // Sums the K-slice warps of each column pairwise through shared memory; warps with wk == 0 keep the result.
   static __device__ __forceinline__ void reduce_k_slices(typename Tr::Accum& acc, float4* red, int wn, int wk,
@@ -112,20 +130,20 @@ struct Epilogue {
     scalar_t* const C = static_cast<scalar_t*>(p.c);
     if (wk == 0) {
       // Channelwise scales (stored column order): this thread's columns need the eight at 16t (and 16t + 8), or,
-      // with the 8-row block's swapped operands, the eight at 8g. One 16-byte load each.
+      // with swapped operands, the eight at 8g. One 16-byte load each.
       int4 cs[2] = {};
       if constexpr (Tr::group_blocks == -1) {
         const int4* s4 = reinterpret_cast<const int4*>(static_cast<const scalar_t*>(p.scales) + col0 + wn * 64);
-        if constexpr (m8) {
+        if constexpr (kSwapped) {
           cs[0] = s4[g];
         } else {
           cs[0] = s4[2 * t];
           cs[1] = s4[2 * t + 1];
         }
       }
-      auto cw_scale = [&](int j, int e) {
+      auto cw_scale = [&](const Place& at, int j, int e) {
         const scalar_t* s = reinterpret_cast<const scalar_t*>(cs);
-        return Half::to_float(m8 ? s[2 * j + e / 2] : s[8 * (e % 2) + j]);
+        return Half::to_float(kSwapped ? s[2 * at.word + e / 2] : s[8 * (e % 2) + j]);
       };
 #pragma unroll
       for (int mb = 0; mb < thread_m_blocks; ++mb)
@@ -134,14 +152,14 @@ struct Epilogue {
 #pragma unroll
           for (int e = 0; e < 4; e += 2) {
             // Elements e and e + 1: two columns of one row, or (swapped) one column of two rows.
-            const int r = m8 ? 2 * t : mb * 16 + g + 8 * (e / 2);
-            const int c = m8 ? 16 * j + g + 8 * (e / 2) : 8 * j + 2 * t;
+            const Place at = place(mb, j, e, g, t);
+            const int r = at.r, c = at.c;
             float v0 = acc[mb][j][e], v1 = acc[mb][j][e + 1];
-            const int r1 = m8 ? r + 1 : r;
-            const int c1 = m8 ? c : c + 1;
+            const int r1 = kSwapped ? r + 1 : r;
+            const int c1 = kSwapped ? c : c + 1;
             if constexpr (Tr::group_blocks == -1) {
-              v0 *= cw_scale(j, e);
-              v1 *= cw_scale(j, e + 1);
+              v0 *= cw_scale(at, j, e);
+              v1 *= cw_scale(at, j, e + 1);
             }
             if constexpr (Tr::kNvfp4) {
               v0 *= global_scale;
@@ -160,7 +178,7 @@ struct Epilogue {
             }
             const size_t out = static_cast<size_t>(row0 + r) * p.ldc + col0 + wn * 64 + c;
             const int part = r * kTileN + wn * 64 + c;  // in the slot
-            if constexpr (m8) {
+            if constexpr (kSwapped) {
               if (whole_tile) {
                 if (row0 + r < p.m) C[out] = Half::from_float2(make_float2(v0, v0)).x;
                 if (row0 + r1 < p.m) C[out + p.ldc] = Half::from_float2(make_float2(v1, v1)).x;

@@ -11,6 +11,12 @@ template <ScalarTypeId a_type, ScalarTypeId b_type, ScalarTypeId c_type, ScalarT
           int group_blocks, bool is_zp_float>
 __global__ void marlin_gemm_kernel(const GemmParams params);
 
+// The sm90 family's kernel (wgmma; code for sm_90a only): same arguments, KernelKey::wgmma set.
+template <ScalarTypeId a_type, ScalarTypeId b_type, ScalarTypeId c_type, ScalarTypeId s_type, int threads,
+          int thread_m_blocks, int thread_n_blocks, int thread_k_blocks, bool m_block_size_8, int stages,
+          int group_blocks, bool is_zp_float>
+__global__ void marlin_gemm_kernel_sm90(const GemmParams params);
+
 using KernelFn = void (*)(const GemmParams);
 
 }  // namespace marlin

@@ -28,9 +28,10 @@ constexpr bool reg_prefetch(bool a8, bool gptq_int4, int thread_m_blocks) {
   return thread_m_blocks <= 3 || (!a8 && gptq_int4);
 }
 
+// wgmma_: the sm90 family's kernel (mainloop_sm90.cuh), else mma.sync (mainloop_sm80.cuh).
 template <ScalarTypeId a_type_, ScalarTypeId b_type_, ScalarTypeId c_type_, ScalarTypeId s_type_, int threads_,
           int thread_m_blocks_, int thread_n_blocks_, int thread_k_blocks_, bool m_block_size_8_, int stages_,
-          int group_blocks_>
+          int group_blocks_, bool wgmma_ = false>
 struct KernelTraits {
   static constexpr ScalarTypeId a_type = a_type_, b_type = b_type_, c_type = c_type_, s_type = s_type_;
   static constexpr int threads = threads_, thread_m_blocks = thread_m_blocks_, thread_n_blocks = thread_n_blocks_;
@@ -91,6 +92,11 @@ struct KernelTraits {
   // acc[mb][j][e]: normally the m16n8 tile (mb, j), element e at row mb*16 + g + 8(e/2), column 8j + 2t + e%2;
   // with m_block_size_8 (operands swapped) tiles j < 4 hold row 2t + e%2, column 16j + g + 8(e/2).
   static constexpr int kAccTiles = m_block_size_8 ? 4 : 8;
+  // The sm90 family (code for sm_90a) runs wgmma (mainloop_sm90.cuh), with the accumulator layout given there.
+  static constexpr bool kWgmma = wgmma_;
+  static_assert(!kWgmma || (!kA8 && !m_block_size_8 && kWarpsN == 4 && kKStep * kABytes == 128),
+                "wgmma: 16-bit activations, 16-row M blocks, one warpgroup per K slice of all the block's columns "
+                "(256 columns), A stage rows of 128 bytes (64 values: the 128-byte swizzle)");
   using Accum = float[thread_m_blocks][8][4];
 
   static_assert(kWarpsN * kWarpsK * 32 == threads && kSubK * kWarpsK == thread_k_blocks, "bad thread config");

@@ -36,6 +36,7 @@ struct KernelKey {
   bool m_block_size_8;
   int stages, group_blocks;
   bool is_zp_float;
+  bool wgmma;  // the sm90 family's kernel (marlin_gemm_kernel_sm90)
 };
 
 }  // namespace marlin

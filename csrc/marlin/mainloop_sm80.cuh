@@ -21,14 +21,15 @@
 #include "marlin/kernel_traits.cuh"
 #include "marlin/launch_types.h"
 #include "marlin/mma.cuh"
+#include "marlin/stage_loader.cuh"
 #include "marlin/types.cuh"
+#include "marlin/weight_fragments.cuh"
 
 namespace marlin {
 
 template <typename Tr>
 struct MainloopSm80 {
   using scalar_t = typename Tr::scalar_t;
-  using pair_t = typename Tr::pair_t;
   using dq_pair_t = typename Tr::dq_pair_t;
   using a_elem_t = typename Tr::a_elem_t;
   using Dq = typename Tr::Dq;
@@ -36,175 +37,23 @@ struct MainloopSm80 {
 
   static __device__ __forceinline__ void run(const GemmParams& p, const SharedStorage<Tr>& sm, int row0, int col0,
                                              int k_begin, int k_end, uint64_t policy, typename Tr::Accum& acc) {
-    constexpr ScalarTypeId a_type = Tr::a_type, b_type = Tr::b_type, s_type = Tr::s_type;
-    constexpr int threads = Tr::threads, thread_m_blocks = Tr::thread_m_blocks, stages = Tr::stages;
-    constexpr int thread_k_blocks = Tr::thread_k_blocks, thread_n_blocks = Tr::thread_n_blocks;
+    constexpr ScalarTypeId a_type = Tr::a_type;
+    constexpr int thread_m_blocks = Tr::thread_m_blocks, thread_n_blocks = Tr::thread_n_blocks;
+    [[maybe_unused]] constexpr int stages = Tr::stages;  // (the Turing pipeline has two)
     constexpr bool m_block_size_8 = Tr::m_block_size_8;
-    constexpr bool kFp4 = Tr::kFp4, kFp8 = Tr::kFp8, kFp8Act = Tr::kFp8Act, kInt8Act = Tr::kInt8Act, kA8 = Tr::kA8;
-    constexpr bool kHasZp = Tr::kHasZp, kGrouped = Tr::kGrouped, kActOrder = Tr::kActOrder;
+    constexpr bool kFp4 = Tr::kFp4, kInt8Act = Tr::kInt8Act, kA8 = Tr::kA8;
+    constexpr bool kHasZp = Tr::kHasZp, kGrouped = Tr::kGrouped;
     [[maybe_unused]] constexpr bool kRegPrefetch = Tr::kRegPrefetch;  // (the Turing pipeline has none)
-    constexpr int kBits = Tr::kBits, kSBytes = Tr::kSBytes, kTileBytes = Tr::kTileBytes;
+    constexpr int kSBytes = Tr::kSBytes, kTileBytes = Tr::kTileBytes;
     constexpr int kWarpsN = Tr::kWarpsN, kWarpsK = Tr::kWarpsK, kSubK = Tr::kSubK;
-    constexpr int kRows = Tr::kRows, kKStep = Tr::kKStep, kTileN = Tr::kTileN;
-    constexpr int kAChunks = Tr::kAChunks, kAChunkElems = Tr::kAChunkElems, kASwizzle = Tr::kASwizzle;
-    constexpr int kAStage = Tr::kAStage, kBStage = Tr::kBStage, kBRowBytes = Tr::kBRowBytes;
-    constexpr int kGroupSize = Tr::kGroupSize, kGroupDiv = Tr::kGroupDiv;
-    constexpr int kSStage = Tr::kSStage, kSRowChunks = Tr::kSRowChunks;
+    constexpr int kKStep = Tr::kKStep, kASwizzle = Tr::kASwizzle, kAStage = Tr::kAStage, kBStage = Tr::kBStage;
     static_assert(kWarpsK >= 1 && thread_n_blocks >= 4, "whole warps of 64 columns");
 
     const ThreadLayout<Tr> th;
-    const int tid = th.tid, lane = th.lane, wn = th.wn, wk = th.wk, g = th.g, t = th.t;
-
-    const a_elem_t* const A = static_cast<const a_elem_t*>(p.a);
-    const uint8_t* const B = static_cast<const uint8_t*>(p.b);
-    const uint8_t* const S = static_cast<const uint8_t*>(p.scales);
-    const scalar_t* const Z = static_cast<const scalar_t*>(p.zeros);
-    const size_t b_row_bytes = static_cast<size_t>(p.n) * 2 * kBits;  // 16 rows of weights
-    a_elem_t* const sA = sm.a;
-    uint8_t* const sB = sm.b;
-    uint8_t* const sS = sm.s;
-    scalar_t* const sZ = sm.z;
-    int* const sG = sm.g;
-    // A zero point (c_type) as Dq::from_zero takes it.
-    auto dq_zero = [](scalar_t z) {
-      if constexpr (kInt8Act) {
-        return Traits::to_float(z);
-      } else if constexpr (kFp8Act) {
-        return __float2half(Traits::to_float(z));
-      } else {
-        return z;
-      }
-    };
-
-    // Each thread copies fixed 16-byte chunks of every stage. Stages are loaded strictly in K order, so the
-    // source addresses are set up once per run and then advance by one K step per loaded stage.
-    constexpr int kAIters = (kRows * kAChunks + threads - 1) / threads;
-    constexpr int kBIters = kBStage / 16 / threads;
-    constexpr int kBRowsPerIter = threads / (kBRowBytes / 16);  // B rows one pass of all threads covers
-    static_assert(kBStage / 16 % threads == 0, "whole B chunks per thread");
-    static_assert(threads % (kBRowBytes / 16) == 0, "B rows split evenly over threads");
-    static_assert(kSStage * kSBytes / 16 <= threads, "one scale chunk per thread at most");
-    static_assert(kKStep / 4 <= threads, "one group-index chunk per thread at most");
-    // A: pass j of this thread copies chunk a_c of row a_r + j * kARowsPerPass. The rows of all passes share their
-    // swizzle, so one source pointer, one destination offset and a bit mask of rows inside M describe them all
-    // (fewer live registers than an address per pass).
-    constexpr int kARowsPerPass = threads / kAChunks;
-    static_assert(threads % kAChunks == 0 && kARowsPerPass % (kASwizzle + 1) == 0, "passes keep the swizzle");
-    const int a_r = tid / kAChunks, a_c = tid % kAChunks;
-    const int a_dst = a_r * kKStep + ((a_c ^ (a_r & kASwizzle)) * kAChunkElems);
-    const size_t a_pass = static_cast<size_t>(kARowsPerPass) * p.lda;
-    const a_elem_t* a_next = A + static_cast<size_t>(row0 + a_r) * p.lda + k_begin * kKStep + a_c * kAChunkElems;
-    uint32_t a_valid = 0;
-#pragma unroll
-    for (int j = 0; j < kAIters; ++j) {
-      const int r = a_r + j * kARowsPerPass;
-      if (r < kRows && row0 + r < p.m) a_valid |= 1u << j;
-    }
-    const size_t b_step = static_cast<size_t>(thread_k_blocks) * b_row_bytes;
-    const uint8_t* b_next = B + k_begin * b_step + col0 / 64 * kTileBytes + (tid / (kBRowBytes / 16)) * b_row_bytes +
-                            (tid % (kBRowBytes / 16)) * 16;
-    int k_next = k_begin;  // K step of the next stage to load
-    // This thread's 16-byte chunk of the stage's scale (and zero-point) rows: chunk s_c of row s_r, advanced by
-    // whole rows as the stages pass group boundaries (no per-stage 64-bit row arithmetic).
-    const int s_r = tid / kSRowChunks, s_c = tid % kSRowChunks;
-    const size_t s_first = (static_cast<size_t>(k_begin * kKStep / kGroupDiv + s_r) * p.n + col0) * kSBytes;
-    const uint8_t* s_next = S + s_first + s_c * 16;
-    const scalar_t* z_next = Z + s_first / kSBytes + s_c * 8;
-
-    // One 16-byte copy of a stage, numbered by its place in load_stage (`slot`, a compile-time constant once
-    // unrolled). sm_80+: a cp.async (zero-filled when !valid). Turing: a load into registers, which store_stage
-    // writes to shared memory after the current stage's computation.
-#if MARLIN_TURING
-    static_assert(stages == 2, "the Turing pipeline has two stages: one computed, one in registers");
-    constexpr int kSlots = kAIters + kBIters + 3;
-    int4 st_val[kSlots];
-    uint32_t st_dst[kSlots];
-    bool st_write[kSlots];
-#pragma unroll
-    for (int i = 0; i < kSlots; ++i) st_write[i] = false;
-#endif
-    auto copy16 = [&](int slot, void* dst, const void* src, bool write, bool valid, bool hint) {
-#if MARLIN_TURING
-      st_val[slot] = write && valid ? load_global_cg(src) : make_int4(0, 0, 0, 0);
-      st_dst[slot] = smem_addr(dst);
-      st_write[slot] = write;
-#else
-      if (write) {
-        if (hint) {
-          cp_async16_hint(dst, src, policy);
-        } else {
-          cp_async16(dst, src, valid);
-        }
-      }
-#endif
-    };
-
-    auto load_stage = [&](int stage) {
-      a_elem_t* dA = sA + stage * kAStage;
-#pragma unroll
-      for (int j = 0; j < kAIters; ++j) {
-        const bool write = j * threads + threads <= kRows * kAChunks || tid + j * threads < kRows * kAChunks;
-        const bool valid = (a_valid >> j) & 1;
-        copy16(j, dA + a_dst + j * kARowsPerPass * kKStep, valid ? a_next + j * a_pass : A, write, valid, false);
-      }
-      a_next += kKStep;
-      uint8_t* dB = sB + stage * kBStage + tid * 16;
-#pragma unroll
-      for (int j = 0; j < kBIters; ++j)
-        copy16(kAIters + j, dB + j * threads * 16, b_next + static_cast<size_t>(j * kBRowsPerIter) * b_row_bytes,
-               true, true, true);
-      b_next += b_step;
-      constexpr int kSSlot = kAIters + kBIters;
-      if constexpr (kGrouped) {
-        const bool write = tid < kSStage * kSBytes / 16;
-        copy16(kSSlot, sS + (stage * kSStage + s_r * kTileN) * kSBytes + s_c * 16, s_next, write, true, false);
-        if constexpr (kHasZp) copy16(kSSlot + 1, sZ + stage * kSStage + tid * 8, z_next, write, true, false);
-        // The next stage starts kKStep / kGroupSize rows further, or one row every kGroupSize / kKStep stages.
-        constexpr int kRowsPerStage = kGroupSize >= kKStep ? 1 : kKStep / kGroupSize;
-        constexpr int kStagesPerRow = kGroupSize >= kKStep ? kGroupSize / kKStep : 1;
-        if ((k_next + 1) % kStagesPerRow == 0) {
-          s_next += static_cast<size_t>(kRowsPerStage) * p.n * kSBytes;
-          if constexpr (kHasZp) z_next += static_cast<size_t>(kRowsPerStage) * p.n;
-        }
-      }
-      if constexpr (kActOrder) {
-        copy16(kSSlot + 2, sG + stage * kKStep + tid * 4, p.g_idx + k_next * kKStep + tid * 4, tid < kKStep / 4,
-               true, false);
-      }
-      ++k_next;
-    };
-#if MARLIN_TURING
-    auto store_stage = [&]() {
-#pragma unroll
-      for (int i = 0; i < kSlots; ++i)
-        if (st_write[i]) store_shared16(st_dst[i], st_val[i]);
-    };
-#endif
-
-    // Channelwise zero points do not change along K: load this thread's eight once per run.
-    typename Dq::Offset cw_off[8];
-    if constexpr (kHasZp && !kGrouped) {
-      const int4 zv = *reinterpret_cast<const int4*>(Z + col0 + wn * 64 + g * 8);
-      const scalar_t* z = reinterpret_cast<const scalar_t*>(&zv);
-#pragma unroll
-      for (int j = 0; j < 8; ++j) cw_off[j] = Dq::from_zero(dq_zero(z[j]));
-    }
-    // The zero-point offset of column 8j + g (INT4 weights): GPTQ's fixed 8, the run's channelwise zero points, or
-    // the stage's grouped ones, from `zraw`: this thread's eight as loaded from shared memory.
-    auto offset_of = [&](const int4& zraw, int j) {
-      if constexpr (b_type == ScalarTypeId::kU4B8) {
-        return Dq::bias8();
-      } else if constexpr (kGrouped) {
-        return Dq::from_zero(dq_zero(reinterpret_cast<const scalar_t*>(&zraw)[j]));
-      } else {
-        return cw_off[j];
-      }
-    };
-    // Where a stage's scales (and zero points) for 16-row block kb and this warp's 64 columns start: one row per
-    // stage for groups of a stage or more, else the row of kb's group.
-    auto scale_base = [&](int stage, int kb) {
-      return stage * kSStage + (kGroupSize >= kKStep ? 0 : kb * 16 / kGroupDiv) * kTileN + wn * 64;
-    };
+    const int lane = th.lane, wn = th.wn, wk = th.wk, g = th.g, t = th.t;
+    const a_elem_t* const sA = sm.a;
+    StageLoader<Tr> loader(p, sm, row0, col0, k_begin, policy);
+    const WeightDequant<Tr> wd(p, sm, col0, wn, lane);
 
     // 8-bit activations: the warp's 32 K rows of the stage are one m16n8k32 step. The 4-bit weights come in the
     // 8-bit-activation row order (docs/FORMATS.md), so that values v0..v3 of a word are rows 4t..4t+3 of their
@@ -222,7 +71,7 @@ struct MainloopSm80 {
     auto fetch_a8 = [&](FragA8& f, int stage) {
       if constexpr (kA8) {
         const uint8_t* cA = reinterpret_cast<const uint8_t*>(sA + stage * kAStage);
-        const uint8_t* cB = sB + stage * kBStage;
+        const uint8_t* cB = sm.b + stage * kBStage;
         const int kb = wk * 2;  // first of the warp's two 16-row blocks
 #pragma unroll
         for (int h = 0; h < 2; ++h) {
@@ -240,11 +89,11 @@ struct MainloopSm80 {
         f.zraw = make_int4(0, 0, 0, 0);
         f.sraw[0] = f.sraw[1] = f.zraw;
         if constexpr (kGrouped) {
-          const int base = scale_base(stage, kb);
+          const int base = wd.scale_base(stage, kb);
 #pragma unroll
           for (int e = 0; e < kSBytes; ++e)
-            f.sraw[e] = *reinterpret_cast<const int4*>(sS + (base + 16 * t) * kSBytes + 16 * e);
-          if constexpr (kHasZp) f.zraw = *reinterpret_cast<const int4*>(sZ + base + g * 8);
+            f.sraw[e] = *reinterpret_cast<const int4*>(sm.s + (base + 16 * t) * kSBytes + 16 * e);
+          if constexpr (kHasZp) f.zraw = *reinterpret_cast<const int4*>(sm.z + base + g * 8);
         }
       }
     };
@@ -270,7 +119,7 @@ struct MainloopSm80 {
           for (int h = 0; h < 2; ++h) {
             if constexpr (kInt8Act) {
               uint32_t s8[2];
-              Dq::run(q[h][i], offset_of(zraw, 2 * i), offset_of(zraw, 2 * i + 1), s8);
+              Dq::run(q[h][i], wd.offset(zraw, 2 * i), wd.offset(zraw, 2 * i + 1), s8);
               b[0][h] = s8[0];
               b[1][h] = s8[1];
             } else {
@@ -278,7 +127,7 @@ struct MainloopSm80 {
               if constexpr (kFp4) {
                 DequantFp4<ScalarTypeId::kFloat16>::run(q[h][i], w);
               } else {
-                Dq::run(q[h][i], offset_of(zraw, 2 * i), offset_of(zraw, 2 * i + 1), w);
+                Dq::run(q[h][i], wd.offset(zraw, 2 * i), wd.offset(zraw, 2 * i + 1), w);
               }
               b[0][h] = to_e4m3x2(as_u32(w[0])) | (to_e4m3x2(as_u32(w[1])) << 16);
               b[1][h] = to_e4m3x2(as_u32(w[2])) | (to_e4m3x2(as_u32(w[3])) << 16);
@@ -306,19 +155,13 @@ struct MainloopSm80 {
 
     // One warp step of the 16-bit path (a 16-deep K slice), as loaded from shared memory.
     struct Frag16 {
-      int4 bq[kBits / 4];  // this lane's words of the warp's 16 x 64 weight tile: 4 (4-bit) or 8 (8-bit)
+      typename WeightDequant<Tr>::Frag w;
       uint32_t a[thread_m_blocks][4];
-      int4 sv;  // grouped: the raw scales of columns 8j + g
-      int4 zv;  // grouped INT4 with zero points: the raw zero points of columns 8j + g
-      int2 gi[2];  // act-order: the group indices of rows (2t, 2t+1) and (2t+8, 2t+9)
     };
     auto fetch16 = [&](Frag16& f, int stage, int s) {
       const a_elem_t* cA = sA + stage * kAStage;
-      const uint8_t* cB = sB + stage * kBStage;
       const int kb = wk * kSubK + s;
-#pragma unroll
-      for (int v = 0; v < kBits / 4; ++v)
-        f.bq[v] = *reinterpret_cast<const int4*>(cB + (kb * kWarpsN + wn) * kTileBytes + lane * 4 * kBits + v * 16);
+      wd.fetch(f.w, stage, kb);
       if constexpr (m_block_size_8) {
         const int r = lane % 8, c = kb * 2 + (lane / 8) % 2;
         ldmatrix_x2(f.a[0][0], f.a[0][2], cA + r * kKStep + ((c ^ r) * 8));
@@ -330,86 +173,12 @@ struct MainloopSm80 {
           ldmatrix_x4(f.a[mb], cA + r * kKStep + ((c ^ (r & 7)) * 8));
         }
       }
-      f.sv = f.zv = make_int4(0, 0, 0, 0);
-      if constexpr (kGrouped) {
-        const int idx = scale_base(stage, kb) + g * 8;
-        if constexpr (kSBytes == 2) {
-          f.sv = *reinterpret_cast<const int4*>(sS + idx * 2);
-        } else {
-          const int2 v = *reinterpret_cast<const int2*>(sS + idx);
-          f.sv = make_int4(v.x, v.y, 0, 0);
-        }
-        if constexpr (kHasZp) f.zv = *reinterpret_cast<const int4*>(sZ + idx);
-      }
-      if constexpr (kActOrder) {
-#pragma unroll
-        for (int h = 0; h < 2; ++h)
-          f.gi[h] = *reinterpret_cast<const int2*>(sG + stage * kKStep + kb * 16 + 2 * t + 8 * h);
-      }
     };
     auto math16 = [&](const Frag16& f) {
       if constexpr (!kA8) {
         const auto& a = f.a;
-        const int4& zv = f.zv;
-        // Per n8 column tile j: the zero-point offset and (grouped) the scale of column 8j + g.
-        scalar_t sc[8];
-        if constexpr (kGrouped) ScaleCvt<s_type, a_type>::run(f.sv, sc);
-        typename Dq::Offset off[8];  // INT4 weights
-        if constexpr (kHasZp && kGrouped) {  // two columns' zero points at a time
-#pragma unroll
-          for (int j = 0; j < 8; j += 2)
-            Dq::from_zero_pair(reinterpret_cast<const pair_t*>(&zv)[j / 2], off[j], off[j + 1]);
-        } else {
-#pragma unroll
-          for (int j = 0; j < 8; ++j) {
-            if constexpr (kBits == 4 && !kFp4) off[j] = offset_of(zv, j);
-          }
-        }
-        // Act-order: rows 2t, 2t+1, 2t+8, 2t+9 of this 16-row slice may each belong to another group; their
-        // scale rows (this thread's eight columns each) come through L1.
-        pair_t rs[2][8];  // [rows (2t, 2t+1) or (2t+8, 2t+9)][column tile]
-        if constexpr (kActOrder) {
-#pragma unroll
-          for (int h = 0; h < 2; ++h) {
-            const int2 gi = f.gi[h];
-            const size_t col = col0 + wn * 64 + g * 8;
-            const int4 s0 = __ldg(reinterpret_cast<const int4*>(S) + (static_cast<size_t>(gi.x) * p.n + col) / 8);
-            const int4 s1 = __ldg(reinterpret_cast<const int4*>(S) + (static_cast<size_t>(gi.y) * p.n + col) / 8);
-#pragma unroll
-            for (int j = 0; j < 8; ++j) {
-              rs[h][j].x = reinterpret_cast<const scalar_t*>(&s0)[j];
-              rs[h][j].y = reinterpret_cast<const scalar_t*>(&s1)[j];
-            }
-          }
-        }
-        const uint32_t* q = reinterpret_cast<const uint32_t*>(f.bq);
-#pragma unroll
-        for (int i = 0; i < 4; ++i) {
+        wd.dequant(f.w, [&](int i, const dq_pair_t (&w)[4]) {
           // Column tiles 2i and 2i + 1: (k 2t, 2t+1) and (k 2t+8, 2t+9) pairs of each.
-          dq_pair_t w[4];
-          if constexpr (kFp4) {
-            DequantFp4<a_type>::run(q[i], w);
-          } else if constexpr (kFp8) {
-            DequantFp8<a_type>::run(q[2 * i], w[0], w[1]);
-            DequantFp8<a_type>::run(q[2 * i + 1], w[2], w[3]);
-          } else if constexpr (kBits == 4) {
-            Dq::run(q[i], off[2 * i], off[2 * i + 1], w);
-          } else {
-            Dequant8<a_type>::run(q[2 * i], w[0], w[1]);
-            Dequant8<a_type>::run(q[2 * i + 1], w[2], w[3]);
-          }
-          if constexpr (kActOrder) {
-            w[0] = __hmul2(w[0], rs[0][2 * i]);
-            w[1] = __hmul2(w[1], rs[1][2 * i]);
-            w[2] = __hmul2(w[2], rs[0][2 * i + 1]);
-            w[3] = __hmul2(w[3], rs[1][2 * i + 1]);
-          } else if constexpr (kGrouped) {
-            const pair_t s0 = Traits::splat(sc[2 * i]), s1 = Traits::splat(sc[2 * i + 1]);
-            w[0] = __hmul2(w[0], s0);
-            w[1] = __hmul2(w[1], s0);
-            w[2] = __hmul2(w[2], s1);
-            w[3] = __hmul2(w[3], s1);
-          }
           const uint32_t b0[2] = {as_u32(w[0]), as_u32(w[1])};
           const uint32_t b1[2] = {as_u32(w[2]), as_u32(w[3])};
           if constexpr (m_block_size_8) {
@@ -425,7 +194,7 @@ struct MainloopSm80 {
               mma_m16n8k16<a_type>(a[mb], b1, acc[mb][2 * i + 1]);
             }
           }
-        }
+        });
       }
     };
 
@@ -447,8 +216,8 @@ struct MainloopSm80 {
 #if MARLIN_TURING
     // Pipeline: the next stage's loads are in flight in registers while the current stage is computed.
     if (k_begin < k_end) {
-      load_stage(0);
-      store_stage();
+      loader.load(0);
+      loader.store();
     }
     __syncthreads();
     for (int kk = k_begin; kk < k_end; kk += 2) {
@@ -456,9 +225,9 @@ struct MainloopSm80 {
       for (int s = 0; s < 2; ++s) {
         if (kk + s < k_end) {
           const bool more = kk + s + 1 < k_end;
-          if (more) load_stage(s ^ 1);
+          if (more) loader.load(s ^ 1);
           compute_stage(s);
-          if (more) store_stage();  // into the buffer every warp finished reading before the last barrier
+          if (more) loader.store();  // into the buffer every warp finished reading before the last barrier
           __syncthreads();
         }
       }
@@ -473,7 +242,7 @@ struct MainloopSm80 {
     static_assert(kSubK == 2 && stages % 2 == 0, "two steps per stage (16-bit), two fragment buffers (8-bit)");
 #pragma unroll
     for (int s = 0; s < stages - 1; ++s) {
-      if (k_begin + s < k_end) load_stage(s);
+      if (k_begin + s < k_end) loader.load(s);
       cp_async_commit();
     }
     Frag frag[2];
@@ -499,7 +268,7 @@ struct MainloopSm80 {
             const bool more = kk + s + 1 < k_end;
             const int next = (s + 1) % stages;
             if constexpr (!kA8) fetch16(frag[1], s, 1);
-            if (reload) load_stage(reload_stage);
+            if (reload) loader.load(reload_stage);
             cp_async_commit();
             cp_async_wait<stages - 2>();  // stage `next` has landed
             __syncthreads();
@@ -514,7 +283,7 @@ struct MainloopSm80 {
           } else {
             cp_async_wait<stages - 2>();  // stage s has landed
             __syncthreads();
-            if (reload) load_stage(reload_stage);
+            if (reload) loader.load(reload_stage);
             cp_async_commit();
             compute_stage(s);
           }

@@ -20,6 +20,7 @@ FAMILY_ARCHS = {
     "sm75": ["7.5"],
     "sm80": ["8.0", "8.6", "8.7", "8.9", "9.0", "10.0", "12.0", "12.1"],
     "sm89": ["8.9", "12.0", "12.1"],
+    "sm90": ["9.0a"],
 }
 
 # The families whose kernels csrc/marlin compiles now (real builds generate only these).
@@ -27,9 +28,11 @@ IMPLEMENTED_FAMILIES = [
     "sm75",
     "sm80",
     "sm89",
+    "sm90",
 ]
 
-# Arch -> implemented kernel-file families it brings in (what real builds generate).
+# Arch -> implemented kernel-file families it brings in (what real builds generate); a suffixed arch
+# that is not a key brings in the families of its base arch.
 ARCH_FAMILIES = {
     "7.5": ["sm75"],
     "8.0": ["sm80"],
@@ -40,6 +43,7 @@ ARCH_FAMILIES = {
     "10.0": ["sm80"],
     "12.0": ["sm80", "sm89"],
     "12.1": ["sm80", "sm89"],
+    "9.0a": ["sm80", "sm90"],
 }
 
 # Implemented quant config -> implemented family -> generated kernel files (kernel_selector.h is always
@@ -48,16 +52,22 @@ QUANT_CONFIG_FILES = {
     "awq_int4": {
         "sm75": ["sm75_kernel_float16_u4_float16.cu"],
         "sm80": ["sm80_kernel_bfloat16_u4_bfloat16.cu", "sm80_kernel_float16_u4_float16.cu"],
+        "sm90": ["sm90_kernel_bfloat16_u4_bfloat16.cu", "sm90_kernel_float16_u4_float16.cu"],
     },
     "gptq_int4": {
         "sm75": ["sm75_kernel_float16_u4b8_float16.cu"],
         "sm80": ["sm80_kernel_bfloat16_u4b8_bfloat16.cu", "sm80_kernel_float16_u4b8_float16.cu"],
+        "sm90": ["sm90_kernel_bfloat16_u4b8_bfloat16.cu", "sm90_kernel_float16_u4b8_float16.cu"],
     },
     "gptq_int8": {
         "sm75": ["sm75_kernel_float16_u8b128_float16.cu"],
         "sm80": [
             "sm80_kernel_bfloat16_u8b128_bfloat16.cu",
             "sm80_kernel_float16_u8b128_float16.cu",
+        ],
+        "sm90": [
+            "sm90_kernel_bfloat16_u8b128_bfloat16.cu",
+            "sm90_kernel_float16_u8b128_float16.cu",
         ],
     },
     "fp8": {
@@ -66,6 +76,10 @@ QUANT_CONFIG_FILES = {
             "sm80_kernel_bfloat16_fe4m3fn_bfloat16.cu",
             "sm80_kernel_float16_fe4m3fn_float16.cu",
         ],
+        "sm90": [
+            "sm90_kernel_bfloat16_fe4m3fn_bfloat16.cu",
+            "sm90_kernel_float16_fe4m3fn_float16.cu",
+        ],
     },
     "nvfp4": {
         "sm75": ["sm75_kernel_float16_fe2m1f_float16.cu"],
@@ -73,9 +87,14 @@ QUANT_CONFIG_FILES = {
             "sm80_kernel_bfloat16_fe2m1f_bfloat16.cu",
             "sm80_kernel_float16_fe2m1f_float16.cu",
         ],
+        "sm90": [
+            "sm90_kernel_bfloat16_fe2m1f_bfloat16.cu",
+            "sm90_kernel_float16_fe2m1f_float16.cu",
+        ],
     },
     "mxfp4": {
         "sm80": ["sm80_kernel_bfloat16_fe2m1f_bfloat16.cu"],
+        "sm90": ["sm90_kernel_bfloat16_fe2m1f_bfloat16.cu"],
     },
     "awq_int4_int8_act": {
         "sm75": ["sm75_kernel_s8_u4_float16.cu"],
@@ -147,16 +166,22 @@ KNOWN_QUANT_CONFIG_FILES = {
     "awq_int4": {
         "sm75": ["sm75_kernel_float16_u4_float16.cu"],
         "sm80": ["sm80_kernel_bfloat16_u4_bfloat16.cu", "sm80_kernel_float16_u4_float16.cu"],
+        "sm90": ["sm90_kernel_bfloat16_u4_bfloat16.cu", "sm90_kernel_float16_u4_float16.cu"],
     },
     "gptq_int4": {
         "sm75": ["sm75_kernel_float16_u4b8_float16.cu"],
         "sm80": ["sm80_kernel_bfloat16_u4b8_bfloat16.cu", "sm80_kernel_float16_u4b8_float16.cu"],
+        "sm90": ["sm90_kernel_bfloat16_u4b8_bfloat16.cu", "sm90_kernel_float16_u4b8_float16.cu"],
     },
     "gptq_int8": {
         "sm75": ["sm75_kernel_float16_u8b128_float16.cu"],
         "sm80": [
             "sm80_kernel_bfloat16_u8b128_bfloat16.cu",
             "sm80_kernel_float16_u8b128_float16.cu",
+        ],
+        "sm90": [
+            "sm90_kernel_bfloat16_u8b128_bfloat16.cu",
+            "sm90_kernel_float16_u8b128_float16.cu",
         ],
     },
     "fp8": {
@@ -165,6 +190,10 @@ KNOWN_QUANT_CONFIG_FILES = {
             "sm80_kernel_bfloat16_fe4m3fn_bfloat16.cu",
             "sm80_kernel_float16_fe4m3fn_float16.cu",
         ],
+        "sm90": [
+            "sm90_kernel_bfloat16_fe4m3fn_bfloat16.cu",
+            "sm90_kernel_float16_fe4m3fn_float16.cu",
+        ],
     },
     "nvfp4": {
         "sm75": ["sm75_kernel_float16_fe2m1f_float16.cu"],
@@ -172,9 +201,14 @@ KNOWN_QUANT_CONFIG_FILES = {
             "sm80_kernel_bfloat16_fe2m1f_bfloat16.cu",
             "sm80_kernel_float16_fe2m1f_float16.cu",
         ],
+        "sm90": [
+            "sm90_kernel_bfloat16_fe2m1f_bfloat16.cu",
+            "sm90_kernel_float16_fe2m1f_float16.cu",
+        ],
     },
     "mxfp4": {
         "sm80": ["sm80_kernel_bfloat16_fe2m1f_bfloat16.cu"],
+        "sm90": ["sm90_kernel_bfloat16_fe2m1f_bfloat16.cu"],
     },
     "awq_int4_int8_act": {
         "sm75": ["sm75_kernel_s8_u4_float16.cu"],

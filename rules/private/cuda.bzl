@@ -204,7 +204,7 @@ cuda_library = rule(
         ),
         "arch_family": attr.string(
             default = "",
-            values = ["", "sm75", "sm80", "sm89"],
+            values = ["", "sm75", "sm80", "sm89", "sm90"],
             doc = "Internal (used by `marlin_library`): compile only for the archs of this kernel-file " +
                   "family; `\"\"` compiles for every arch.",
         ),

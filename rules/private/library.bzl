@@ -25,7 +25,8 @@ def marlin_library(name, quant_configs, archs = None, shards = 1, visibility = N
     link the static CUDA runtime. `bazel build` of the library builds every kernel object.
 
     It is made of NAME_kernels (`marlin_kernels`), NAME_<family> (one `cuda_library` per kernel-file family,
-    compiled for that family's archs only: sm80 for archs >= 8.0, sm89 for 8.9 and 12.x, sm75 for 7.5),
+    compiled for that family's archs only: sm80 for archs >= 8.0, sm89 for 8.9 and 12.x, sm75 for 7.5, sm90
+    (wgmma) for 9.0a),
     NAME_launcher (`csrc/launcher/gemm.cu` compiled against this library's `kernel_selector.h`) and the
     repack kernels (`//csrc:repack`, or NAME_repack compiled for `archs` when they are given).
 

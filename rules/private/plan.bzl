@@ -22,7 +22,7 @@ load(
 )
 
 # Kernel-file families, in output-group order: sm75 (7.5), sm80 (archs >= 8.0), sm89 (FP8 activations: 8.9
-# and 12.x). A family's files are compiled only for its archs.
+# and 12.x), sm90 (wgmma: 9.0a only). A family's files are compiled only for its archs.
 FAMILIES = list(FAMILY_ARCHS.keys())
 
 # Name of the generated selector header (always generated).
@@ -111,11 +111,21 @@ def resolve_archs(attr_archs, setting_archs):
         return validate_archs(attr_archs, "archs")
     return validate_archs(setting_archs, "--//rules:archs")
 
+def family_takes(family, arch):
+    """Whether a (valid) arch brings in a (known) family: a plain "9.0" of FAMILY_ARCHS also takes "9.0a", a
+    suffixed "9.0a" (the sm90 family: wgmma exists on sm_90a only) takes only "9.0a"."""
+    return arch in FAMILY_ARCHS[family] or arch_base(arch) in FAMILY_ARCHS[family]
+
+def arch_families(arch):
+    """The implemented families a (valid) arch brings in."""
+    return ARCH_FAMILIES[arch] if arch in ARCH_FAMILIES else ARCH_FAMILIES[arch_base(arch)]
+
 def family_archs(family, archs):
     """The archs (valid, in the given order) that a kernel-file family is compiled for.
 
     Args:
-      family: "sm75" (7.5), "sm80" (archs >= 8.0), "sm89" (8.9 and 12.x) or "" (any family: every arch).
+      family: "sm75" (7.5), "sm80" (archs >= 8.0), "sm89" (8.9 and 12.x), "sm90" (9.0a) or "" (any family:
+        every arch).
       archs: validated arch list.
 
     Returns:
@@ -124,7 +134,7 @@ def family_archs(family, archs):
     if family == "":
         return list(archs), None
     if family in FAMILY_ARCHS:
-        return [a for a in archs if arch_base(a) in FAMILY_ARCHS[family]], None
+        return [a for a in archs if family_takes(family, a)], None
     return None, "marlin-bazel: unknown arch_family %s; allowed: %s or \"\" (any)" % (
         _quoted(family),
         ", ".join(FAMILIES),
@@ -306,10 +316,10 @@ def plan_kernel_files(archs, quant_configs, all_known = False, shards = 1):
     for arch in archs:
         if all_known:
             for family in FAMILIES:
-                if arch_base(arch) in FAMILY_ARCHS[family]:
+                if family_takes(family, arch):
                     families[family] = True
         else:
-            for family in ARCH_FAMILIES[arch_base(arch)]:
+            for family in arch_families(arch):
                 families[family] = True
     plan = {}
     for family in FAMILIES:

@@ -116,6 +116,7 @@ KEY_FIELDS = (
     "stages",
     "group_blocks",
     "is_zp_float",
+    "wgmma",  # not a template argument: which kernel template (marlin_gemm_kernel_sm90 when true)
 )
 
 Key = tuple[str, ...]
@@ -182,22 +183,24 @@ def read_tree(folder: Path) -> dict[str, bytes]:
     return {p.name: p.read_bytes() for p in sorted(folder.iterdir()) if p.is_file()}
 
 
-_ARGS_RE = re.compile(r"template __global__ void marlin_gemm_kernel<(?P<args>[^>]*)>\(const GemmParams\);")
-_BRANCH_RE = re.compile(r"if \((?P<cond>[^)]*)\)\s*return &marlin_gemm_kernel<(?P<args>[^>]*)>;")
+_KERNEL = r"(?P<kernel>marlin_gemm_kernel(?:_sm90)?)"
+_ARGS_RE = re.compile(r"template __global__ void " + _KERNEL + r"<(?P<args>[^>]*)>\(const GemmParams\);")
+_BRANCH_RE = re.compile(r"if \((?P<cond>[^)]*)\)\s*return &" + _KERNEL + r"<(?P<args>[^>]*)>;")
 _COUNT_RE = re.compile(r"inline constexpr int kBuiltInstantiations = (?P<n>-?[0-9]+);")
 
 
-def _split_args(text: str, prefix: str) -> Key:
+def _split_args(m: re.Match[str], prefix: str) -> Key:
+    """The template arguments of a match, then whether the kernel is the sm90 family's (the key's last field)."""
     out = []
-    for raw in text.split(","):
+    for raw in m["args"].split(","):
         item = " ".join(raw.split())
         out.append(item.removeprefix(prefix))
-    return tuple(out)
+    return (*out, "true" if m["kernel"].endswith("_sm90") else "false")
 
 
 def parse_kernel_file(text: str) -> list[Key]:
-    """The template arguments of every explicit instantiation in a generated .cu file."""
-    return [_split_args(m["args"], "ScalarTypeId::") for m in _ARGS_RE.finditer(text)]
+    """The key (template arguments, wgmma) of every explicit instantiation in a generated .cu file."""
+    return [_split_args(m, "ScalarTypeId::") for m in _ARGS_RE.finditer(text)]
 
 
 def parse_selector(text: str) -> tuple[int, list[Key]]:
@@ -214,7 +217,7 @@ def parse_selector(text: str) -> tuple[int, list[Key]]:
         if tuple(tested) != KEY_FIELDS:
             raise AssertionError(f"branch tests {tuple(tested)}, expected {KEY_FIELDS}")
         cond_key = tuple(tested[f] for f in KEY_FIELDS)
-        ret_key = _split_args(m["args"], "S::")
+        ret_key = _split_args(m, "S::")
         if cond_key != ret_key:
             raise AssertionError(f"branch for {cond_key} returns {ret_key}")
         keys.append(cond_key)

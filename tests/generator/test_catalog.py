@@ -76,9 +76,10 @@ class ArchTest(unittest.TestCase):
                     self.assertIn("8.0, 8.6", str(ctx.exception))
 
     def test_families(self) -> None:
-        # Every family is implemented now (sm75, sm80 and sm89: FP8 activations), so real builds and the all-known
-        # mode bring in the same families: sm75 for 7.5, sm80 for >= 8.0, and sm89 too for 8.9 and 12.x.
-        self.assertEqual(catalog.IMPLEMENTED_FAMILIES, ("sm75", "sm80", "sm89"))
+        # Every family is implemented now (sm75, sm80, sm89: FP8 activations, sm90: wgmma), so real builds and the
+        # all-known mode bring in the same families: sm75 for 7.5, sm80 for >= 8.0, sm89 too for 8.9 and 12.x, and
+        # sm90 too for 9.0a (not for a plain 9.0: wgmma exists on sm_90a only).
+        self.assertEqual(catalog.IMPLEMENTED_FAMILIES, ("sm75", "sm80", "sm89", "sm90"))
         self.assertTrue(catalog.family("sm89").implemented)
         real = {arch: [f.name for f in catalog.families_for_arch(arch)] for arch in catalog.SUPPORTED_ARCHS}
         every = {
@@ -102,17 +103,27 @@ class ArchTest(unittest.TestCase):
                 "12.1": ["sm80", "sm89"],
             },
         )
+        for arch, want in (
+            ("9.0a", ["sm80", "sm90"]),
+            ("9.0", ["sm80"]),
+            ("10.0a", ["sm80"]),
+            ("12.0a", ["sm80", "sm89"]),
+        ):
+            with self.subTest(arch=arch):
+                self.assertEqual([f.name for f in catalog.families_for_arch(arch)], want)
         self.assertEqual(catalog.family("sm75").stages, 2)
         self.assertEqual(catalog.family("sm80").stages, 4)
         self.assertEqual(catalog.family("sm89").stages, 4)
 
     def test_family_types(self) -> None:
-        """sm75: f16 and s8 activations, f16 output (no bf16 on Turing); sm89: FP8 activations only."""
+        """sm75: f16 and s8 activations, f16 output (no bf16 on Turing); sm89: FP8 activations only; sm90: 16-bit
+        activations only."""
         f16, bf16, s8, fp8 = catalog.kFloat16, catalog.kBFloat16, catalog.kS8, catalog.kFE4M3fn
         expected = {
             "sm75": {(f16, f16), (s8, f16)},
             "sm80": {(f16, f16), (f16, bf16), (bf16, f16), (bf16, bf16), (s8, f16), (s8, bf16)},
             "sm89": {(fp8, f16), (fp8, bf16)},
+            "sm90": {(f16, f16), (f16, bf16), (bf16, f16), (bf16, bf16)},
         }
         for fam in catalog.FAMILIES:
             with self.subTest(family=fam.name):
@@ -222,10 +233,13 @@ class QuantConfigTest(unittest.TestCase):
                     self.assertEqual(families, ["sm89"])
                     self.assertEqual(catalog.config_archs(q), fp8_archs)
                 elif q.name == "mxfp4":  # bf16 only: nothing for Turing
-                    self.assertEqual(families, ["sm80"])
+                    self.assertEqual(families, ["sm80", "sm90"])
                     self.assertEqual(catalog.config_archs(q), at_least_80)
-                else:  # INT8 activations included: s8 -> f16 on Turing, s8 -> f16/bf16 on every arch >= 8.0
+                elif q.name in INT8_ACT:  # s8 -> f16 on Turing, s8 -> f16/bf16 on every arch >= 8.0; no wgmma
                     self.assertEqual(families, ["sm75", "sm80"])
+                    self.assertEqual(catalog.config_archs(q), everything)
+                else:  # 16-bit activations: wgmma kernels too (sm90, which adds no arch of its own base)
+                    self.assertEqual(families, ["sm75", "sm80", "sm90"])
                     self.assertEqual(catalog.config_archs(q), everything)
 
     def test_check_archs_allow(self) -> None:

@@ -96,13 +96,14 @@ class FamilyTableTest(unittest.TestCase):
                 self.assertEqual(row["a types"], ", ".join(_short(t) for t in fam.a_types))
                 self.assertEqual(row["c types"], ", ".join(_short(t) for t in fam.c_types))
                 self.assertEqual(row["implemented"], expected_family_implemented(fam))
-        # Every family builds all its activation types now (sm75: f16 and s8; sm80: f16, bf16 and s8; sm89: e4m3).
-        self.assertEqual([expected_family_implemented(f) for f in catalog.FAMILIES], ["yes", "yes", "yes"])
+        # Every family builds all its activation types now (sm75: f16 and s8; sm80: f16, bf16 and s8; sm89: e4m3;
+        # sm90: f16 and bf16).
+        self.assertEqual([expected_family_implemented(f) for f in catalog.FAMILIES], ["yes", "yes", "yes", "yes"])
         # Without the INT8-activation configs (a hypothetical catalog), sm75 and sm80 would build no s8 kernels.
         with support.not_implemented("awq_int4_int8_act", "gptq_int4_int8_act"):
             self.assertEqual(
                 [expected_family_implemented(f) for f in catalog.FAMILIES],
-                ["yes (f16 activations)", "yes (f16, bf16 activations)", "yes"],
+                ["yes (f16 activations)", "yes (f16, bf16 activations)", "yes", "yes"],
             )
 
 

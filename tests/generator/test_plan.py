@@ -304,14 +304,14 @@ class CountTest(unittest.TestCase):
         # 351 + 717 = 1068 instantiations in 7 + 14 = 21 files; + 204 in 5 more sm89 files = 1272 in 26.
         self.assertEqual(support.BUILT_7_5 + support.BUILT_8_0, 1068)
         self.assertEqual(support.BUILT_7_5 + support.BUILT_8_0 + support.BUILT_8_9, 1272)
-        for archs in ("7.5,8.6", "7.5,8.0,9.0a,10.0f"):
+        for archs in ("7.5,8.6", "7.5,8.0,9.0,10.0f"):
             with self.subTest(archs=archs):
                 p = plan_from_text(archs)
                 self.assertEqual([f.name for f in p.families], ["sm75", "sm80"])
                 self.assertEqual(list(p.kernel_file_names), FILES_7_5 + FILES_8_0)
                 self.assertEqual(p.files, plan_from_text("7.5").files + plan_from_text("8.0").files)
                 self.assertEqual(len(p.instantiations), support.BUILT_7_5 + support.BUILT_8_0)
-        for archs in ("7.5,8.0,8.9,9.0", "12.1a,7.5,9.0a"):
+        for archs in ("7.5,8.0,8.9,9.0", "12.1a,7.5,9.0"):
             with self.subTest(archs=archs):
                 p = plan_from_text(archs)
                 self.assertEqual([f.name for f in p.families], ["sm75", "sm80", "sm89"])
@@ -330,6 +330,31 @@ class CountTest(unittest.TestCase):
         )
         self.assertEqual({i.config for f in p.files if f.family == "sm75" for i in f.instantiations}, {"nvfp4"})
 
+    def test_sm90_family(self) -> None:
+        """9.0a (not 9.0) brings in the sm90 family: marlin_gemm_kernel_sm90, (64, 256, 256) with 2, 3 and 4 M
+        blocks, for every 16-bit-activation config's (a, c) pairs and group sizes, after the sm80 files."""
+        p = plan_from_text("9.0a")
+        self.assertEqual([f.name for f in p.families], ["sm80", "sm90"])
+        sm90 = [f for f in p.files if f.family == "sm90"]
+        insts = [i for f in sm90 for i in f.instantiations]
+        # 3 M blocks x group sizes: awq_int4 4, gptq_int4 5, gptq_int8 5, fp8 2, nvfp4 1 per (a, c) pair (2 each),
+        # mxfp4 1 for its one pair.
+        self.assertEqual(len(insts), 3 * (2 * (4 + 5 + 5 + 2 + 1) + 1))
+        for i in insts:
+            self.assertTrue(i.wgmma)
+            self.assertEqual(i.kernel, "marlin_gemm_kernel_sm90")
+            self.assertEqual((i.threads, i.thread_n_blocks, i.thread_k_blocks, i.stages), (256, 16, 4, 4))
+            self.assertIn(i.thread_m_blocks, (2, 3, 4))
+            self.assertFalse(i.m_block_size_8)
+            self.assertIn(i.a.cpp, ("kFloat16", "kBFloat16"))
+        self.assertEqual({i.config for i in insts}, {"awq_int4", "gptq_int4", "gptq_int8", "fp8", "nvfp4", "mxfp4"})
+        # The sm80 family's kernels of the same template arguments stay (they are other kernels: KernelKey::wgmma).
+        sm80_keys = {i.key[:-1] for f in p.files if f.family == "sm80" for i in f.instantiations}
+        self.assertTrue({i.key[:-1] for i in insts} <= sm80_keys)
+        self.assertEqual(len(set(p.instantiations)), len(p.instantiations))
+        self.assertNotIn("sm90", [f.name for f in plan_from_text("9.0").families])
+        self.assertNotIn("sm90", [f.name for f in plan_from_text("10.0a").families])
+
     def test_sm89_family_builds_its_files(self) -> None:
         """sm89 (FP8 activations) is implemented: 8.9 and 12.x bring in its files, the same as the all-known plan's
         (as are the sm75 and sm80 ones now that the INT8-activation configs are implemented too)."""
@@ -344,7 +369,7 @@ class CountTest(unittest.TestCase):
                 full = plan_from_text(archs, all_known=True)
                 self.assertEqual(sm89, [f for f in full.files if f.family == "sm89"])
                 # Without the sm89 archs: the same sm75/sm80 files, nothing of sm89.
-                others = plan_from_text(archs.replace("8.9", "8.0").replace("12.0", "9.0").replace("12.1a", "9.0a"))
+                others = plan_from_text(archs.replace("8.9", "8.0").replace("12.0", "9.0").replace("12.1a", "10.0a"))
                 self.assertEqual([f for f in p.files if f.family != "sm89"], list(others.files))
 
     def test_family_not_implemented_builds_nothing(self) -> None:
@@ -640,12 +665,12 @@ class ExpansionRuleTest(unittest.TestCase):
         first = plan_from_text("8.0", "gptq_int4").files[1].instantiations[0]
         self.assertEqual(
             first.key,
-            ("kFloat16", "kU4B8", "kFloat16", "kFloat16", 256, 1, 8, 8, True, 4, -1, False),
+            ("kFloat16", "kU4B8", "kFloat16", "kFloat16", 256, 1, 8, 8, True, 4, -1, False, False),
         )
         first = plan_from_text("8.0", "gptq_int8").files[1].instantiations[0]
         self.assertEqual(
             first.key,
-            ("kFloat16", "kU8B128", "kFloat16", "kFloat16", 256, 1, 8, 8, True, 4, -1, False),
+            ("kFloat16", "kU8B128", "kFloat16", "kFloat16", 256, 1, 8, 8, True, 4, -1, False, False),
         )
 
 
@@ -658,9 +683,14 @@ class DeterminismTest(unittest.TestCase):
 
     def test_family_files_do_not_depend_on_archs(self) -> None:
         base = plan_from_text("8.0").files
-        for archs in ("8.6", "9.0a", "10.0f"):
+        for archs in ("8.6", "9.0", "10.0f"):
             with self.subTest(archs=archs):
                 self.assertEqual(plan_from_text(archs).files, base)
+        # 9.0a: the same sm80 files, then the sm90 ones (wgmma), which no other arch brings in.
+        hopper = plan_from_text("9.0a").files
+        self.assertEqual(hopper[: len(base)], base)
+        self.assertEqual({f.family for f in hopper[len(base) :]}, {"sm90"})
+        self.assertEqual(plan_from_text("8.0,9.0a,10.0f").files, hopper)
         # With 8.9 or 12.x: the same sm80 files, then the sm89 ones, the same whichever sm89 arch brings them in.
         ada = plan_from_text("8.9").files
         self.assertEqual(ada[: len(base)], base)
@@ -718,6 +748,11 @@ class StarlarkContractTest(unittest.TestCase):
         assert isinstance(family_archs, dict) and isinstance(arch_families, dict) and isinstance(required, dict)
         assert isinstance(config_files, dict) and isinstance(candidates, list)
         bases = [a.rstrip("af") for a in archs]
+
+        def takes(fam_archs: object, arch: str) -> bool:  # plan.bzl's family_takes
+            assert isinstance(fam_archs, list)
+            return arch in fam_archs or arch.rstrip("af") in fam_archs
+
         if configs is None:
             configs = [c for c in candidates if isinstance(c, str) and any(b in required[c] for b in bases)]
         else:
@@ -725,9 +760,9 @@ class StarlarkContractTest(unittest.TestCase):
                 if c not in candidates or not any(b in required[c] for b in bases):
                     return "error"
         if all_known:
-            families = {f for f, fam_archs in family_archs.items() for b in bases if b in fam_archs}
-        else:
-            families = {f for b in bases for f in arch_families[b]}
+            families = {f for f, fam_archs in family_archs.items() for a in archs if takes(fam_archs, a)}
+        else:  # plan.bzl's arch_families
+            families = {f for a in archs for f in arch_families.get(a, arch_families[a.rstrip("af")])}
         out = {"kernel_selector.h"}
         for c in configs:
             per_family = config_files[c]
@@ -849,8 +884,10 @@ class StarlarkContractTest(unittest.TestCase):
         self.assertEqual(values["ARCH_FAMILIES"]["8.9"], ["sm80", "sm89"])  # type: ignore[index]
         self.assertEqual(values["ARCH_FAMILIES"]["12.0"], ["sm80", "sm89"])  # type: ignore[index]
         self.assertEqual(values["ARCH_FAMILIES"]["9.0"], ["sm80"])  # type: ignore[index]
+        self.assertEqual(values["ARCH_FAMILIES"]["9.0a"], ["sm80", "sm90"])  # type: ignore[index]
+        self.assertEqual(values["FAMILY_ARCHS"]["sm90"], ["9.0a"])  # type: ignore[index]
         self.assertEqual(values["FAMILY_ARCHS"]["sm89"], ["8.9", "12.0", "12.1"])  # type: ignore[index]
-        self.assertEqual(values["IMPLEMENTED_FAMILIES"], ["sm75", "sm80", "sm89"])
+        self.assertEqual(values["IMPLEMENTED_FAMILIES"], ["sm75", "sm80", "sm89", "sm90"])
         self.assertEqual(values["IMPLEMENTED_QUANT_CONFIGS"], list(IMPLEMENTED))
         self.assertEqual(values["CONFIG_REQUIRED_ARCHS"]["mxfp4_fp8_act"], ["8.9", "12.0", "12.1"])  # type: ignore[index]
         # Real builds: only the implemented configs' files of the implemented families (sm75: f16 output only;
@@ -861,24 +898,32 @@ class StarlarkContractTest(unittest.TestCase):
                 "awq_int4": {
                     "sm75": ["sm75_kernel_float16_u4_float16.cu"],
                     "sm80": ["sm80_kernel_bfloat16_u4_bfloat16.cu", "sm80_kernel_float16_u4_float16.cu"],
+                    "sm90": ["sm90_kernel_bfloat16_u4_bfloat16.cu", "sm90_kernel_float16_u4_float16.cu"],
                 },
                 "gptq_int4": {
                     "sm75": ["sm75_kernel_float16_u4b8_float16.cu"],
                     "sm80": ["sm80_kernel_bfloat16_u4b8_bfloat16.cu", "sm80_kernel_float16_u4b8_float16.cu"],
+                    "sm90": ["sm90_kernel_bfloat16_u4b8_bfloat16.cu", "sm90_kernel_float16_u4b8_float16.cu"],
                 },
                 "gptq_int8": {
                     "sm75": ["sm75_kernel_float16_u8b128_float16.cu"],
                     "sm80": ["sm80_kernel_bfloat16_u8b128_bfloat16.cu", "sm80_kernel_float16_u8b128_float16.cu"],
+                    "sm90": ["sm90_kernel_bfloat16_u8b128_bfloat16.cu", "sm90_kernel_float16_u8b128_float16.cu"],
                 },
                 "fp8": {
                     "sm75": ["sm75_kernel_float16_fe4m3fn_float16.cu"],
                     "sm80": ["sm80_kernel_bfloat16_fe4m3fn_bfloat16.cu", "sm80_kernel_float16_fe4m3fn_float16.cu"],
+                    "sm90": ["sm90_kernel_bfloat16_fe4m3fn_bfloat16.cu", "sm90_kernel_float16_fe4m3fn_float16.cu"],
                 },
                 "nvfp4": {
                     "sm75": ["sm75_kernel_float16_fe2m1f_float16.cu"],
                     "sm80": ["sm80_kernel_bfloat16_fe2m1f_bfloat16.cu", "sm80_kernel_float16_fe2m1f_float16.cu"],
+                    "sm90": ["sm90_kernel_bfloat16_fe2m1f_bfloat16.cu", "sm90_kernel_float16_fe2m1f_float16.cu"],
                 },
-                "mxfp4": {"sm80": ["sm80_kernel_bfloat16_fe2m1f_bfloat16.cu"]},  # bf16 only: nothing for sm75
+                "mxfp4": {  # bf16 only: nothing for sm75
+                    "sm80": ["sm80_kernel_bfloat16_fe2m1f_bfloat16.cu"],
+                    "sm90": ["sm90_kernel_bfloat16_fe2m1f_bfloat16.cu"],
+                },
                 "awq_int4_int8_act": {  # s8 -> f16 only on Turing
                     "sm75": ["sm75_kernel_s8_u4_float16.cu"],
                     "sm80": ["sm80_kernel_s8_u4_bfloat16.cu", "sm80_kernel_s8_u4_float16.cu"],
@@ -899,13 +944,15 @@ class StarlarkContractTest(unittest.TestCase):
         real = values["QUANT_CONFIG_FILES"]
         assert isinstance(real, dict)
         real_files = {name for per_family in real.values() for names in per_family.values() for name in names}  # type: ignore[union-attr]
-        self.assertEqual(real_files, set(FILES_7_5 + FILES_8_0 + FILES_8_9))
+        sm90_files = {n.replace("sm80_", "sm90_", 1) for n in FILES_8_0 if "_s8_" not in n}  # no INT8 activations
+        self.assertEqual(real_files, set(FILES_7_5 + FILES_8_0 + FILES_8_9) | sm90_files)
         known = values["KNOWN_QUANT_CONFIG_FILES"]
         assert isinstance(known, dict)
         self.assertEqual(list(known), list(catalog.KNOWN_QUANT_CONFIGS))
         every_file = {name for per_family in known.values() for names in per_family.values() for name in names}  # type: ignore[union-attr]
-        self.assertEqual(len(every_file), 19 + 7)  # the seed's 19 for 8.0,8.9,9.0 and 7 sm75 files
-        self.assertEqual(len(real_files), 19 + 7)
+        # The seed's 19 for 8.0,8.9,9.0, 7 sm75 files and 10 of the sm90 family (9.0a).
+        self.assertEqual(len(every_file), 19 + 7 + 10)
+        self.assertEqual(len(real_files), 19 + 7 + 10)
         self.assertEqual(known, real)  # nothing left that real builds do not declare
 
 

@@ -75,12 +75,12 @@ def bzl_outputs(archs: list[str], configs: list[str] | None, all_known: bool) ->
         configs = [c for c in available if any(b in required[c] for b in bases)]
     elif any(c not in available or not any(b in required[c] for b in bases) for c in configs):
         return None
-    if all_known:
+    if all_known:  # plan.bzl's family_takes: "9.0" of a family takes "9.0a", its "9.0a" only "9.0a"
         family_archs: dict[str, list[str]] = v["FAMILY_ARCHS"]
-        families = {f for f, fam_archs in family_archs.items() if any(b in fam_archs for b in bases)}
-    else:
+        families = {f for f, fa in family_archs.items() if any(a in fa or a.rstrip("af") in fa for a in archs)}
+    else:  # plan.bzl's arch_families
         arch_families: dict[str, list[str]] = v["ARCH_FAMILIES"]
-        families = {f for b in bases for f in arch_families[b]}
+        families = {f for a in archs for f in arch_families.get(a, arch_families[a.rstrip("af")])}
     out = {SELECTOR_FILE}
     for c in configs:
         for fam in families:

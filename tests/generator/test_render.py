@@ -106,7 +106,7 @@ class SelectorTest(unittest.TestCase):
             "      key.thread_n_blocks == 8 && key.thread_k_blocks == 8 && "
             "key.m_block_size_8 == true &&\n"
             "      key.stages == 4 && key.group_blocks == -1 && "
-            "key.is_zp_float == false)\n"
+            "key.is_zp_float == false && key.wgmma == false)\n"
             "    return &marlin_gemm_kernel<S::kFloat16, S::kU4B8, S::kFloat16, "
             "S::kFloat16, 256, 1, 8, 8, true, 4, -1, false>;\n",
             text,
@@ -153,7 +153,7 @@ class SelectorTest(unittest.TestCase):
             "  if (key.a_type == S::kFloat16 && key.b_type == S::kFE2M1f && key.c_type == S::kFloat16 &&\n"
             "      key.s_type == S::kFE4M3fn && key.threads == 256 && key.thread_m_blocks == 1 &&\n"
             "      key.thread_n_blocks == 8 && key.thread_k_blocks == 8 && key.m_block_size_8 == true &&\n"
-            "      key.stages == 2 && key.group_blocks == 1 && key.is_zp_float == false)\n"
+            "      key.stages == 2 && key.group_blocks == 1 && key.is_zp_float == false && key.wgmma == false)\n"
             "    return &marlin_gemm_kernel<S::kFloat16, S::kFE2M1f, S::kFloat16, S::kFE4M3fn, 256, 1, 8, 8, true, 2, "
             "1, false>;\n",
             text,

@@ -6,9 +6,11 @@
 #         that code path on a newer GPU (every instruction it uses exists there too) -> libmarlin_sm75.so
 #   sm89  the FP8-activation family (e4m3 m16n8k32 mma, native from sm_89 on; sm_90 runs it too)
 #         -> libmarlin_sm89.so
+#   sm90  what --config=sm90 (9.0a) builds: the sm90 family (wgmma) and the sm80 family, all for sm_90a
+#         -> libmarlin_sm90.so
 # The launcher takes the kernels the library holds (2-stage ones when no 4-stage one is built).
 #
-#   tests/gpu/build_family.sh sm75|sm80|sm89 OUT_DIR [ARCH]   # ARCH: the GPU to run on, default 90
+#   tests/gpu/build_family.sh sm75|sm80|sm89|sm90 OUT_DIR [ARCH]   # ARCH: the GPU to run on, default 90 (sm90: 90a)
 #   MARLIN_CONFIGS=gptq_int4,awq_int4 tests/gpu/build_family.sh sm80 OUT_DIR   # only these quant configs
 #   MARLIN_LIB=OUT_DIR/libmarlin_sm89.so PYTHONPATH=python python3 -m pytest tests/gpu -q -k Fp8Act
 #
@@ -17,17 +19,18 @@
 # the Bazel build.
 set -euo pipefail
 
-family=${1:?usage: $0 sm75|sm80|sm89 OUT_DIR [ARCH]}
-out=${2:?usage: $0 sm75|sm80|sm89 OUT_DIR [ARCH]}
+family=${1:?usage: $0 sm75|sm80|sm89|sm90 OUT_DIR [ARCH]}
+out=${2:?usage: $0 sm75|sm80|sm89|sm90 OUT_DIR [ARCH]}
 arch=${3:-90}
 case "$family" in
   sm75) gen_args=(7.5) defines=(-DMARLIN_EMULATE_SM75) ;;
   sm80) gen_args=(8.0) defines=() ;;
   sm89) gen_args=(8.9 --configs awq_int4_fp8_act,gptq_int4_fp8_act,mxfp4_fp8_act) defines=() ;;
-  *) echo "unknown family '$family'; allowed: sm75, sm80, sm89" >&2; exit 2 ;;
+  sm90) gen_args=(9.0a) defines=() arch=90a ;;
+  *) echo "unknown family '$family'; allowed: sm75, sm80, sm89, sm90" >&2; exit 2 ;;
 esac
 if [ -n "${MARLIN_CONFIGS:-}" ]; then
-  [ "$family" = sm89 ] && { echo "MARLIN_CONFIGS is for sm75 and sm80" >&2; exit 2; }
+  [ "$family" = sm89 ] && { echo "MARLIN_CONFIGS is for sm75, sm80 and sm90" >&2; exit 2; }
   gen_args+=(--configs "$MARLIN_CONFIGS")
 fi
 root=$(cd "$(dirname "$0")/../.." && pwd)

@@ -945,6 +945,53 @@ class GemmBiasTest(unittest.TestCase):
         )
 
 
+@unittest.skipUnless(HAS_CUDA, SKIP_REASON)
+class GemmWideNTest(unittest.TestCase):
+    """Every 16-bit-activation format forced through thread config (64, 256): the config whose warpgroups each
+    cover all 256 columns, which the sm90 family runs with wgmma (mainloop_sm90.cuh) and the others with the
+    wide-N mma.sync loop. M of 2, 3 and 4 M blocks (wgmma N of 32, 48, 64) and of several M chunks, a partial
+    last one included; K=1024 (16 K steps, so both whole and split tiles), N=512."""
+
+    K, N = 1024, 512
+    MS = (17, 48, 64, 130)
+
+    def run_wide(self, name: str, dtype_name: str, build: Callable[[torch.Generator], Prepared], bias: bool) -> None:
+        gen = _generator("wide-n", name, dtype_name)
+
+        def forced() -> Prepared:
+            prep = build(gen)
+            prep.kw["thread_config"] = (64, 256)
+            return prep
+
+        info = {"b_type": f"{name} (64, 256)", "dtype": dtype_name, "k": self.K, "n": self.N}
+        _run_prepared(self, info, [(forced, dtype_name, self.MS, bias)], gen)
+
+
+def _add_wide_n_tests() -> None:
+    k, n = GemmWideNTest.K, GemmWideNTest.N
+    Build = Callable[[Any, Any], Prepared]  # (generator, dtype): torch types, which may not be importable here
+    builds: list[tuple[str, tuple[str, ...], Build]] = [
+        ("fe4m3fn", DTYPES, lambda g, dt: _prepare_fp8(k, n, dt, 128, g)),
+        ("nvfp4", DTYPES, lambda g, dt: _prepare_nvfp4(k, n, g, with_global_scale=True)),
+        ("mxfp4", ("bf16",), lambda g, dt: _prepare_mxfp4(k, n, g, torch.uint8)),
+        ("act_order", DTYPES, lambda g, dt: _prepare_act_order("u4b8", k, n, dt, 128, False, ("wide-n", str(dt)))),
+    ]
+    for b_type in B_TYPES:
+        for group_size in (-1, 32, 128):
+            name = f"{b_type}_g{group_size}" if group_size > 0 else f"{b_type}_channelwise"
+            builds.append((name, DTYPES, lambda g, dt, b=b_type, gs=group_size: _prepare_int(b, k, n, dt, gs, g)))
+    for name, dtype_names, build in builds:
+        for dtype_name in dtype_names:
+
+            def test(self: GemmWideNTest, name: str = name, d: str = dtype_name, build: Build = build) -> None:
+                self.run_wide(name, d, lambda g: build(g, _dtype(d)), bias=name.endswith("g128"))
+
+            _add_test(GemmWideNTest, test, f"test_wide_n_{name}_{dtype_name}", f"{name} {dtype_name}, (64, 256)")
+
+
+_add_wide_n_tests()
+
+
 # Formats the probe of each kind of 8-bit activations tries: (name, output dtype name).
 _A8_ACT_PROBES: dict[str, tuple[tuple[str, str], ...]] = {
     "fp8": (("u4b8", "f16"), ("u4b8", "bf16"), ("u4", "f16"), ("u4", "bf16"), ("mxfp4", "bf16")),

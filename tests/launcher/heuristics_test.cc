@@ -52,7 +52,10 @@ marlin_gemm_args good_args() {
 const marlin::DeviceLimits kH100{132, 227 * 1024, 90};
 const marlin::DeviceLimits kT4{40, 64 * 1024, 75};
 
-bool all_built(const marlin::KernelKey&) { return true; }
+// Every kernel of the mma.sync families (a library built for "8.0,9.0": no sm90 family).
+bool all_built(const marlin::KernelKey& k) { return !k.wgmma; }
+// Every kernel, the sm90 family's included (a library built for "8.0,9.0a").
+bool with_sm90(const marlin::KernelKey&) { return true; }
 
 int ceil_div(int steps, int blocks) { return (steps + blocks - 1) / blocks; }
 
@@ -447,6 +450,61 @@ void test_plan_large_batch_whole_tiles() {
   a.k = 28672;
   expect(marlin::plan_gemm(a, kH100, all_built, &plan, &err) == MARLIN_OK && plan.key.thread_n_blocks == 8,
          "n not a multiple of 256 keeps (64, 128, 128)");
+
+}
+
+// The sm90 family (wgmma; code for sm_90a) takes over where it measured faster, on 9.0 devices only.
+void test_plan_sm90_family() {
+  auto a = good_args();
+  marlin::LaunchPlan plan{};
+  std::string err;
+  auto plan_of = [&](const marlin::DeviceLimits& limits, bool (*built)(const marlin::KernelKey&)) {
+    err.clear();
+    const bool ok = marlin::plan_gemm(a, limits, built, &plan, &err) == MARLIN_OK;
+    expect(ok, "plan: " + err);
+    return ok;
+  };
+  auto is_sm90 = [&] {
+    return plan.key.wgmma && plan.key.thread_n_blocks == 16 && plan.key.thread_k_blocks == 4 &&
+           plan.key.threads == 256 && plan.key.stages == 4;
+  };
+  a.n = 28672;
+  a.k = 8192;
+  a.m = 64;
+  expect(plan_of(kH100, with_sm90) && is_sm90(), "4-bit weights, four M blocks: the sm90 family");
+  expect(plan_of(kH100, all_built) && !plan.key.wgmma && plan.key.thread_n_blocks == 8,
+         "without the sm90 family: (64, 128, 128) as before");
+  const marlin::DeviceLimits l40{132, 99 * 1024, 89};  // (an 8.9 device)
+  expect(plan_of(l40, with_sm90) && !plan.key.wgmma, "not on a device other than 9.0");
+  a.m = 32;
+  expect(plan_of(kH100, with_sm90) && !plan.key.wgmma, "4-bit weights, two M blocks: the sm80 family");
+  a.b_type = MARLIN_TYPE_U8B128;
+  expect(plan_of(kH100, with_sm90) && is_sm90(), "8-bit weights, two M blocks: the sm90 family");
+  a.m = 16;
+  expect(plan_of(kH100, with_sm90) && !plan.key.wgmma, "one M block: the sm80 family");
+  a.b_type = MARLIN_TYPE_U4B8;
+  a.n = 4096;
+  a.k = 4096;
+  a.m = 64;  // 16 tiles x 64 K steps = 1024 < 16 x 132, one M chunk
+  expect(plan_of(kH100, with_sm90) && !plan.key.wgmma, "a small problem keeps the sm80 family");
+  a.m = 128;  // two M chunks
+  expect(plan_of(kH100, with_sm90) && is_sm90(), "a small problem with two M chunks: the sm90 family");
+  a.n = 4224;
+  expect(plan_of(kH100, with_sm90) && !plan.key.wgmma, "n not a multiple of 256 keeps the sm80 family");
+  a.n = 4096;
+  a.m = 32;
+  a.force_thread_k = 64;
+  a.force_thread_n = 256;
+  expect(plan_of(kH100, with_sm90) && is_sm90(), "(64, 256) forced: the sm90 family wherever it runs");
+  a.m = 128;
+  a.force_thread_n = 128;
+  expect(plan_of(kH100, with_sm90) && !plan.key.wgmma && plan.key.thread_n_blocks == 8,
+         "(64, 128) forced: the sm80 family");
+  a.force_thread_k = a.force_thread_n = 0;
+  a.a_type = MARLIN_TYPE_FE4M3FN;  // 8-bit activations: never
+  a.c_type = MARLIN_TYPE_BFLOAT16;
+  a.s_type = MARLIN_TYPE_BFLOAT16;
+  expect(plan_of(kH100, with_sm90) && !plan.key.wgmma, "8-bit activations keep their family");
 }
 
 void test_split_min_share() {
@@ -632,6 +690,7 @@ int main() {
   test_int8_activations();
   test_plan_small_batch_uses_stream_k();
   test_plan_large_batch_whole_tiles();
+  test_plan_sm90_family();
   test_plan_thread_m_blocks();
   test_plan_falls_back_when_config_not_built();
   test_plan_n_tiles_choice();

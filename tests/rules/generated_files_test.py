@@ -46,8 +46,8 @@ def check_contents(files: list[Path]) -> list[str]:
                 problems.append(f"{f.name} has no select_kernel")
         elif not f.name.endswith(".cu"):
             problems.append(f"{f.name} is neither a .cu file nor {SELECTOR}")
-        elif "marlin_gemm_kernel<" not in text:
-            problems.append(f"{f.name} instantiates no marlin_gemm_kernel")
+        elif ("marlin_gemm_kernel_sm90<" if f.name.startswith("sm90_") else "marlin_gemm_kernel<") not in text:
+            problems.append(f"{f.name} instantiates no kernel of its family (marlin_gemm_kernel or _sm90)")
     return problems
 
 

@@ -243,6 +243,7 @@ def _planning_test_impl(ctx):
         "sm75": SM75_FILES,
         "sm80": [],
         "sm89": [],
+        "sm90": [],
     })
     plan, error = plan_kernel_files(["7.5", "8.0", "8.9", "9.0"], IMPLEMENTED_CONFIGS)
     _expect_equal(r, "plan for 7.5,8.0,8.9,9.0 has no error", error, None)
@@ -254,6 +255,7 @@ def _planning_test_impl(ctx):
         "sm75": SM75_FILES,
         "sm80": SM80_FILES,
         "sm89": SM89_FILES,
+        "sm90": [],
     })
     plan, error = plan_kernel_files(["7.5", "8.0"], ["mxfp4"])
     _expect_equal(r, "plan for 7.5,8.0, mxfp4 has no error", error, None)
@@ -284,9 +286,22 @@ def _planning_test_impl(ctx):
             "sm80_kernel_bfloat16_u4b8_bfloat16_part2of2.cu",
             "sm80_kernel_float16_u4b8_float16_part1of2.cu",
             "sm80_kernel_float16_u4b8_float16_part2of2.cu",
+            "sm90_kernel_bfloat16_u4b8_bfloat16_part1of2.cu",
+            "sm90_kernel_bfloat16_u4b8_bfloat16_part2of2.cu",
+            "sm90_kernel_float16_u4b8_float16_part1of2.cu",
+            "sm90_kernel_float16_u4b8_float16_part2of2.cu",
             "kernel_selector.h",
         ])
         _expect_equal(r, "plan with shards = 2: no sm75/sm89 files", [plan["sm75"], plan["sm89"]], [[], []])
+    _expect_value(r, "9.0 without the suffix brings no sm90 family", plan_kernel_files(["9.0"], ["gptq_int4"]), {
+        "selector": "kernel_selector.h",
+        "sm75": [],
+        "sm80": ["sm80_kernel_bfloat16_u4b8_bfloat16.cu", "sm80_kernel_float16_u4b8_float16.cu"],
+        "sm89": [],
+        "sm90": [],
+    })
+    _expect_value(r, "the sm90 family compiles for 9.0a only", family_archs("sm90", ["8.0", "9.0", "9.0a", "10.0a"]), ["9.0a"])
+    _expect_value(r, "the sm80 family compiles for 9.0a too", family_archs("sm80", ["8.0", "9.0a"]), ["8.0", "9.0a"])
     plan, error = plan_kernel_files(["7.5", "8.0"], ["gptq_int8"], shards = 2)
     _expect_equal(r, "plan for 7.5,8.0 with shards = 2 has no error", error, None)
     if plan:
@@ -306,7 +321,7 @@ def _planning_test_impl(ctx):
         _expect_equal(r, "plan with shards = 7: 98 kernel files", len(plan["sm80"]), 14 * 7)
 
     # Families come from the catalog.
-    _expect_equal(r, "families", FAMILIES, ["sm75", "sm80", "sm89"])
+    _expect_equal(r, "families", FAMILIES, ["sm75", "sm80", "sm89", "sm90"])
     plan, error = plan_kernel_files(["8.9", "12.0"], IMPLEMENTED_CONFIGS)
     _expect_equal(r, "plan for 8.9,12.0 has no error", error, None)
     if plan:
@@ -325,12 +340,14 @@ def _planning_test_impl(ctx):
         "sm75": [],
         "sm80": SM80_FILES,
         "sm89": [],
+        "sm90": [],
     })
     _expect_value(r, "no quant config list on 8.9: every implemented one", plan_kernel_files(["8.9"], None), {
         "selector": "kernel_selector.h",
         "sm75": [],
         "sm80": SM80_FILES,
         "sm89": SM89_FILES,
+        "sm90": [],
     })
 
     # Every known config is implemented now. Any that is not is rejected by real builds, naming the available
