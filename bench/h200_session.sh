@@ -29,7 +29,9 @@ set -uo pipefail
 OUT=${OUT:-/tmp/out}
 RES=$(mktemp -d)
 mkdir -p "$OUT"
-export PYTHONPATH=python PYTHONUNBUFFERED=1
+# MARLIN_REQUIRE_GPU=1: the GPU tests fail rather than skip where torch, CUDA or the library is missing;
+# MARLIN_COMMIT names the commit in the recorded results (the machine's copy of the tree has no .git).
+export PYTHONPATH=python PYTHONUNBUFFERED=1 MARLIN_REQUIRE_GPU=1 MARLIN_COMMIT=${MARLIN_COMMIT:-unknown}
 steps=" ${STEPS:-suite anchor} "
 lib() { echo ".device/$1/libmarlin_$2.so"; }
 stamp() {

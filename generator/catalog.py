@@ -213,8 +213,8 @@ class Family:
     # families; the internal all-known mode (tests, docs) plans every family.
     implemented: bool
     note: str = ""
-    kernel: str = "marlin_gemm_kernel"  # the kernel template its files instantiate
-    wgmma: bool = False  # KernelKey::wgmma of its kernels
+    # Its kernels are marlin_gemm_kernel_sm90 (KernelKey::wgmma), not marlin_gemm_kernel (plan.Instantiation).
+    wgmma: bool = False
     # Restrictions of the quant configs' thread configs and M blocks to those this family builds (None: all).
     thread_configs: tuple[ThreadConfig, ...] | None = None
     thread_m_blocks: tuple[float, ...] | None = None
@@ -269,7 +269,6 @@ FAMILIES: tuple[Family, ...] = (
         c_types=HALF_TYPES,
         implemented=True,
         note="Hopper wgmma (sm_90a only): 16-bit activations, two M blocks and more, (64, 256, 256)",
-        kernel="marlin_gemm_kernel_sm90",
         wgmma=True,
         thread_configs=(ThreadConfig(64, 256, 256, batch="large"),),
         thread_m_blocks=(2, 3, 4),

@@ -112,12 +112,29 @@ def resolve_archs(attr_archs, setting_archs):
     return validate_archs(setting_archs, "--//rules:archs")
 
 def family_takes(family, arch):
-    """Whether a (valid) arch brings in a (known) family: a plain "9.0" of FAMILY_ARCHS also takes "9.0a", a
-    suffixed "9.0a" (the sm90 family: wgmma exists on sm_90a only) takes only "9.0a"."""
+    """Whether a (valid) arch brings in a (known) kernel-file family.
+
+    A plain "9.0" in FAMILY_ARCHS also takes "9.0a"; a suffixed "9.0a" (the sm90 family: wgmma exists on sm_90a
+    only) takes only "9.0a".
+
+    Args:
+      family: a name of FAMILIES.
+      arch: a validated arch.
+
+    Returns:
+      True or False.
+    """
     return arch in FAMILY_ARCHS[family] or arch_base(arch) in FAMILY_ARCHS[family]
 
 def arch_families(arch):
-    """The implemented families a (valid) arch brings in."""
+    """The implemented families a (valid) arch brings in.
+
+    Args:
+      arch: a validated arch ("9.0a" has an entry of its own; other suffixed archs take their base's).
+
+    Returns:
+      A list of family names.
+    """
     return ARCH_FAMILIES[arch] if arch in ARCH_FAMILIES else ARCH_FAMILIES[arch_base(arch)]
 
 def family_archs(family, archs):

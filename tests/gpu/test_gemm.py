@@ -12,7 +12,8 @@ one of its formats is NOT_BUILT: GemmFp8ActTest (FP8-activation kernels are buil
 sm89 builds) and GemmInt8ActTest (INT8-activation kernels are built for the sm80 and sm75 families; a library
 built without them, e.g. before they existed, has none).
 
-Run on a CUDA machine (skipped without CUDA; an error if CUDA is there but the library is not):
+Run on a CUDA machine (skipped without CUDA, failed instead with MARLIN_REQUIRE_GPU=1, which every documented
+device run sets; an error if CUDA is there but the library is not):
 
     MARLIN_LIB=/path/to/libmarlin.so PYTHONPATH=python python -m pytest tests/gpu -x -q
     MARLIN_LIB=/path/to/libmarlin.so PYTHONPATH=python python -m unittest discover -s tests/gpu -v
@@ -27,7 +28,8 @@ Run on a CUDA machine (skipped without CUDA; an error if CUDA is there but the l
         -k "Fp8Act or fp8_activation or a8"
 
 With MARLIN_RESULTS=path set, every case is written there at the end: JSON, or a markdown table when the path
-ends in ".md" (device, date, per-case pass/fail and errors), for docs/.
+ends in ".md" (device, date, commit (MARLIN_COMMIT, else git's HEAD), the library's path and sha256, per-case
+pass/fail and errors), for docs/.
 """
 
 from __future__ import annotations
@@ -35,9 +37,11 @@ from __future__ import annotations
 import contextlib
 import datetime
 import functools
+import hashlib
 import json
 import os
 import re
+import subprocess
 import sys
 import time
 import unittest
@@ -64,6 +68,10 @@ if torch is not None:
 
 HAS_CUDA = torch is not None and torch.cuda.is_available()
 SKIP_REASON = "torch is not installed" if torch is None else "no CUDA device (torch.cuda.is_available() is False)"
+# MARLIN_REQUIRE_GPU=1 (every documented device run sets it): without torch, CUDA or the library the GPU tests
+# fail instead of being skipped, so a broken GPU environment cannot read as a pass.
+REQUIRE_GPU = os.environ.get("MARLIN_REQUIRE_GPU") == "1"
+RUN_GPU_TESTS = HAS_CUDA or REQUIRE_GPU
 
 # --------------------------------------------------------------------------------------------- test matrix
 
@@ -229,12 +237,41 @@ class Cases:
             self.test.fail(f"{len(self.failures)} case(s) failed:\n" + "\n".join(self.failures))
 
 
+def _commit() -> str:
+    """The commit the results belong to: MARLIN_COMMIT (the GPU machine's copy of the tree has no .git), else
+    git's HEAD (with "+dirty" for uncommitted changes), else "unknown"."""
+    if os.environ.get("MARLIN_COMMIT"):
+        return os.environ["MARLIN_COMMIT"]
+    root = Path(__file__).resolve().parents[2]
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True)
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"], cwd=root, capture_output=True, text=True
+        )
+    except OSError:
+        return "unknown"
+    if head.returncode != 0:
+        return "unknown"
+    return head.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
+
+
+def _file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 def _environment() -> dict[str, Any]:
+    library = Path(_lib.library_path())
     env: dict[str, Any] = {
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "commit": _commit(),
         "python": sys.version.split()[0],
         "torch": getattr(torch, "__version__", None),
-        "library": str(_lib.library_path()),
+        "library": str(library),
+        "library_sha256": _file_sha256(library) if library.is_file() else None,
     }
     if HAS_CUDA:
         props = torch.cuda.get_device_properties(0)
@@ -271,7 +308,8 @@ def _write_results(path: Path) -> None:
     env = doc["environment"]
     headline = (
         f"GPU suite on {env.get('device', '?')} (sm {env.get('capability', '?')}), torch {env['torch']}, "
-        f"CUDA {env.get('cuda', '?')}, {env['date']}: {passed} passed, {len(_RESULTS) - passed} failed."
+        f"CUDA {env.get('cuda', '?')}, {env['date']}, commit {env['commit']}, library {env['library']} "
+        f"(sha256 {env['library_sha256']}): {passed} passed, {len(_RESULTS) - passed} failed."
     )
     lines = [
         headline,
@@ -290,6 +328,8 @@ def _write_results(path: Path) -> None:
 
 
 def setUpModule() -> None:
+    if REQUIRE_GPU and not HAS_CUDA:
+        raise RuntimeError(f"MARLIN_REQUIRE_GPU=1, but {SKIP_REASON}")
     if HAS_CUDA:
         _lib.get()  # a CUDA machine without the library is a setup error, not a skip
 
@@ -645,7 +685,7 @@ def _check_cases(
 # --------------------------------------------------------------------------------------------------- GEMM
 
 
-@unittest.skipUnless(HAS_CUDA, SKIP_REASON)
+@unittest.skipUnless(RUN_GPU_TESTS, SKIP_REASON)
 class GemmTest(unittest.TestCase):
     """One method per (b_type, dtype, K, N); each runs every group size and M of the matrix."""
 
@@ -767,7 +807,7 @@ def _k_n_name(k: int, n: int) -> str:
     return f"{k}x{n}"
 
 
-@unittest.skipUnless(HAS_CUDA, SKIP_REASON)
+@unittest.skipUnless(RUN_GPU_TESTS, SKIP_REASON)
 class GemmFp8Test(unittest.TestCase):
     """fe4m3fn (FP8 weights, f16/bf16 scales): one method per (dtype, K, N); group sizes -1 and 128, M NEW_MS
     (M = 1 for the full-size shape)."""
@@ -807,7 +847,7 @@ def _add_fp8_tests() -> None:
 _add_fp8_tests()
 
 
-@unittest.skipUnless(HAS_CUDA, SKIP_REASON)
+@unittest.skipUnless(RUN_GPU_TESTS, SKIP_REASON)
 class GemmFp4Test(unittest.TestCase):
     """fe2m1f (FP4 e2m1 weights). NVFP4: e4m3 scales per 16 rows, f16 and bf16, without and with a global scale.
     MXFP4: e8m0 scales per 32 rows, bf16 only, scales as torch.uint8 and (where torch has it)
@@ -854,7 +894,7 @@ def _add_fp4_tests() -> None:
 _add_fp4_tests()
 
 
-@unittest.skipUnless(HAS_CUDA, SKIP_REASON)
+@unittest.skipUnless(RUN_GPU_TESTS, SKIP_REASON)
 class GemmActOrderTest(unittest.TestCase):
     """GPTQ act-order (desc_act) for u4b8 and u8b128: weights repacked in perm order, A's columns gathered by the
     kernel. k_full: a whole layer (g_idx = sorted position // group_size, is_k_full True); k_shard: the rows of a
@@ -904,7 +944,7 @@ def _add_act_order_tests() -> None:
 _add_act_order_tests()
 
 
-@unittest.skipUnless(HAS_CUDA, SKIP_REASON)
+@unittest.skipUnless(RUN_GPU_TESTS, SKIP_REASON)
 class GemmBiasTest(unittest.TestCase):
     """C = A @ W + bias for several formats, K=1024, N=3072, M NEW_MS."""
 
@@ -945,7 +985,7 @@ class GemmBiasTest(unittest.TestCase):
         )
 
 
-@unittest.skipUnless(HAS_CUDA, SKIP_REASON)
+@unittest.skipUnless(RUN_GPU_TESTS, SKIP_REASON)
 class GemmWideNTest(unittest.TestCase):
     """Every 16-bit-activation format forced through thread config (64, 256): the config whose warpgroups each
     cover all 256 columns, which the sm90 family runs with wgmma (mainloop_sm90.cuh) and the others with the
@@ -1067,7 +1107,7 @@ def _check_a_scales_read_on_device(test: unittest.TestCase, act: str) -> None:
     cases.done()
 
 
-@unittest.skipUnless(HAS_CUDA, SKIP_REASON)
+@unittest.skipUnless(RUN_GPU_TESTS, SKIP_REASON)
 class GemmFp8ActTest(unittest.TestCase):
     """FP8 activations: A of torch.float8_e4m3fn, out_dtype f16 or bf16, every case without and with fp32 per-row
     a_scales; weights repacked with perm=ops.a8_row_perm(k). u4b8 and u4 (f16 and bf16 output, group sizes -1 and
@@ -1157,7 +1197,7 @@ def _add_fp8_act_tests() -> None:
 _add_fp8_act_tests()
 
 
-@unittest.skipUnless(HAS_CUDA, SKIP_REASON)
+@unittest.skipUnless(RUN_GPU_TESTS, SKIP_REASON)
 class GemmInt8ActTest(unittest.TestCase):
     """INT8 activations: A of torch.int8 (uniformly random in -127..127), out_dtype f16 or bf16, every case without
     and with fp32 per-row a_scales; u4b8 and u4 weights repacked with perm=ops.a8_row_perm(k). Every (b_type,
@@ -1241,7 +1281,7 @@ def _add_int8_act_tests() -> None:
 _add_int8_act_tests()
 
 
-@unittest.skipUnless(HAS_CUDA, SKIP_REASON)
+@unittest.skipUnless(RUN_GPU_TESTS, SKIP_REASON)
 class GemmBehaviourTest(unittest.TestCase):
     """out=, explicit workspace (reused without clearing), determinism, side streams, CUDA graphs."""
 
@@ -1433,7 +1473,7 @@ class GemmBehaviourTest(unittest.TestCase):
 # ------------------------------------------------------------------------------------------------- repack
 
 
-@unittest.skipUnless(HAS_CUDA, SKIP_REASON)
+@unittest.skipUnless(RUN_GPU_TESTS, SKIP_REASON)
 class RepackTest(unittest.TestCase):
     """CUDA repack and permutation kernels == the pure-torch reference of DESIGN.md, bit for bit."""
 
@@ -1593,7 +1633,7 @@ class RepackTest(unittest.TestCase):
 # ------------------------------------------------------------------------------------------- bad arguments
 
 
-@unittest.skipUnless(HAS_CUDA, SKIP_REASON)
+@unittest.skipUnless(RUN_GPU_TESTS, SKIP_REASON)
 class PythonValidationTest(unittest.TestCase):
     """ops.* reject bad input with a ValueError whose message starts with the argument's name."""
 
@@ -2025,7 +2065,7 @@ class PythonValidationTest(unittest.TestCase):
         self.bad("g_idx", lambda: ops.prepare_act_order(g_idx.reshape(2, -1), 128))
 
 
-@unittest.skipUnless(HAS_CUDA, SKIP_REASON)
+@unittest.skipUnless(RUN_GPU_TESTS, SKIP_REASON)
 class CApiValidationTest(unittest.TestCase):
     """The C library itself rejects bad marlin_gemm_args (MarlinError naming the field), with Python's checks
     bypassed through marlin_bazel._lib."""
@@ -2035,10 +2075,13 @@ class CApiValidationTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls) -> None:
         gen = _generator("capi")
-        cls.b_q, _ = _weights("u4", cls.K, cls.N, gen)
+        cls.b_q, cls.q_ref = _weights("u4", cls.K, cls.N, gen)
         groups = cls.K // cls.G
-        cls.s = ops.permute_scales(_scales(groups, cls.N, torch.float16, gen))
-        cls.z = ops.awq_zeros(ref.pack_awq_zeros(torch.full((groups, cls.N), 8, device="cuda")), cls.N, torch.float16)
+        cls.scales = _scales(groups, cls.N, torch.float16, gen)
+        cls.s = ops.permute_scales(cls.scales)
+        qzeros = ref.pack_awq_zeros(torch.full((groups, cls.N), 8, device="cuda", dtype=torch.int32))
+        cls.z = ops.awq_zeros(qzeros, cls.N, torch.float16)
+        cls.z_ref = ref.unpack_awq_zeros(qzeros)
         cls.a = torch.randn(cls.M, cls.K, device="cuda", generator=gen).half()
         cls.c = torch.empty(cls.M, cls.N, device="cuda", dtype=torch.float16)
         cls.sm = torch.cuda.get_device_properties(0).multi_processor_count
@@ -2072,10 +2115,12 @@ class CApiValidationTest(unittest.TestCase):
 
     @recorded
     def test_valid_args_run(self) -> None:
+        self.c.fill_(float("nan"))  # so that an output the kernel never wrote cannot pass
         _lib.get().gemm(self.args())
         torch.cuda.synchronize()
-        # zero points all 8: u4 with z = 8 equals u4b8; just check the call worked and wrote numbers.
-        self.assertTrue(bool(torch.isfinite(self.c).all()))
+        w64 = ref.dequant(self.q_ref, self.scales, self.z_ref, self.G, "u4").double()
+        stats = _errors(self.c, self.a, w64, w64 * w64, "f16")
+        self.assertTrue(stats["finite"] and stats["z"] <= Z_MAX, stats)
 
     @recorded
     def test_valid_args_run_u8b128(self) -> None:
