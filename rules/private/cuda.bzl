@@ -105,10 +105,16 @@ def _nvcc_compile(ctx, toolkit, src, archs, compress_mode, compilation_context, 
     ctx.actions.run_shell(
         command = _NVCC_WRAPPER,
         arguments = [tmp.path, toolkit["NVCC"], args],
-        inputs = depset([src] + private_headers, transitive = [compilation_context.headers]),
+        # nvcc itself is an input, so its content is part of the action's key (a patched nvcc at the same path
+        # gives other keys, and a remote cache no stale objects).
+        inputs = depset([src] + private_headers + ctx.files._nvcc, transitive = [compilation_context.headers]),
         outputs = [obj, tmp],
-        # Only this PATH (nvcc and the host compiler find their tools on it), whatever the user's shell has.
-        env = {"PATH": cuda_bin + ":/usr/local/bin:/usr/bin:/bin"},
+        # Only this PATH (nvcc and the host compiler find their tools on it), whatever the user's shell has, and
+        # nvcc's full version (13.0.88), which keys the action on the toolkit's release (its headers included).
+        env = {
+            "MARLIN_NVCC_VERSION": toolkit["CUDA_FULL_VERSION"],
+            "PATH": cuda_bin + ":/usr/local/bin:/usr/bin:/bin",
+        },
         mnemonic = "NvccCompile",
         progress_message = "Compiling CUDA %s for %s" % (src.short_path, ", ".join(sm_names(archs))),
     )
@@ -238,6 +244,7 @@ cuda_library = rule(
         "_compress_mode": attr.label(default = Label("//rules:compress_mode"), providers = [MarlinCompressInfo]),
         "_cc_toolchain": attr.label(default = Label("@bazel_tools//tools/cpp:current_cc_toolchain")),
         "_cudart": attr.label(default = Label("@marlin_cuda//:cudart_static"), providers = [CcInfo]),
+        "_nvcc": attr.label(default = Label("@marlin_cuda//:nvcc"), allow_files = True),
         "_toolkit": attr.label(default = Label("@marlin_cuda//:toolkit")),
     },
     fragments = ["cpp"],
@@ -254,9 +261,11 @@ flags of the nvcc actions. Binaries that link the library also link the static C
 Objects do not depend on where the checkout or the output base is: each nvcc action keeps its intermediate
 files in a folder of its own under fixed names (`--keep --keep-dir`, emptied at the end), the source's
 relative path replaces the absolute one in the names of anonymous namespaces, and the action's environment
-is only a fixed `PATH` (the toolkit's `bin` folder and the system folders), with the host compiler as an
-absolute `-ccbin`. So the same sources give byte-identical objects in any checkout, and the actions' cache
-keys do not depend on the user's shell.
+is only a fixed `PATH` (the toolkit's `bin` folder and the system folders) and `MARLIN_NVCC_VERSION` (nvcc's
+full version, e.g. 13.0.88), with the host compiler as an absolute `-ccbin`. So the same sources give
+byte-identical objects in any checkout, and the actions' cache keys do not depend on the user's shell. nvcc is
+an input of every compile and its full version is in the environment, so another toolkit release (or a patched
+nvcc at the same path) gives other cache keys.
 
 Output group `objects`: the object files (also the default outputs).
 

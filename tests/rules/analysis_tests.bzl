@@ -72,13 +72,13 @@ compress_mode_flag_failure_test = _failure_test_rule(compress_mode_flag = "small
 # Action command lines ---------------------------------------------------------------------------------------
 
 # What an nvcc action may find in its environment: a fixed PATH, nothing inherited from the user's shell.
-_NVCC_ENV = ["PATH"]
+_NVCC_ENV = ["MARLIN_NVCC_VERSION", "PATH"]
 
 def _absolute_args(argv, allowed):
     """The arguments of argv that hold an absolute path, except those at the indexes in `allowed`."""
     return [arg for i, arg in enumerate(argv) if i not in allowed and (arg.startswith("/") or "=/" in arg)]
 
-def _check_nvcc_action(action, what):
+def _check_nvcc_action(action, what, full_version):
     """The problems of one NvccCompile action (a list of strings), and its folder for intermediate files.
 
     The action is `SHELL -c WRAPPER "" DIR NVCC ARGS...` (rules/private/cuda.bzl): the wrapper runs nvcc with
@@ -89,6 +89,10 @@ def _check_nvcc_action(action, what):
     env = action.env
     if sorted(env.keys()) != _NVCC_ENV:
         problems.append("%s has environment %s, want exactly %s" % (what, json.encode(sorted(env.keys())), json.encode(_NVCC_ENV)))
+    if env.get("MARLIN_NVCC_VERSION") != full_version:
+        problems.append("%s: MARLIN_NVCC_VERSION is %s, want the toolkit's full version %s" % (what, json.encode(env.get("MARLIN_NVCC_VERSION")), json.encode(full_version)))
+    if not [f for f in action.inputs.to_list() if f.basename == "nvcc"]:
+        problems.append("%s: nvcc is not an input of the action (its content must key the action)" % what)
     nvcc = [i for i, arg in enumerate(argv) if arg.endswith("/nvcc")]
     if len(nvcc) != 1 or nvcc[0] < 1:
         return problems + ["%s: no single nvcc in %s" % (what, json.encode(argv))], None
@@ -130,7 +134,8 @@ def _hermetic_actions_test_impl(ctx):
         for action in target.actions:
             what = "%s: %s" % (target.label, action.mnemonic)
             if action.mnemonic == "NvccCompile":
-                problems, tmpdir = _check_nvcc_action(action, what)
+                full_version = ctx.attr._toolkit[platform_common.TemplateVariableInfo].variables["CUDA_FULL_VERSION"]
+                problems, tmpdir = _check_nvcc_action(action, what, full_version)
                 failures.extend(problems)
                 if tmpdir and tmpdir in tmpdirs:
                     failures.append("%s and %s share the nvcc folder %s" % (tmpdirs[tmpdir], target.label, tmpdir))
@@ -189,12 +194,15 @@ hermetic_actions_test = rule(
         "min_generate_actions": attr.int(default = 0, doc = "The targets have at least this many generator runs."),
         "min_nvcc_actions": attr.int(default = 1, doc = "The targets have at least this many nvcc actions."),
         "targets": attr.label_list(mandatory = True, doc = "cuda_library and marlin_kernels targets to check."),
+        "_toolkit": attr.label(default = Label("@marlin_cuda//:toolkit")),
     },
     analysis_test = True,
     doc = """Checks the command lines of the NvccCompile and MarlinGenerate actions of `targets`.
 
 Each nvcc action has a folder of its own for intermediate files (an output folder of the action, never
-shared, given to nvcc as --keep-dir and TMPDIR), an environment of PATH only, nvcc and -ccbin as absolute
+shared, given to nvcc as --keep-dir and TMPDIR), an environment of PATH and MARLIN_NVCC_VERSION (the
+toolkit's full version, so that another release changes every compile's key) only, nvcc as an input (its
+content keys the action too), nvcc and -ccbin as absolute
 paths and no other absolute path, and a relative --orig_src_path_name for nvcc's front end; the generator
 gets no absolute path. So the action keys and the objects do not depend on where the checkout or the
 output base is.""",
