@@ -12,6 +12,7 @@ import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 from unittest import mock
 
 # The repository root: the source tree, or the main repository's folder in Bazel's runfiles tree.
@@ -26,6 +27,35 @@ PER_GROUP_SIZE = 5 * 3
 # thread configs = 12.
 PER_GROUP_SIZE_NO_HALF = 4 * 3
 _EIGHT_BIT_ACTIVATIONS = ("s8", "fe4m3fn")
+
+
+def starlark_planned_files(
+    values: dict[str, Any], archs: list[str], configs: list[str] | None, all_known: bool
+) -> set[str] | None:
+    """rules/private/plan.bzl's plan_kernel_files in Python, from the variables of catalog.bzl (`values`): the
+    files Bazel declares for valid archs and configs, or None where the rules reject the combination (a config
+    that is not available or that no listed arch allows)."""
+    required: dict[str, list[str]] = values["CONFIG_REQUIRED_ARCHS"]
+    available: list[str] = values["KNOWN_QUANT_CONFIGS" if all_known else "IMPLEMENTED_QUANT_CONFIGS"]
+    config_files: dict[str, dict[str, list[str]]] = values[
+        "KNOWN_QUANT_CONFIG_FILES" if all_known else "QUANT_CONFIG_FILES"
+    ]
+    bases = [a.rstrip("af") for a in archs]
+    if configs is None:
+        configs = [c for c in available if any(b in required[c] for b in bases)]
+    elif any(c not in available or not any(b in required[c] for b in bases) for c in configs):
+        return None
+    if all_known:  # plan.bzl's family_takes: "9.0" of a family takes "9.0a", its "9.0a" only "9.0a"
+        family_archs: dict[str, list[str]] = values["FAMILY_ARCHS"]
+        families = {f for f, fa in family_archs.items() if any(a in fa or a.rstrip("af") in fa for a in archs)}
+    else:  # plan.bzl's arch_families
+        arch_families: dict[str, list[str]] = values["ARCH_FAMILIES"]
+        families = {f for a in archs for f in arch_families.get(a, arch_families[a.rstrip("af")])}
+    out = {"kernel_selector.h"}
+    for c in configs:
+        for fam in families:
+            out.update(config_files[c].get(fam, []))
+    return out
 
 
 def per_group_size(file_name: str) -> int:

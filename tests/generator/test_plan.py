@@ -740,36 +740,8 @@ class StarlarkContractTest(unittest.TestCase):
         `values`: the exported catalog (default: the real one's)."""
         if values is None:
             values = _catalog_values()
-        family_archs = values["FAMILY_ARCHS"]
-        arch_families = values["ARCH_FAMILIES"]
-        required = values["CONFIG_REQUIRED_ARCHS"]
-        config_files = values["KNOWN_QUANT_CONFIG_FILES" if all_known else "QUANT_CONFIG_FILES"]
-        candidates = values["KNOWN_QUANT_CONFIGS" if all_known else "IMPLEMENTED_QUANT_CONFIGS"]
-        assert isinstance(family_archs, dict) and isinstance(arch_families, dict) and isinstance(required, dict)
-        assert isinstance(config_files, dict) and isinstance(candidates, list)
-        bases = [a.rstrip("af") for a in archs]
-
-        def takes(fam_archs: object, arch: str) -> bool:  # plan.bzl's family_takes
-            assert isinstance(fam_archs, list)
-            return arch in fam_archs or arch.rstrip("af") in fam_archs
-
-        if configs is None:
-            configs = [c for c in candidates if isinstance(c, str) and any(b in required[c] for b in bases)]
-        else:
-            for c in configs:
-                if c not in candidates or not any(b in required[c] for b in bases):
-                    return "error"
-        if all_known:
-            families = {f for f, fam_archs in family_archs.items() for a in archs if takes(fam_archs, a)}
-        else:  # plan.bzl's arch_families
-            families = {f for a in archs for f in arch_families.get(a, arch_families[a.rstrip("af")])}
-        out = {"kernel_selector.h"}
-        for c in configs:
-            per_family = config_files[c]
-            assert isinstance(per_family, dict)
-            for fam in families:
-                out.update(per_family.get(fam, []))
-        return out
+        planned = support.starlark_planned_files(values, archs, configs, all_known)
+        return "error" if planned is None else planned
 
     def generator_outputs(self, archs: list[str], configs: list[str] | None, all_known: bool = False) -> set[str] | str:
         try:

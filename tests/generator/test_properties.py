@@ -66,26 +66,7 @@ def bzl_values() -> dict[str, Any]:
 def bzl_outputs(archs: list[str], configs: list[str] | None, all_known: bool) -> set[str] | None:
     """The files Bazel declares for valid archs and configs (as rules/private/plan.bzl plans them), or None
     where the rules reject the combination (a config that is not available or that no listed arch allows)."""
-    v = bzl_values()
-    required: dict[str, list[str]] = v["CONFIG_REQUIRED_ARCHS"]
-    available: list[str] = v["KNOWN_QUANT_CONFIGS" if all_known else "IMPLEMENTED_QUANT_CONFIGS"]
-    config_files: dict[str, dict[str, list[str]]] = v["KNOWN_QUANT_CONFIG_FILES" if all_known else "QUANT_CONFIG_FILES"]
-    bases = [a.rstrip("af") for a in archs]
-    if configs is None:
-        configs = [c for c in available if any(b in required[c] for b in bases)]
-    elif any(c not in available or not any(b in required[c] for b in bases) for c in configs):
-        return None
-    if all_known:  # plan.bzl's family_takes: "9.0" of a family takes "9.0a", its "9.0a" only "9.0a"
-        family_archs: dict[str, list[str]] = v["FAMILY_ARCHS"]
-        families = {f for f, fa in family_archs.items() if any(a in fa or a.rstrip("af") in fa for a in archs)}
-    else:  # plan.bzl's arch_families
-        arch_families: dict[str, list[str]] = v["ARCH_FAMILIES"]
-        families = {f for a in archs for f in arch_families.get(a, arch_families[a.rstrip("af")])}
-    out = {SELECTOR_FILE}
-    for c in configs:
-        for fam in families:
-            out.update(config_files[c].get(fam, []))
-    return out
+    return support.starlark_planned_files(bzl_values(), archs, configs, all_known)
 
 
 # ------------------------------------------------------------------------------------
