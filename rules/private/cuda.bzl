@@ -1,6 +1,8 @@
 """cuda_library: compiles .cu files with nvcc and links the objects through Bazel's C++ rules."""
 
 load("@bazel_tools//tools/cpp:toolchain_utils.bzl", "find_cpp_toolchain")
+load("@rules_cc//cc/common:cc_common.bzl", "cc_common")
+load("@rules_cc//cc/common:cc_info.bzl", "CcInfo")
 load(":archs.bzl", "MarlinArchsInfo")
 load(":compress.bzl", "COMPRESS_MODES", "MarlinCompressInfo")
 load(":plan.bzl", "family_archs", "gencode_flags", "resolve_archs", "sm_names")

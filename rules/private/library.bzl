@@ -1,5 +1,7 @@
 """marlin_library: generated kernels + launcher + repack, as one C++ library."""
 
+load("@rules_cc//cc/common:cc_common.bzl", "cc_common")
+load("@rules_cc//cc/common:cc_info.bzl", "CcInfo")
 load(":cuda.bzl", "cuda_library")
 load(":kernels.bzl", "marlin_kernels")
 load(":plan.bzl", "FAMILIES")

@@ -193,7 +193,7 @@ def _marlin_py_deps_impl(rctx):
     python, version = _pip_install(rctx)
     body = _libraries(rctx, _PACKAGES, "deps", "Every package above.")
     body.append(_TOOLCHAIN.format(interpreter = json.encode(python)))
-    loads = ['load("@bazel_tools//tools/python:toolchain.bzl", "py_runtime_pair")', ""]
+    loads = ['load("@rules_python//python:defs.bzl", "py_library", "py_runtime", "py_runtime_pair")', ""]
     _write_repository(rctx, "marlin_py_deps", python, version, loads, body)
 
 marlin_py_deps = repository_rule(
@@ -213,7 +213,8 @@ marlin_py_deps = repository_rule(
 def _marlin_py_test_deps_impl(rctx):
     python, version = _pip_install(rctx)
     body = _libraries(rctx, _TEST_PACKAGES, "test_deps", "Every test-only package above (for py_test deps).")
-    _write_repository(rctx, "marlin_py_test_deps", python, version, [], body)
+    loads = ['load("@rules_python//python:defs.bzl", "py_library")', ""]
+    _write_repository(rctx, "marlin_py_test_deps", python, version, loads, body)
 
 marlin_py_test_deps = repository_rule(
     implementation = _marlin_py_test_deps_impl,

@@ -18,11 +18,13 @@ def marlin_deps():
     | --- | --- |
     | `CUDA_PATH` | CUDA toolkit to use; otherwise the toolkit of `nvcc` on `PATH`, then `/usr/local/cuda` |
     | `CUDAHOSTCXX` | host compiler for `nvcc -ccbin` (default: `g++` on `PATH`); a name on `PATH` or a path |
+    | `MARLIN_CUDA` | `local` (default: the toolkit of this machine) or `none` (build without CUDA) |
     | `MARLIN_PYTHON` | Python interpreter for the generator (default: `python3` on `PATH`) |
     | `MARLIN_WHEELHOUSE` | folder of wheels: install the pinned Python packages from it only (no index) |
 
-    Without a CUDA toolkit, anything that needs nvcc fails at analysis with one sentence that says where it
-    looked and how to point at a toolkit.
+    Without a CUDA toolkit (none found, or `MARLIN_CUDA=none`), the toolkit's targets, and every target that
+    needs them, are incompatible: `bazel test //...` skips them, and building one by name fails with Bazel's
+    "incompatible" error naming `@marlin_cuda//:NO_CUDA_TOOLKIT_FOUND.set_--repo_env=CUDA_PATH`.
 
     ```
     load("@marlin_bazel//rules:repositories.bzl", "marlin_deps", "marlin_register_toolchains")

@@ -36,8 +36,11 @@ def _analysis_failure_test_impl(ctx):
     return _result(failures, "%s fails analysis as expected" % target.label)
 
 def _failure_test_rule(archs_flag = None, compress_mode_flag = None):
-    """An analysis-failure test rule; with archs_flag (compress_mode_flag), the target is analysed with
-    --//rules:archs=archs_flag (--//rules:compress_mode=compress_mode_flag)."""
+    """An analysis-failure test rule, with the target analysed under the given flags.
+
+    With archs_flag (compress_mode_flag), the target is analysed with --//rules:archs=archs_flag
+    (--//rules:compress_mode=compress_mode_flag).
+    """
 
     # allow_analysis_failures turns the target's errors into an AnalysisFailureInfo to inspect.
     settings = {"//command_line_option:allow_analysis_failures": "True"}
