@@ -63,9 +63,11 @@ HALF_TYPES: tuple[ScalarType, ...] = (kFloat16, kBFloat16)
 
 @dataclass(frozen=True)
 class ArchSpec:
-    """A compute capability the generator accepts, e.g. "9.0", and the -gencode suffixes nvcc knows for it."""
+    """A compute capability the generator accepts, e.g. "9.0", the -gencode suffixes nvcc knows for it, and the
+    first CUDA release that compiles for it."""
 
     name: str  # "MAJOR.MINOR"
+    min_cuda: str  # "MAJOR.MINOR" of the first CUDA release with this sm_XY
     # Allowed single-letter suffixes: "a" (arch-specific), "f" (family-specific).
     suffixes: str = ""
 
@@ -83,20 +85,47 @@ class ArchSpec:
         return self.major * 10 + self.minor
 
 
+# CUDA 13 (what is tested) compiles for 7.5 and newer; the minimum versions matter for older toolkits.
 ARCHS: tuple[ArchSpec, ...] = (
-    ArchSpec("7.5"),
-    ArchSpec("8.0"),
-    ArchSpec("8.6"),
-    ArchSpec("8.7"),
-    ArchSpec("8.9"),
-    ArchSpec("9.0", suffixes="a"),
-    ArchSpec("10.0", suffixes="af"),
-    ArchSpec("12.0", suffixes="af"),
-    ArchSpec("12.1", suffixes="af"),
+    ArchSpec("7.5", "10.0"),
+    ArchSpec("8.0", "11.0"),
+    ArchSpec("8.6", "11.1"),
+    ArchSpec("8.7", "11.4"),
+    ArchSpec("8.9", "11.8"),
+    ArchSpec("9.0", "11.8", suffixes="a"),
+    ArchSpec("10.0", "12.8", suffixes="af"),
+    ArchSpec("12.0", "12.8", suffixes="af"),
+    ArchSpec("12.1", "12.9", suffixes="af"),
 )
+
+# The first CUDA release with each suffix: sm_90a came with 12.0, the family-specific "f" targets with 12.9.
+SUFFIX_MIN_CUDA: dict[str, str] = {"a": "12.0", "f": "12.9"}
+
+# Written after an arch ("8.0+PTX"), it also embeds the arch's PTX, which the driver compiles for newer GPUs.
+PTX_SUFFIX = "+PTX"
 
 SUPPORTED_ARCHS: tuple[str, ...] = tuple(a.name for a in ARCHS)
 _ARCHS_BY_NAME: dict[str, ArchSpec] = {a.name: a for a in ARCHS}
+
+
+def _version(text: str) -> tuple[int, int]:
+    major, minor = text.split(".")
+    return int(major), int(minor)
+
+
+def _arch_min_cuda() -> dict[str, str]:
+    """Every accepted spelling of an arch (without +PTX), in catalog order -> the first CUDA that has it."""
+    out: dict[str, str] = {}
+    for spec in ARCHS:
+        out[spec.name] = spec.min_cuda
+        for suffix in spec.suffixes:
+            out[spec.name + suffix] = max(spec.min_cuda, SUFFIX_MIN_CUDA[suffix], key=_version)
+    return out
+
+
+# The one definition of what an arch list may hold (catalog.bzl gets it as ARCH_MIN_CUDA): these spellings,
+# each optionally followed by PTX_SUFFIX.
+ARCH_MIN_CUDA: dict[str, str] = _arch_min_cuda()
 
 _ARCH_RE = re.compile(r"^(?P<base>[0-9]+\.[0-9]+)(?P<suffix>[a-z]?)$")
 _SM_RE = re.compile(r"^(?:sm|compute)_?(?P<major>[0-9]+)(?P<minor>[0-9])(?P<suffix>[a-z]?)$")
@@ -108,29 +137,43 @@ class CatalogError(ValueError):
 
 @dataclass(frozen=True)
 class Arch:
-    """One parsed entry of an arch list: its spec plus the suffix the user wrote (kept for -gencode)."""
+    """One parsed entry of an arch list: its spec, the suffix the user wrote (kept for -gencode) and whether
+    the entry asks for PTX too ("8.0+PTX")."""
 
     spec: ArchSpec
     suffix: str = ""
+    ptx: bool = False
 
     @property
     def name(self) -> str:
         return self.spec.name
 
-    def __str__(self) -> str:
+    @property
+    def target(self) -> str:
+        """The arch nvcc compiles for, without +PTX: "9.0a"."""
         return self.spec.name + self.suffix
+
+    def __str__(self) -> str:
+        return self.target + (PTX_SUFFIX if self.ptx else "")
 
 
 def allowed_archs_text() -> str:
-    return ", ".join(SUPPORTED_ARCHS) + " (suffix 'a' allowed for 9.0+, 'f' for 10.0+)"
+    return (
+        ", ".join(SUPPORTED_ARCHS)
+        + f" (suffix 'a' allowed for 9.0+, 'f' for 10.0+; '{PTX_SUFFIX}' after any of them also embeds its PTX)"
+    )
 
 
 def parse_arch(text: str, arch_list: str | None = None) -> Arch:
-    """Parse one arch such as "8.0" or "9.0a"; raise CatalogError naming it and the allowed ones."""
+    """Parse one arch such as "8.0", "9.0a" or "8.0+PTX"; raise CatalogError naming it and the allowed ones."""
     where = f" in '{arch_list}'" if arch_list is not None and arch_list != text else ""
-    m = _ARCH_RE.match(text)
+    if text != text.strip():
+        raise CatalogError(f"bad arch '{text}'{where}: no spaces allowed; expected one of {allowed_archs_text()}")
+    ptx = text.endswith(PTX_SUFFIX)
+    target = text[: -len(PTX_SUFFIX)] if ptx else text
+    m = _ARCH_RE.match(target)
     if m is None:
-        sm = _SM_RE.match(text)
+        sm = _SM_RE.match(target)
         hint = ""
         if sm is not None:
             hint = f" (write {sm['major']}.{sm['minor']}{sm['suffix']})"
@@ -143,25 +186,28 @@ def parse_arch(text: str, arch_list: str | None = None) -> Arch:
         allowed = " or ".join(f"'{s}'" for s in spec.suffixes)
         allowed = f"allowed: {allowed}" if allowed else f"{spec.name} takes no suffix"
         raise CatalogError(f"bad arch '{text}'{where}: suffix '{suffix}' does not exist for {spec.name} ({allowed})")
-    return Arch(spec, suffix)
+    return Arch(spec, suffix, ptx)
 
 
 def parse_arch_list(text: str) -> tuple[Arch, ...]:
-    """Parse a comma-separated arch list ("8.0,8.9,9.0a").
+    """Parse a comma-separated arch list ("8.0,8.9,9.0a"), as the rules' validate_archs does.
 
-    Duplicates collapse; the result is ordered by arch number.
+    An arch listed twice ("8.0,8.0" or "8.0,8.0+PTX") is an error; the result is ordered by arch number.
     """
     if not text.strip():
         raise CatalogError("empty arch list; expected comma-separated archs from " + allowed_archs_text())
-    seen: dict[str, Arch] = {}
+    parsed: list[Arch] = []
     for entry in text.split(","):
-        entry = entry.strip()
         if not entry:
             raise CatalogError(
                 f"bad arch list '{text}': empty entry; expected e.g. '8.0,8.9' from {allowed_archs_text()}"
             )
-        arch = parse_arch(entry, text)
-        seen.setdefault(str(arch), arch)
+        parsed.append(parse_arch(entry, text))
+    seen: dict[str, Arch] = {}
+    for arch in parsed:
+        if arch.target in seen:
+            raise CatalogError(f"bad arch list '{text}': arch {arch.target} is listed twice; list each arch once")
+        seen[arch.target] = arch
     return tuple(sorted(seen.values(), key=lambda a: (a.spec.number, a.suffix)))
 
 

@@ -218,7 +218,7 @@ def expand_config(config: QuantConfig, family: Family, *, all_known: bool = Fals
 
 def plan_families(archs: tuple[Arch, ...], *, all_known: bool = False) -> tuple[Family, ...]:
     """The families the archs bring in (implemented ones, or all with `all_known`), in catalog order."""
-    names = {f.name for a in archs for f in catalog.families_for_arch(str(a), all_known=all_known)}
+    names = {f.name for a in archs for f in catalog.families_for_arch(a.target, all_known=all_known)}
     return tuple(f for f in catalog.FAMILIES if f.name in names)
 
 

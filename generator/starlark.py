@@ -50,6 +50,8 @@ def catalog_values() -> dict[str, StarlarkValue]:
     archs = catalog.SUPPORTED_ARCHS
     return {
         "SUPPORTED_ARCHS": list(archs),
+        "ARCH_MIN_CUDA": dict(catalog.ARCH_MIN_CUDA),
+        "ARCH_PTX_SUFFIX": catalog.PTX_SUFFIX,
         "FAMILY_ARCHS": {f.name: list(f.archs) for f in catalog.FAMILIES},
         "IMPLEMENTED_FAMILIES": list(catalog.IMPLEMENTED_FAMILIES),
         "ARCH_FAMILIES": {arch: [f.name for f in catalog.families_for_arch(arch)] for arch in _family_arch_keys()},
@@ -67,6 +69,11 @@ def catalog_values() -> dict[str, StarlarkValue]:
 
 _COMMENTS = {
     "SUPPORTED_ARCHS": "Archs accepted in `archs` (an `a`/`f` suffix is allowed where nvcc has one, e.g. 9.0a).",
+    "ARCH_MIN_CUDA": (
+        "Every accepted spelling of an arch -> the first CUDA release that compiles for it. This is the one\n"
+        "# definition of what an arch list may hold: these, each optionally followed by ARCH_PTX_SUFFIX."
+    ),
+    "ARCH_PTX_SUFFIX": 'After an arch ("8.0+PTX"): also embed that arch\'s PTX, which newer GPUs compile at load time.',
     "FAMILY_ARCHS": "Every kernel-file family -> the archs that bring it in (and that its files are compiled for).",
     "IMPLEMENTED_FAMILIES": "The families whose kernels csrc/marlin compiles now (real builds generate only these).",
     "ARCH_FAMILIES": (

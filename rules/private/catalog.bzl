@@ -15,6 +15,30 @@ SUPPORTED_ARCHS = [
     "12.1",
 ]
 
+# Every accepted spelling of an arch -> the first CUDA release that compiles for it. This is the one
+# definition of what an arch list may hold: these, each optionally followed by ARCH_PTX_SUFFIX.
+ARCH_MIN_CUDA = {
+    "7.5": "10.0",
+    "8.0": "11.0",
+    "8.6": "11.1",
+    "8.7": "11.4",
+    "8.9": "11.8",
+    "9.0": "11.8",
+    "9.0a": "12.0",
+    "10.0": "12.8",
+    "10.0a": "12.8",
+    "10.0f": "12.9",
+    "12.0": "12.8",
+    "12.0a": "12.8",
+    "12.0f": "12.9",
+    "12.1": "12.9",
+    "12.1a": "12.9",
+    "12.1f": "12.9",
+}
+
+# After an arch ("8.0+PTX"): also embed that arch's PTX, which newer GPUs compile at load time.
+ARCH_PTX_SUFFIX = "+PTX"
+
 # Every kernel-file family -> the archs that bring it in (and that its files are compiled for).
 FAMILY_ARCHS = {
     "sm75": ["7.5"],

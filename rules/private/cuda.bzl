@@ -5,7 +5,7 @@ load("@rules_cc//cc/common:cc_common.bzl", "cc_common")
 load("@rules_cc//cc/common:cc_info.bzl", "CcInfo")
 load(":archs.bzl", "MarlinArchsInfo")
 load(":compress.bzl", "COMPRESS_MODES", "MarlinCompressInfo")
-load(":plan.bzl", "family_archs", "gencode_flags", "resolve_archs", "sm_names")
+load(":plan.bzl", "check_archs_cuda", "family_archs", "gencode_flags", "resolve_archs", "sm_names")
 
 _COMPILED_EXTENSIONS = ["cu"]
 _HEADER_EXTENSIONS = [".cuh", ".h", ".hh", ".hpp", ".hxx", ".inc", ".inl"]
@@ -129,6 +129,9 @@ def _cuda_library_impl(ctx):
     if error:
         fail(error)
     archs, error = family_archs(ctx.attr.arch_family, archs)
+    if error:
+        fail(error)
+    error = check_archs_cuda(archs, toolkit["CUDA_VERSION"])
     if error:
         fail(error)
     compress_mode = ctx.attr._compress_mode[MarlinCompressInfo].mode

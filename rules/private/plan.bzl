@@ -12,6 +12,8 @@ whole matrix (every known quant config and family, implemented or not); no rule 
 load(
     ":catalog.bzl",
     "ARCH_FAMILIES",
+    "ARCH_MIN_CUDA",
+    "ARCH_PTX_SUFFIX",
     "CONFIG_REQUIRED_ARCHS",
     "FAMILY_ARCHS",
     "IMPLEMENTED_QUANT_CONFIGS",
@@ -40,20 +42,53 @@ def _quoted(value):
 
 def allowed_archs_text():
     """The allowed arch strings as one phrase for error messages."""
-    return "%s (optionally with suffix %s, e.g. 9.0a)" % (
+    return "%s (with a suffix where nvcc has one: %s; %s after any of them also embeds its PTX)" % (
         ", ".join(SUPPORTED_ARCHS),
-        " or ".join(ARCH_SUFFIXES),
+        ", ".join([a for a in ARCH_MIN_CUDA if a not in SUPPORTED_ARCHS]),
+        ARCH_PTX_SUFFIX,
     )
 
 def allowed_configs_text(all_known = False):
     """The allowed quant config names as one phrase for error messages (all known ones with all_known)."""
     return ", ".join(KNOWN_QUANT_CONFIGS if all_known else IMPLEMENTED_QUANT_CONFIGS)
 
-def arch_base(arch):
-    """Strips the a/f suffix: "9.0a" -> "9.0". The arch must be valid."""
-    if arch and arch[-1] in ARCH_SUFFIXES:
-        return arch[:-1]
+def arch_target(arch):
+    """Strips +PTX: "8.0+PTX" -> "8.0", the arch that SASS is compiled for. The arch must be valid."""
+    if arch.endswith(ARCH_PTX_SUFFIX):
+        return arch[:-len(ARCH_PTX_SUFFIX)]
     return arch
+
+def arch_base(arch):
+    """The arch without +PTX and without its a/f suffix.
+
+    Args:
+      arch: a validated arch, e.g. "9.0a+PTX".
+
+    Returns:
+      The base arch, e.g. "9.0".
+    """
+    target = arch_target(arch)
+    if target and target[-1] in ARCH_SUFFIXES:
+        return target[:-1]
+    return target
+
+def _arch_error(arch, what):
+    """The error for one entry that is not an accepted arch (None if it is one)."""
+    target = arch_target(arch)
+    if target in ARCH_MIN_CUDA:
+        return None
+    base = target[:-1] if target and target[-1].isalpha() else target
+    if base in SUPPORTED_ARCHS:
+        suffixes = [a[len(base):] for a in ARCH_MIN_CUDA if a.startswith(base) and a != base and a[len(base):].isalpha()]
+        return "marlin-bazel: arch %s in %s: %s has no suffix %s (%s); allowed: %s" % (
+            _quoted(arch),
+            what,
+            base,
+            _quoted(target[len(base):]),
+            "it takes " + " or ".join(suffixes) if suffixes else "it takes none",
+            allowed_archs_text(),
+        )
+    return "marlin-bazel: unknown arch %s in %s; allowed: %s" % (_quoted(arch), what, allowed_archs_text())
 
 def _arch_number(arch):
     """Returns major * 10 + minor: "9.0a" -> 90, "12.1" -> 121. The arch must be valid."""
@@ -88,14 +123,47 @@ def validate_archs(archs, what = "archs"):
     error = _check_list(archs, what, allowed_archs_text())
     if error:
         return None, error
+    targets = {}
     for arch in archs:
-        if arch_base(arch) not in SUPPORTED_ARCHS:
-            return None, "marlin-bazel: unknown arch %s in %s; allowed: %s" % (
-                _quoted(arch),
+        error = _arch_error(arch, what)
+        if error:
+            return None, error
+        target = arch_target(arch)
+        if target in targets:
+            return None, "marlin-bazel: %s lists arch %s twice (%s and %s); list each arch once" % (
                 what,
-                allowed_archs_text(),
+                target,
+                _quoted(targets[target]),
+                _quoted(arch),
             )
+        targets[target] = arch
     return list(archs), None
+
+def check_archs_cuda(archs, cuda_version):
+    """Checks that a CUDA toolkit can compile for every arch of a (valid) list.
+
+    Args:
+      archs: validated arch list.
+      cuda_version: the toolkit's "MAJOR.MINOR", e.g. "12.4".
+
+    Returns:
+      None, or the error for the first arch that needs a newer CUDA.
+    """
+    have = _version_tuple(cuda_version)
+    for arch in archs:
+        need = ARCH_MIN_CUDA[arch_target(arch)]
+        if have < _version_tuple(need):
+            return "marlin-bazel: arch %s needs CUDA %s or newer, but the toolkit is CUDA %s; drop the arch or point at a newer toolkit with --repo_env=CUDA_PATH=/path/to/cuda" % (
+                _quoted(arch),
+                need,
+                cuda_version,
+            )
+    return None
+
+def _version_tuple(version):
+    """ "12.8" -> (12, 8)."""
+    major, minor = version.split(".")[:2]
+    return (int(major), int(minor))
 
 def resolve_archs(attr_archs, setting_archs):
     """The archs a target builds for: its own `archs` attribute if set, else the //rules:archs build setting.
@@ -124,7 +192,7 @@ def family_takes(family, arch):
     Returns:
       True or False.
     """
-    return arch in FAMILY_ARCHS[family] or arch_base(arch) in FAMILY_ARCHS[family]
+    return arch_target(arch) in FAMILY_ARCHS[family] or arch_base(arch) in FAMILY_ARCHS[family]
 
 def arch_families(arch):
     """The implemented families a (valid) arch brings in.
@@ -135,7 +203,8 @@ def arch_families(arch):
     Returns:
       A list of family names.
     """
-    return ARCH_FAMILIES[arch] if arch in ARCH_FAMILIES else ARCH_FAMILIES[arch_base(arch)]
+    target = arch_target(arch)
+    return ARCH_FAMILIES[target] if target in ARCH_FAMILIES else ARCH_FAMILIES[arch_base(arch)]
 
 def family_archs(family, archs):
     """The archs (valid, in the given order) that a kernel-file family is compiled for.
@@ -158,8 +227,9 @@ def family_archs(family, archs):
     )
 
 def _arch_code(arch):
-    """Returns the arch as nvcc writes it: "9.0a" -> "90a", "12.1" -> "121". The arch must be valid."""
-    suffix = arch[-1] if arch[-1] in ARCH_SUFFIXES else ""
+    """Returns the arch as nvcc writes it: "9.0a" -> "90a", "12.1+PTX" -> "121". The arch must be valid."""
+    target = arch_target(arch)
+    suffix = target[-1] if target[-1] in ARCH_SUFFIXES else ""
     return "%d%s" % (_arch_number(arch), suffix)
 
 def sm_names(archs):
@@ -173,12 +243,15 @@ def gencode_flags(archs):
       archs: validated arch list.
 
     Returns:
-      ["-gencode", "arch=compute_XY,code=sm_XY", ...], one pair per arch ("9.0a" -> compute_90a/sm_90a).
+      ["-gencode", "arch=compute_XY,code=sm_XY", ...], one pair per arch ("9.0a" -> compute_90a/sm_90a), and
+      for "XY+PTX" also "arch=compute_XY,code=compute_XY" (the PTX, which the driver compiles for newer GPUs).
     """
     flags = []
     for arch in archs:
         code = _arch_code(arch)
         flags.extend(["-gencode", "arch=compute_%s,code=sm_%s" % (code, code)])
+        if arch.endswith(ARCH_PTX_SUFFIX):
+            flags.extend(["-gencode", "arch=compute_%s,code=compute_%s" % (code, code)])
     return flags
 
 def validate_quant_configs(quant_configs, all_known = False):

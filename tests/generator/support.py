@@ -40,6 +40,7 @@ def starlark_planned_files(
     config_files: dict[str, dict[str, list[str]]] = values[
         "KNOWN_QUANT_CONFIG_FILES" if all_known else "QUANT_CONFIG_FILES"
     ]
+    archs = [a.removesuffix(values["ARCH_PTX_SUFFIX"]) for a in archs]  # +PTX does not change the files
     bases = [a.rstrip("af") for a in archs]
     if configs is None:
         configs = [c for c in available if any(b in required[c] for b in bases)]

@@ -44,9 +44,11 @@ class ArchTest(unittest.TestCase):
         )
 
     def test_parse_list(self) -> None:
-        archs = catalog.parse_arch_list("9.0a,8.0,8.9,8.0")
-        self.assertEqual([str(a) for a in archs], ["8.0", "8.9", "9.0a"])
+        archs = catalog.parse_arch_list("9.0a,8.0+PTX,8.9")
+        self.assertEqual([str(a) for a in archs], ["8.0+PTX", "8.9", "9.0a"])
         self.assertEqual([a.name for a in archs], ["8.0", "8.9", "9.0"])
+        self.assertEqual([a.target for a in archs], ["8.0", "8.9", "9.0a"])
+        self.assertEqual([a.ptx for a in archs], [True, False, False])
         self.assertEqual(catalog.parse_arch("10.0f").suffix, "f")
         self.assertEqual(catalog.parse_arch("12.1a").spec.number, 121)
 
@@ -64,6 +66,11 @@ class ArchTest(unittest.TestCase):
             "9.0f": "suffix 'f' does not exist for 9.0",
             "9.0x": "suffix 'x' does not exist",
             "8.0.1": "bad arch '8.0.1'",
+            "8.0,8.9,8.0": "arch 8.0 is listed twice",
+            "8.0,8.0+PTX": "arch 8.0 is listed twice",
+            "8.0, 8.9": "bad arch ' 8.9' in '8.0, 8.9': no spaces allowed",
+            "8.0+ptx": "bad arch '8.0+ptx'",
+            "+PTX": "bad arch '+PTX'",
         }
         for text, message in cases.items():
             with self.subTest(text=text):
@@ -72,8 +79,21 @@ class ArchTest(unittest.TestCase):
                 self.assertIn(message, str(ctx.exception))
                 if "suffix" in message:
                     self.assertRegex(str(ctx.exception), "allowed: 'a'|takes no suffix")
-                elif text.strip():
+                elif text.strip() and "twice" not in message:
                     self.assertIn("8.0, 8.6", str(ctx.exception))
+
+    def test_min_cuda(self) -> None:
+        # The first CUDA release of each target, from NVIDIA's release notes: sm_90a 12.0, sm_100/sm_120 12.8,
+        # sm_121 and the family-specific 'f' targets 12.9.
+        want = {"7.5": "10.0", "8.9": "11.8", "9.0": "11.8", "9.0a": "12.0", "10.0": "12.8", "10.0a": "12.8",
+                "10.0f": "12.9", "12.0": "12.8", "12.0f": "12.9", "12.1": "12.9", "12.1a": "12.9"}  # fmt: skip
+        self.assertEqual({k: catalog.ARCH_MIN_CUDA[k] for k in want}, want)
+        # Exactly the spellings the parser accepts, so the rules (which read this table) accept the same ones.
+        spellings = {a.name + s for a in catalog.ARCHS for s in ("", *a.suffixes)}
+        self.assertEqual(set(catalog.ARCH_MIN_CUDA), spellings)
+        for spelling in spellings:
+            self.assertEqual(str(catalog.parse_arch(spelling)), spelling)
+            self.assertEqual(str(catalog.parse_arch(spelling + "+PTX")), spelling + "+PTX")
 
     def test_families(self) -> None:
         # Every family is implemented now (sm75, sm80, sm89: FP8 activations, sm90: wgmma), so real builds and the

@@ -840,6 +840,8 @@ class StarlarkContractTest(unittest.TestCase):
             list(values),
             [
                 "SUPPORTED_ARCHS",
+                "ARCH_MIN_CUDA",
+                "ARCH_PTX_SUFFIX",
                 "FAMILY_ARCHS",
                 "IMPLEMENTED_FAMILIES",
                 "ARCH_FAMILIES",
@@ -850,6 +852,8 @@ class StarlarkContractTest(unittest.TestCase):
                 "KNOWN_QUANT_CONFIG_FILES",
             ],
         )
+        self.assertEqual(values["ARCH_MIN_CUDA"], catalog.ARCH_MIN_CUDA)
+        self.assertEqual(values["ARCH_PTX_SUFFIX"], "+PTX")
         self.assertEqual(values["ARCH_FAMILIES"]["7.5"], ["sm75"])  # type: ignore[index]
         self.assertEqual(values["ARCH_FAMILIES"]["8.0"], ["sm80"])  # type: ignore[index]
         # sm89 is implemented: 8.9 and 12.x bring in sm80 and sm89.

@@ -72,15 +72,21 @@ def bzl_outputs(archs: list[str], configs: list[str] | None, all_known: bool) ->
 # ------------------------------------------------------------------------------------
 # Strategies
 
-# Every spelling of an arch that the catalog accepts: "9.0", "9.0a", "10.0f", ...
-VALID_ARCHS: tuple[str, ...] = tuple(a.name + s for a in catalog.ARCHS for s in ("", *a.suffixes))
+# Every spelling of an arch that the catalog accepts: "9.0", "9.0a", "10.0f", "8.0+PTX", ...
+VALID_ARCHS: tuple[str, ...] = tuple(
+    a.name + s + p for a in catalog.ARCHS for s in ("", *a.suffixes) for p in ("", catalog.PTX_SUFFIX)
+)
 
 
 @st.composite
 def arch_lists(draw: st.DrawFn) -> list[str]:
-    """A non-empty list of distinct supported archs in random order, each with or without an allowed suffix."""
+    """A non-empty list of distinct supported archs in random order, each with or without an allowed suffix and
+    with or without +PTX."""
     specs = draw(st.lists(st.sampled_from(catalog.ARCHS), min_size=1, unique=True))
-    return [spec.name + draw(st.sampled_from(("", *spec.suffixes))) for spec in specs]
+    return [
+        spec.name + draw(st.sampled_from(("", *spec.suffixes))) + draw(st.sampled_from(("", catalog.PTX_SUFFIX)))
+        for spec in specs
+    ]
 
 
 def config_lists(names: tuple[str, ...]) -> st.SearchStrategy[list[str]]:
@@ -89,7 +95,26 @@ def config_lists(names: tuple[str, ...]) -> st.SearchStrategy[list[str]]:
 
 
 # Entries that look like archs or configs but are not, mixed with arbitrary text.
-_NEAR_MISSES = ["", " ", "8", "8.0.0", "sm_80", "sm80", "compute_90a", "8.0a", "7.5f", "9.0f", "13.0", "8.0 a", "8,0"]
+_NEAR_MISSES = [
+    "",
+    " ",
+    "8",
+    "8.0.0",
+    "sm_80",
+    "sm80",
+    "compute_90a",
+    "8.0a",
+    "7.5f",
+    "9.0f",
+    "13.0",
+    "8.0 a",
+    "8,0",
+    " 8.0",
+    "8.0+ptx",
+    "+PTX",
+    "8.0+PTX+PTX",
+    "9.0+PTXa",
+]
 _JUNK = st.one_of(st.sampled_from(_NEAR_MISSES), st.text(max_size=10))
 
 
@@ -101,10 +126,13 @@ def junk_lists(valid: tuple[str, ...]) -> st.SearchStrategy[str]:
     )
 
 
-def first_bad_entry(text: str, valid: tuple[str, ...]) -> str | None:
-    """The first entry of a comma-separated list that is not valid ("" for an empty one); None if all are."""
+def first_bad_entry(text: str, valid: tuple[str, ...], *, strip: bool = True) -> str | None:
+    """The first entry of a comma-separated list that is not valid ("" for an empty one); None if all are.
+
+    Config lists allow spaces around entries (`strip`); arch lists do not, as in the rules.
+    """
     for entry in text.split(","):
-        entry = entry.strip()
+        entry = entry.strip() if strip else entry
         if entry not in valid:
             return entry
     return None
@@ -208,7 +236,8 @@ class WrittenFilesTest(unittest.TestCase):
 
 
 class DeterminismTest(unittest.TestCase):
-    """(4) Planning twice gives the same plan, whatever the order (and repetition) of the inputs."""
+    """(4) Planning twice gives the same plan, whatever the order of the inputs (and repetition of the configs;
+    an arch listed twice is an error, as in the rules)."""
 
     @PROPERTY_SETTINGS
     @given(
@@ -224,7 +253,9 @@ class DeterminismTest(unittest.TestCase):
         assume(p is not None)
         assert p is not None
         self.assertEqual(plan_of(archs, configs, all_known), p)
-        archs2 = data.draw(st.permutations(archs + data.draw(st.lists(st.sampled_from(archs), max_size=3))))
+        archs2 = data.draw(st.permutations(archs))
+        repeated = data.draw(st.sampled_from(archs))
+        self.assertIsNone(plan_of([*archs, repeated.removesuffix(catalog.PTX_SUFFIX)], configs, all_known))
         configs2 = None
         if configs is not None:
             configs2 = data.draw(st.permutations(configs + data.draw(st.lists(st.sampled_from(configs), max_size=2))))
@@ -260,7 +291,7 @@ class InvalidInputTest(unittest.TestCase):
     @settings(PROPERTY_SETTINGS, max_examples=300)
     @given(text=junk_lists(VALID_ARCHS), all_known=st.booleans())
     def test_bad_archs(self, text: str, all_known: bool) -> None:
-        bad = first_bad_entry(text, VALID_ARCHS)
+        bad = first_bad_entry(text, VALID_ARCHS, strip=False)
         assume(bad is not None)
         assert bad is not None
         with self.assertRaises(catalog.CatalogError) as caught:

@@ -68,6 +68,7 @@ analysis_failure_test = _failure_test_rule()
 
 # The same with a bad --//rules:archs flag (the target must not set `archs`).
 archs_flag_sm_80_failure_test = _failure_test_rule(["sm_80"])
+archs_flag_8_0a_failure_test = _failure_test_rule(["8.0a"])
 archs_flag_empty_failure_test = _failure_test_rule([])
 archs_flag_duplicate_failure_test = _failure_test_rule(["8.9", "8.0", "8.9"])
 compress_mode_flag_failure_test = _failure_test_rule(compress_mode_flag = "small")

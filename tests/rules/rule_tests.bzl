@@ -8,9 +8,9 @@ per check and exits 1 if any failed, so `bazel test` reports the result.
 load("//rules/private:catalog.bzl", "IMPLEMENTED_QUANT_CONFIGS", "KNOWN_QUANT_CONFIGS")
 
 # buildifier: disable=bzl-visibility
-load("//rules/private:plan.bzl", "FAMILIES", "check_config_archs", "family_archs", "gencode_flags", "plan_file_names", "plan_kernel_files", "resolve_archs", "resolve_quant_configs", "shard_file_names", "validate_archs", "validate_quant_configs", "validate_shards")
+load("//rules/private:plan.bzl", "FAMILIES", "arch_families", "check_archs_cuda", "check_config_archs", "family_archs", "gencode_flags", "plan_file_names", "plan_kernel_files", "resolve_archs", "resolve_quant_configs", "shard_file_names", "validate_archs", "validate_quant_configs", "validate_shards")
 
-ALLOWED_ARCHS = "allowed: 7.5, 8.0, 8.6, 8.7, 8.9, 9.0, 10.0, 12.0, 12.1 (optionally with suffix a or f, e.g. 9.0a)"
+ALLOWED_ARCHS = "allowed: 7.5, 8.0, 8.6, 8.7, 8.9, 9.0, 10.0, 12.0, 12.1 (with a suffix where nvcc has one: 9.0a, 10.0a, 10.0f, 12.0a, 12.0f, 12.1a, 12.1f; +PTX after any of them also embeds its PTX)"
 
 # The configs with sm75/sm80 kernels (16-bit, then INT8 activations), then the FP8-activation ones (sm89 only).
 SM80_CONFIGS = ["awq_int4", "gptq_int4", "gptq_int8", "fp8", "nvfp4", "mxfp4", "awq_int4_int8_act", "gptq_int4_int8_act"]
@@ -140,7 +140,13 @@ def _planning_test_impl(ctx):
     _expect_error(r, "arch 7.0 is rejected", validate_archs(["7.0"]), ['unknown arch "7.0" in archs', ALLOWED_ARCHS])
     _expect_error(r, "arch sm_80 is rejected", validate_archs(["8.0", "sm_80"]), ['unknown arch "sm_80"', ALLOWED_ARCHS])
     _expect_error(r, "empty arch string is rejected", validate_archs([""]), ['unknown arch ""', ALLOWED_ARCHS])
-    _expect_error(r, "arch 9.0b is rejected", validate_archs(["9.0b"]), ['unknown arch "9.0b"'])
+    _expect_error(r, "arch 9.0b is rejected", validate_archs(["9.0b"]), ['arch "9.0b" in archs: 9.0 has no suffix "b" (it takes a)', ALLOWED_ARCHS])
+    _expect_error(r, "arch 8.0a is rejected (sm_80 has no arch-specific target)", validate_archs(["8.0a"]), ['arch "8.0a" in archs: 8.0 has no suffix "a" (it takes none)'])
+    _expect_error(r, "arch 9.0f is rejected", validate_archs(["9.0f"]), ['9.0 has no suffix "f" (it takes a)'])
+    _expect_error(r, "arch with a space is rejected", validate_archs([" 8.0"]), ['unknown arch " 8.0"', ALLOWED_ARCHS])
+    _expect_error(r, "lower-case +ptx is rejected", validate_archs(["8.0+ptx"]), ['unknown arch "8.0+ptx"'])
+    _expect_error(r, "+PTX alone is rejected", validate_archs(["+PTX"]), ['unknown arch "+PTX"'])
+    _expect_error(r, "an arch with and without +PTX is a duplicate", validate_archs(["8.0", "8.0+PTX"]), ['archs lists arch 8.0 twice ("8.0" and "8.0+PTX")'])
     _expect_error(r, "arch 8 is rejected", validate_archs(["8"]), ['unknown arch "8"'])
     _expect_error(r, "empty arch list is rejected", validate_archs([]), ["archs is empty", "7.5, 8.0"])
     _expect_error(r, "duplicate arch is rejected", validate_archs(["8.0", "8.9", "8.0"]), ['archs lists "8.0" twice', "7.5, 8.0"])
@@ -149,6 +155,16 @@ def _planning_test_impl(ctx):
     # Good archs.
     _expect_value(r, "every supported arch is accepted", validate_archs(["7.5", "8.0", "8.6", "8.7", "8.9", "9.0", "10.0", "12.0", "12.1"]), ["7.5", "8.0", "8.6", "8.7", "8.9", "9.0", "10.0", "12.0", "12.1"])
     _expect_value(r, "a and f suffixes are accepted", validate_archs(["9.0a", "10.0f", "12.0a"]), ["9.0a", "10.0f", "12.0a"])
+    _expect_value(r, "+PTX is accepted after any arch", validate_archs(["7.5+PTX", "8.0+PTX", "9.0a+PTX", "12.1f+PTX"]), ["7.5+PTX", "8.0+PTX", "9.0a+PTX", "12.1f+PTX"])
+    _expect_value(r, "9.0 and 9.0a are two archs", validate_archs(["9.0", "9.0a"]), ["9.0", "9.0a"])
+
+    # Archs against the CUDA version (the first release of each target; 'f' needs 12.9).
+    _expect_equal(r, "CUDA 13.0 compiles every arch", check_archs_cuda(["7.5", "9.0a", "10.0f", "12.1f+PTX"], "13.0"), None)
+    _expect_equal(r, "CUDA 12.8 compiles 10.0a and 12.0", check_archs_cuda(["10.0a", "12.0"], "12.8"), None)
+    _expect_error(r, "10.0 needs CUDA 12.8", (None, check_archs_cuda(["8.0", "10.0"], "12.4")), ['arch "10.0" needs CUDA 12.8 or newer, but the toolkit is CUDA 12.4', "--repo_env=CUDA_PATH"])
+    _expect_error(r, "the f suffix needs CUDA 12.9", (None, check_archs_cuda(["10.0f"], "12.8")), ['arch "10.0f" needs CUDA 12.9 or newer, but the toolkit is CUDA 12.8'])
+    _expect_error(r, "12.1 needs CUDA 12.9", (None, check_archs_cuda(["12.1+PTX"], "12.8")), ['arch "12.1+PTX" needs CUDA 12.9 or newer'])
+    _expect_error(r, "9.0a needs CUDA 12.0", (None, check_archs_cuda(["9.0a"], "11.8")), ['arch "9.0a" needs CUDA 12.0 or newer'])
     _expect_value(r, "the archs attribute wins over the flag", resolve_archs(["8.9"], ["8.0"]), ["8.9"])
     _expect_value(r, "an empty archs attribute means the flag", resolve_archs([], ["8.0", "9.0"]), ["8.0", "9.0"])
 
@@ -168,6 +184,18 @@ def _planning_test_impl(ctx):
         "-gencode",
         "arch=compute_121,code=sm_121",
     ])
+    _expect_equal(r, "gencode flags of +PTX: SASS and PTX", gencode_flags(["7.5", "8.0+PTX"]), [
+        "-gencode",
+        "arch=compute_75,code=sm_75",
+        "-gencode",
+        "arch=compute_80,code=sm_80",
+        "-gencode",
+        "arch=compute_80,code=compute_80",
+    ])
+    _expect_value(r, "+PTX keeps the arch's families", family_archs("sm80", ["7.5+PTX", "8.0+PTX"]), ["8.0+PTX"])
+    _expect_value(r, "9.0a+PTX brings in the sm90 family", family_archs("sm90", ["9.0", "9.0a+PTX"]), ["9.0a+PTX"])
+    _expect_equal(r, "families of 9.0a+PTX", arch_families("9.0a+PTX"), ["sm80", "sm90"])
+    _expect_equal(r, "families of 12.0f+PTX", arch_families("12.0f+PTX"), ["sm80", "sm89"])
 
     # Quant configs.
     _expect_error(r, "unknown quant config is rejected", validate_quant_configs(["awq_int4", "int3"]), ['unknown quant config "int3" in quant_configs', ALLOWED_CONFIGS])
