@@ -10,15 +10,18 @@ versions are run and which are only written for).
 """
 
 load("//rules/private:cuda_toolkit.bzl", "marlin_local_cuda")
+load("//rules/private:cuda_wheels.bzl", "marlin_cuda_wheels")
 load("//rules/private:python.bzl", "marlin_py_deps", "marlin_py_test_deps")
 
 def _marlin_impl(_module_ctx):
     marlin_py_deps(name = "marlin_py_deps")
     marlin_local_cuda(name = "marlin_cuda")
+    marlin_cuda_wheels(name = "marlin_cuda_wheels")
 
 marlin = module_extension(
     implementation = _marlin_impl,
-    doc = "`@marlin_py_deps` (the generator's Python packages and toolchain) and `@marlin_cuda` (the toolkit).",
+    doc = "`@marlin_py_deps` (the generator's Python packages and toolchain), `@marlin_cuda` (the toolkit) and " +
+          "`@marlin_cuda_wheels` (the pinned toolkit of MARLIN_CUDA=hermetic).",
 )
 
 def _marlin_dev_impl(_module_ctx):

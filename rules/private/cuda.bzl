@@ -70,7 +70,7 @@ find "$dir" -mindepth 1 -delete
 exit "$status"
 """
 
-def _nvcc_compile(ctx, toolkit, src, archs, compress_mode, compilation_context, private_headers):
+def _nvcc_compile(ctx, toolkit, nvcc, src, archs, compress_mode, compilation_context, private_headers):
     stem = _object_stem(ctx, src)
     obj = ctx.actions.declare_file(stem + ".o")
 
@@ -103,13 +103,17 @@ def _nvcc_compile(ctx, toolkit, src, archs, compress_mode, compilation_context, 
     args.add_all(_unique(compilation_context.system_includes.to_list()), before_each = "-isystem")
     args.add_all(ctx.attr.copts)
 
-    cuda_bin = toolkit["CUDA_PATH"] + "/bin"
+    cuda_bin = nvcc.rpartition("/")[0]
     ctx.actions.run_shell(
         command = _NVCC_WRAPPER,
-        arguments = [tmp.path, toolkit["NVCC"], args],
-        # nvcc itself is an input, so its content is part of the action's key (a patched nvcc at the same path
-        # gives other keys, and a remote cache no stale objects).
-        inputs = depset([src] + private_headers + ctx.files._nvcc, transitive = [compilation_context.headers]),
+        arguments = [tmp.path, nvcc, args],
+        # nvcc and the toolkit's headers (with the hermetic toolkit: every file of it that a compile reads) are
+        # inputs, so their content is part of the action's key (a patched nvcc at the same path gives other
+        # keys, and a remote cache no stale objects).
+        inputs = depset(
+            [src] + private_headers + ctx.files._compiler_files,
+            transitive = [compilation_context.headers],
+        ),
         outputs = [obj, tmp],
         # Only this PATH (nvcc and the host compiler find their tools on it), whatever the user's shell has, and
         # nvcc's full version (13.0.88), which keys the action on the toolkit's release (its headers included).
@@ -122,8 +126,22 @@ def _nvcc_compile(ctx, toolkit, src, archs, compress_mode, compilation_context, 
     )
     return obj
 
+def _nvcc_path(ctx, nvcc):
+    """nvcc as the action runs it.
+
+    That is the toolkit's absolute path (local toolkit), or, for a toolkit inside its repository (hermetic: a
+    path relative to it), that file's path in the execution root.
+    """
+    if nvcc.startswith("/"):
+        return nvcc
+    for f in ctx.files._compiler_files:
+        if f.short_path.endswith("/" + nvcc):
+            return f.path
+    fail("marlin-bazel: the CUDA toolkit's nvcc %s is not among its compiler files" % nvcc)
+
 def _cuda_library_impl(ctx):
     toolkit = ctx.attr._toolkit[platform_common.TemplateVariableInfo].variables
+    nvcc = _nvcc_path(ctx, toolkit["NVCC"])
 
     archs, error = resolve_archs(ctx.attr.archs, ctx.attr._archs[MarlinArchsInfo].archs)
     if error:
@@ -164,6 +182,7 @@ def _cuda_library_impl(ctx):
                 objects.append(_nvcc_compile(
                     ctx,
                     toolkit,
+                    nvcc,
                     src,
                     archs,
                     compress_mode,
@@ -249,8 +268,8 @@ cuda_library = rule(
         "_compress_mode": attr.label(default = Label("//rules:compress_mode"), providers = [MarlinCompressInfo]),
         "_cc_toolchain": attr.label(default = Label("@bazel_tools//tools/cpp:current_cc_toolchain")),
         "_cudart": attr.label(default = Label("@marlin_cuda//:cudart_static"), providers = [CcInfo]),
-        "_nvcc": attr.label(default = Label("@marlin_cuda//:nvcc"), allow_files = True),
-        "_toolkit": attr.label(default = Label("@marlin_cuda//:toolkit")),
+        "_compiler_files": attr.label(default = Label("@marlin_cuda//:compiler_files"), allow_files = True),
+        "_toolkit": attr.label(default = Label("//rules:cuda_toolkit")),
     },
     fragments = ["cpp"],
     toolchains = ["@bazel_tools//tools/cpp:toolchain_type"],
@@ -268,9 +287,10 @@ files in a folder of its own under fixed names (`--keep --keep-dir`, emptied at 
 relative path replaces the absolute one in the names of anonymous namespaces, and the action's environment
 is only a fixed `PATH` (the toolkit's `bin` folder and the system folders) and `MARLIN_NVCC_VERSION` (nvcc's
 full version, e.g. 13.0.88), with the host compiler as an absolute `-ccbin`. So the same sources give
-byte-identical objects in any checkout, and the actions' cache keys do not depend on the user's shell. nvcc is
-an input of every compile and its full version is in the environment, so another toolkit release (or a patched
-nvcc at the same path) gives other cache keys.
+byte-identical objects in any checkout, and the actions' cache keys do not depend on the user's shell. nvcc and
+the toolkit's headers are inputs of every compile (with `--repo_env=MARLIN_CUDA=hermetic`, every toolkit file
+a compile reads, and nvcc runs by its path in the execution root) and nvcc's full version is in the
+environment, so another toolkit release (or a patched nvcc at the same path) gives other cache keys.
 
 Output group `objects`: the object files (also the default outputs).
 

@@ -67,6 +67,9 @@ def _find_python(rctx):
     _fail("no usable Python 3.9+ found (%s); point at one with --repo_env=MARLIN_PYTHON=/path/to/python3" % "; ".join(tried))
     return None, None
 
+# For the other repository rules that run pip (the CUDA wheels).
+find_python = _find_python
+
 def _dist_info_dirs(rctx, dist):
     """Names of the .dist-info folders under site/ that belong to a distribution."""
     found = []

@@ -1,6 +1,7 @@
 """Repositories that the marlin rules need, and the Python toolchain."""
 
 load(":cuda_toolkit.bzl", "marlin_local_cuda")
+load(":cuda_wheels.bzl", "marlin_cuda_wheels")
 load(":python.bzl", "marlin_py_deps")
 
 # buildifier: disable=unnamed-macro
@@ -10,6 +11,8 @@ def marlin_deps():
     `@marlin_py_deps`: the generator's Python packages (jinja2, markupsafe, bazel-runfiles, hash-pinned in
     `rules/requirements_lock.txt`), installed with pip for a Python 3.9+ of this machine.
     `@marlin_cuda`: the CUDA toolkit of this machine (nvcc, headers, static runtime) and the host compiler.
+    `@marlin_cuda_wheels`: the hermetic toolkit (NVIDIA's hash-pinned PyPI wheels of
+    `rules/cuda_wheels_lock.txt`), fetched only with `MARLIN_CUDA=hermetic`.
     A repository of the same name that the WORKSPACE declared before is kept.
 
     Settings, passed with `--repo_env=NAME=VALUE` (for example in `.bazelrc`):
@@ -18,9 +21,9 @@ def marlin_deps():
     | --- | --- |
     | `CUDA_PATH` | CUDA toolkit to use; otherwise the toolkit of `nvcc` on `PATH`, then `/usr/local/cuda` |
     | `CUDAHOSTCXX` | host compiler for `nvcc -ccbin` (default: `g++` on `PATH`); a name on `PATH` or a path |
-    | `MARLIN_CUDA` | `local` (default: the toolkit of this machine) or `none` (build without CUDA) |
+    | `MARLIN_CUDA` | `local` (default: the toolkit of this machine), `hermetic` (`@marlin_cuda_wheels`) or `none` (build without CUDA) |
     | `MARLIN_PYTHON` | Python interpreter for the generator (default: `python3` on `PATH`) |
-    | `MARLIN_WHEELHOUSE` | folder of wheels: install the pinned Python packages from it only (no index) |
+    | `MARLIN_WHEELHOUSE` | folder of wheels: install the pinned Python packages (and the CUDA wheels) from it only (no index) |
 
     Without a CUDA toolkit (none found, or `MARLIN_CUDA=none`), the toolkit's targets, and every target that
     needs them, are incompatible: `bazel test //...` skips them, and building one by name fails with Bazel's
@@ -39,6 +42,8 @@ def marlin_deps():
         marlin_py_deps(name = "marlin_py_deps")
     if "marlin_cuda" not in existing:
         marlin_local_cuda(name = "marlin_cuda")
+    if "marlin_cuda_wheels" not in existing:
+        marlin_cuda_wheels(name = "marlin_cuda_wheels")
 
 # buildifier: disable=unnamed-macro
 def marlin_register_toolchains():

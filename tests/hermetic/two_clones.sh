@@ -9,7 +9,7 @@
 #
 # Default targets: //csrc:libmarlin.so //tests/hermetic:hermetic_kernels. Takes two cold builds of them
 # (minutes on 2 cores). --checkout-as-first uses this checkout itself, with its usual output base, as the
-# first of the two (what .ci/run does after `bazel test //tests/...` has built most of it): then only one
+# first of the two (what .ci/run does after its `library` check has built the shared library): then only one
 # copy is built from scratch. Environment: KEEP=1 keeps the temporary folder (copies, output bases, logs);
 # BAZEL_FLAGS adds flags to both builds.
 set -euo pipefail

@@ -1,67 +1,56 @@
 """Analysis tests of the marlin rules: bad attributes fail with the right message, nvcc actions are hermetic,
 and dropping an arch or a quant config from a library leaves no stale generated file, object or link input.
 
-The rules are analysis tests (`analysis_test = True`): Bazel analyses the targets under test, builds nothing
-of them, and reports the test as passed or failed from the AnalysisTestResultInfo that the rule returns.
+The rules are analysis tests on bazel-skylib's analysistest: Bazel analyses the targets under test, builds
+nothing of them, and reports the test as passed or failed from what `analysistest.end` returns. Those with
+one target are `analysistest.make` rules; those that look at several targets, or at the actions of a whole
+link graph through an aspect, are rules of their own that report through analysistest's environment.
 The targets under test are tagged `manual`, so `bazel build //tests/...` leaves them alone (those that must
 fail would fail it, the others would only compile kernels for nothing).
 """
 
+load("@bazel_skylib//lib:unittest.bzl", "analysistest", "asserts")
+
 # buildifier: disable=bzl-visibility
 load("//rules/private:plan.bzl", "family_archs", "sm_names")
 
-def _result(failures, passed_message):
-    if failures:
-        return [AnalysisTestResultInfo(success = False, message = "\n".join(failures))]
-    return [AnalysisTestResultInfo(success = True, message = passed_message)]
+def _result(ctx, failures):
+    """The test's result: passed when `failures` (strings) is empty, else failed with each of them."""
+    env = analysistest.begin(ctx)
+    for failure in failures:
+        analysistest.fail(env, failure)
+    return analysistest.end(env)
 
 # Bad input --------------------------------------------------------------------------------------------------
 
 def _analysis_failure_test_impl(ctx):
-    target = ctx.attr.target_under_test[0]
-    if AnalysisFailureInfo not in target:
-        return _result(["%s analysed without an error; want one containing %s" % (
-            target.label,
-            json.encode(ctx.attr.expected),
-        )], "")
-    messages = [cause.message for cause in target[AnalysisFailureInfo].causes.to_list()]
-    failures = []
+    env = analysistest.begin(ctx)
     for expected in ctx.attr.expected:
-        if not [m for m in messages if expected in m]:
-            failures.append("no analysis error of %s contains %s; the errors: %s" % (
-                target.label,
-                json.encode(expected),
-                json.encode(messages),
-            ))
-    return _result(failures, "%s fails analysis as expected" % target.label)
+        asserts.expect_failure(env, expected)
+    return analysistest.end(env)
 
 def _failure_test_rule(archs_flag = None, compress_mode_flag = None):
     """An analysis-failure test rule, with the target analysed under the given flags.
 
+    The rule passes when target_under_test fails analysis with errors that contain every `expected` string.
     With archs_flag (compress_mode_flag), the target is analysed with --//rules:archs=archs_flag
     (--//rules:compress_mode=compress_mode_flag).
     """
-
-    # allow_analysis_failures turns the target's errors into an AnalysisFailureInfo to inspect.
-    settings = {"//command_line_option:allow_analysis_failures": "True"}
+    settings = {}
     if archs_flag != None:
         settings["//rules:archs"] = archs_flag
     if compress_mode_flag != None:
         settings["//rules:compress_mode"] = compress_mode_flag
-    return rule(
-        implementation = _analysis_failure_test_impl,
+    return analysistest.make(
+        _analysis_failure_test_impl,
+        expect_failure = True,
+        config_settings = settings,
         attrs = {
             "expected": attr.string_list(
                 mandatory = True,
                 doc = "Substrings that the target's analysis errors must contain (each in some error).",
             ),
-            "target_under_test": attr.label(
-                mandatory = True,
-                cfg = analysis_test_transition(settings = settings),
-            ),
         },
-        analysis_test = True,
-        doc = "Passes when target_under_test fails analysis with errors that contain every `expected` string.",
     )
 
 analysis_failure_test = _failure_test_rule()
@@ -95,8 +84,11 @@ def _check_nvcc_action(action, what, full_version):
         problems.append("%s has environment %s, want exactly %s" % (what, json.encode(sorted(env.keys())), json.encode(_NVCC_ENV)))
     if env.get("MARLIN_NVCC_VERSION") != full_version:
         problems.append("%s: MARLIN_NVCC_VERSION is %s, want the toolkit's full version %s" % (what, json.encode(env.get("MARLIN_NVCC_VERSION")), json.encode(full_version)))
-    if not [f for f in action.inputs.to_list() if f.basename == "nvcc"]:
+    inputs = action.inputs.to_list()
+    if not [f for f in inputs if f.basename == "nvcc"]:
         problems.append("%s: nvcc is not an input of the action (its content must key the action)" % what)
+    if not [f for f in inputs if f.basename == "cuda_runtime.h"]:
+        problems.append("%s: the toolkit's headers (cuda_runtime.h) are not inputs of the action" % what)
     nvcc = [i for i, arg in enumerate(argv) if arg.endswith("/nvcc")]
     if len(nvcc) != 1 or nvcc[0] < 1:
         return problems + ["%s: no single nvcc in %s" % (what, json.encode(argv))], None
@@ -105,8 +97,13 @@ def _check_nvcc_action(action, what, full_version):
     outputs = [f.path for f in action.outputs.to_list()]
     if tmpdir not in outputs:
         problems.append("%s: the folder %s before nvcc is not an output of the action (outputs: %s)" % (what, json.encode(tmpdir), json.encode(outputs)))
-    if not argv[0].startswith("/") or not argv[at].startswith("/"):
-        problems.append("%s: the shell %s and nvcc %s must be absolute paths" % (what, json.encode(argv[0]), json.encode(argv[at])))
+    if not argv[0].startswith("/"):
+        problems.append("%s: the shell %s must be an absolute path" % (what, json.encode(argv[0])))
+
+    # The local toolkit's nvcc is run from its absolute path; the hermetic toolkit's from its input's path.
+    nvcc_local = argv[at].startswith("/")
+    if not nvcc_local and argv[at] not in [f.path for f in inputs]:
+        problems.append("%s: nvcc %s is neither an absolute path nor an input's path" % (what, json.encode(argv[at])))
     script = "\n".join(argv[1:at])
     for needed in ["--keep-dir", "TMPDIR=", "-delete"]:
         if needed not in script:
@@ -114,8 +111,9 @@ def _check_nvcc_action(action, what, full_version):
     if not [arg for arg in argv[at:] if arg.startswith("--orig_src_path_name=") and not arg.startswith("--orig_src_path_name=/")]:
         problems.append("%s: no relative --orig_src_path_name= for nvcc's front end" % what)
 
-    # Absolute paths allowed: the shell, the wrapper script, nvcc, and the host compiler after -ccbin.
-    allowed = [0] + list(range(1, at)) + [at]
+    # Absolute paths allowed: the shell, the wrapper script, the local toolkit's nvcc, and the host compiler
+    # after -ccbin.
+    allowed = [0] + list(range(1, at)) + ([at] if nvcc_local else [])
     for i in range(at, len(argv)):
         if argv[i] == "-ccbin":
             if i + 1 < len(argv) and argv[i + 1].startswith("/"):
@@ -126,8 +124,8 @@ def _check_nvcc_action(action, what, full_version):
     if absolute:
         problems.append("%s: absolute paths besides nvcc and -ccbin: %s" % (what, json.encode(absolute)))
     path = env.get("PATH", "")
-    if not [p for p in path.split(":") if p.startswith("/") and p.endswith("/bin")]:
-        problems.append("%s: PATH %s names no absolute bin folder" % (what, json.encode(path)))
+    if argv[at].rpartition("/")[0] not in path.split(":"):
+        problems.append("%s: PATH %s does not name nvcc's folder" % (what, json.encode(path)))
     return problems, tmpdir
 
 def _hermetic_actions_test_impl(ctx):
@@ -154,7 +152,52 @@ def _hermetic_actions_test_impl(ctx):
     for mnemonic, minimum in [("NvccCompile", ctx.attr.min_nvcc_actions), ("MarlinGenerate", ctx.attr.min_generate_actions)]:
         if counts[mnemonic] < minimum:
             failures.append("found %d %s actions, want at least %d" % (counts[mnemonic], mnemonic, minimum))
-    return _result(failures, "checked %s actions" % json.encode(counts))
+    return _result(ctx, failures)
+
+# Another toolkit version ----------------------------------------------------------------------------------
+
+def _nvcc_actions(target):
+    return [a for a in target.actions if a.mnemonic == "NvccCompile"]
+
+def _toolkit_version_test_impl(ctx):
+    failures = []
+    real = _nvcc_actions(ctx.attr.target_under_test)
+    other = _nvcc_actions(ctx.attr.target_under_other_toolkit[0])
+    real_version = ctx.attr._toolkit[platform_common.TemplateVariableInfo].variables["CUDA_FULL_VERSION"]
+    other_version = ctx.attr.other_toolkit[platform_common.TemplateVariableInfo].variables["CUDA_FULL_VERSION"]
+    if real_version == other_version:
+        failures.append("the other toolkit has the same version %s as @marlin_cuda" % real_version)
+    if not real or len(real) != len(other):
+        failures.append("nvcc actions: %d with @marlin_cuda, %d with the other toolkit" % (len(real), len(other)))
+    for a, b in zip(real, other):
+        what = a.outputs.to_list()[0].short_path
+        if a.env.get("MARLIN_NVCC_VERSION") != real_version or b.env.get("MARLIN_NVCC_VERSION") != other_version:
+            failures.append("%s: MARLIN_NVCC_VERSION %s and %s, want %s and %s" % (
+                what,
+                a.env.get("MARLIN_NVCC_VERSION"),
+                b.env.get("MARLIN_NVCC_VERSION"),
+                real_version,
+                other_version,
+            ))
+        if a.argv == b.argv and a.env == b.env:
+            failures.append("%s: the same command line and environment under both toolkits" % what)
+    return _result(ctx, failures)
+
+toolkit_version_test = rule(
+    implementation = _toolkit_version_test_impl,
+    attrs = {
+        "other_toolkit": attr.label(mandatory = True, doc = "A cuda_toolkit of another version."),
+        "target_under_other_toolkit": attr.label(
+            mandatory = True,
+            cfg = analysis_test_transition(settings = {"//rules:cuda_toolkit": "//tests/rules:other_toolkit"}),
+            doc = "The same target as target_under_test; analysed with --//rules:cuda_toolkit=:other_toolkit.",
+        ),
+        "target_under_test": attr.label(mandatory = True, doc = "A cuda_library."),
+        "_toolkit": attr.label(default = Label("//rules:cuda_toolkit")),
+    },
+    analysis_test = True,
+    doc = "Checks that every nvcc action of a cuda_library changes (environment, key) with the toolkit's version.",
+)
 
 # The nvcc --compress-mode flag ----------------------------------------------------------------------------
 
@@ -173,7 +216,7 @@ def _compress_mode_test_impl(ctx):
         got = [arg for arg in action.argv if arg.startswith("--compress-mode")]
         if got != want:
             failures.append("%s: nvcc gets %s, want %s" % (action.outputs.to_list()[0].short_path, json.encode(got), json.encode(want)))
-    return _result(failures, "every nvcc action gets %s" % json.encode(want))
+    return _result(ctx, failures)
 
 def _compress_mode_test_rule(flag = None):
     settings = {} if flag == None else {"//rules:compress_mode": flag}
@@ -405,14 +448,7 @@ def _stale_outputs_test_impl(ctx):
         for sm in dropped_sms:
             if arg.endswith("code=" + sm) or arg == "-arch=" + sm:
                 failures.append("reduced: %s action of %s still compiles for the dropped %s (%s)" % (mnemonic, label, sm, arg))
-    return _result(_sorted_unique(failures), "full: %d kernel files, %s; reduced: %d kernel files, %s; %d dropped files, %d objects linked besides the kernels" % (
-        len(full.compiled),
-        ",".join(full.sms),
-        len(reduced.compiled),
-        ",".join(reduced.sms),
-        len(dropped_kernels),
-        len(reduced.linked_others),
-    ))
+    return _result(ctx, _sorted_unique(failures))
 
 def _graph_target_attr(archs_flag, doc):
     """A label attribute with the actions aspect; with archs_flag, analysed with --//rules:archs=archs_flag."""

@@ -1,8 +1,10 @@
-"""Analysis-time tests of the marlin rules, with a tiny harness of our own.
+"""Analysis-time tests of the marlin rules, on bazel-skylib's unittest and analysistest.
 
-Each test rule evaluates its checks while Bazel analyses it and writes a shell script that prints one line
-per check and exits 1 if any failed, so `bazel test` reports the result.
+planning_test checks the pure planning and validation functions of rules/private/plan.bzl (a skylib unit
+test); files_test checks the files a target provides (an analysis test).
 """
+
+load("@bazel_skylib//lib:unittest.bzl", "analysistest", "asserts", "unittest")
 
 # buildifier: disable=bzl-visibility
 load("//rules/private:catalog.bzl", "IMPLEMENTED_QUANT_CONFIGS", "KNOWN_QUANT_CONFIGS")
@@ -87,54 +89,31 @@ NO_FP8_ARCHS = ["7.5", "8.0", "8.6", "8.7", "9.0a", "10.0f"]
 
 FP8_ALLOWED = "archs that allow it: 8.9, 12.0, 12.1"
 
-def _new_results():
-    return {"lines": [], "failed": 0}
+# The plan.bzl functions return (value, error) pairs; these check one against skylib's test environment.
 
-def _record(results, ok, name, detail):
-    results["lines"].append(("PASS: " if ok else "FAIL: ") + name + ("" if ok else " -- " + detail))
-    if not ok:
-        results["failed"] += 1
-
-def _expect_error(results, name, pair, substrings):
+def _expect_error(env, name, pair, substrings):
     """pair is a (value, error) result that must be an error containing every substring."""
     value, error = pair
     if error == None:
-        _record(results, False, name, "no error; got value %s" % json.encode(value))
+        unittest.fail(env, "%s: no error; got value %s" % (name, json.encode(value)))
         return
     missing = [s for s in substrings if s not in error]
-    _record(results, not missing, name, "error %s lacks %s" % (json.encode(error), json.encode(missing)))
+    asserts.true(env, not missing, "%s: error %s lacks %s" % (name, json.encode(error), json.encode(missing)))
 
-def _expect_value(results, name, pair, expected):
+def _expect_value(env, name, pair, expected):
     value, error = pair
     if error != None:
-        _record(results, False, name, "unexpected error %s" % json.encode(error))
+        unittest.fail(env, "%s: unexpected error %s" % (name, json.encode(error)))
         return
-    _record(results, value == expected, name, "got %s, want %s" % (json.encode(value), json.encode(expected)))
+    asserts.equals(env, expected, value, name)
 
-def _expect_equal(results, name, got, want):
-    _record(results, got == want, name, "got %s, want %s" % (json.encode(got), json.encode(want)))
-
-def _write_test_script(ctx, results):
-    script = ctx.actions.declare_file(ctx.label.name + ".sh")
-    lines = results["lines"] + ["%d checks, %d failed" % (len(results["lines"]), results["failed"])]
-    ctx.actions.write(
-        output = script,
-        content = "\n".join([
-            "#!/bin/sh",
-            "cat <<'MARLIN_TEST_OUTPUT'",
-        ] + lines + [
-            "MARLIN_TEST_OUTPUT",
-            "exit %d" % (1 if results["failed"] else 0),
-            "",
-        ]),
-        is_executable = True,
-    )
-    return [DefaultInfo(executable = script)]
+def _expect_equal(env, name, got, want):
+    asserts.equals(env, want, got, name)
 
 # Planning and validation functions ------------------------------------------------------------------------
 
 def _planning_test_impl(ctx):
-    r = _new_results()
+    r = unittest.begin(ctx)
 
     # Bad archs.
     _expect_error(r, "arch 7.0 is rejected", validate_archs(["7.0"]), ['unknown arch "7.0" in archs', ALLOWED_ARCHS])
@@ -444,36 +423,31 @@ def _planning_test_impl(ctx):
             "sm75_kernel_float16_u8b128_float16.cu",
         ])
 
-    return _write_test_script(ctx, r)
+    return unittest.end(r)
 
-planning_test = rule(
-    implementation = _planning_test_impl,
-    test = True,
-    doc = "Checks the pure planning and validation functions of rules/private/plan.bzl.",
-)
+# Checks the pure planning and validation functions of rules/private/plan.bzl.
+planning_test = unittest.make(_planning_test_impl)
 
 # What a target built --------------------------------------------------------------------------------------
 
 def _files_test_impl(ctx):
-    r = _new_results()
-    files = ctx.attr.target[DefaultInfo].files.to_list()
-    got = sorted([f.basename for f in files])
-    _expect_equal(r, "%s provides %s" % (ctx.attr.target.label, json.encode(ctx.attr.expected)), got, sorted(ctx.attr.expected))
+    env = analysistest.begin(ctx)
+    target = analysistest.target_under_test(env)
+    got = sorted([f.basename for f in target[DefaultInfo].files.to_list()])
+    _expect_equal(env, "%s provides %s" % (target.label, json.encode(ctx.attr.expected)), got, sorted(ctx.attr.expected))
     for group, expected in ctx.attr.output_groups.items():
-        if not hasattr(ctx.attr.target[OutputGroupInfo], group):
-            _record(r, False, "output group %s" % group, "missing")
+        if not hasattr(target[OutputGroupInfo], group):
+            analysistest.fail(env, "output group %s is missing" % group)
             continue
-        names = sorted([f.basename for f in getattr(ctx.attr.target[OutputGroupInfo], group).to_list()])
-        _expect_equal(r, "output group %s" % group, names, sorted(expected.split(",")) if expected else [])
-    return _write_test_script(ctx, r)
+        names = sorted([f.basename for f in getattr(target[OutputGroupInfo], group).to_list()])
+        _expect_equal(env, "output group %s" % group, names, sorted(expected.split(",")) if expected else [])
+    return analysistest.end(env)
 
-files_test = rule(
-    implementation = _files_test_impl,
+# Checks the basenames of the files target_under_test provides (default outputs and output groups).
+files_test = analysistest.make(
+    _files_test_impl,
     attrs = {
         "expected": attr.string_list(doc = "Basenames of the target's default outputs."),
         "output_groups": attr.string_dict(doc = "Output group -> comma-separated basenames (\"\": empty)."),
-        "target": attr.label(mandatory = True),
     },
-    test = True,
-    doc = "Checks the basenames of the files a target provides (default outputs and output groups).",
 )
