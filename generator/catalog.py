@@ -158,9 +158,11 @@ class Arch:
 
 
 def allowed_archs_text() -> str:
+    """The accepted archs as one phrase, worded as the rules' allowed_archs_text() (rules/private/plan.bzl)."""
+    suffixed = ", ".join(a for a in ARCH_MIN_CUDA if a not in SUPPORTED_ARCHS)
     return (
         ", ".join(SUPPORTED_ARCHS)
-        + f" (suffix 'a' allowed for 9.0+, 'f' for 10.0+; '{PTX_SUFFIX}' after any of them also embeds its PTX)"
+        + f" (with a suffix where nvcc has one: {suffixed}; {PTX_SUFFIX} after any of them also embeds its PTX)"
     )
 
 

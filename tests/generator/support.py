@@ -19,6 +19,7 @@ from unittest import mock
 REPO_ROOT = Path(__file__).absolute().parents[2]
 CATALOG_BZL = REPO_ROOT / "rules" / "private" / "catalog.bzl"
 SCALAR_TYPE_HEADER = REPO_ROOT / "csrc" / "marlin" / "scalar_type.cuh"
+RULE_TESTS_BZL = REPO_ROOT / "tests" / "rules" / "rule_tests.bzl"
 
 # Each group size of a file with 16-bit float activations gives 5 m_blocks values (0.5, 1, 2, 3, 4) x 3 thread
 # configs = 15 instantiations.

@@ -82,6 +82,12 @@ class ArchTest(unittest.TestCase):
                 elif text.strip() and "twice" not in message:
                     self.assertIn("8.0, 8.6", str(ctx.exception))
 
+    def test_allowed_text_as_in_the_rules(self) -> None:
+        # tests/rules/rule_tests.bzl holds the rules' message text (planning_test checks plan.bzl against it).
+        m = re.search(r'^ALLOWED_ARCHS = "(.*)"$', support.RULE_TESTS_BZL.read_text(), re.MULTILINE)
+        assert m is not None, "no ALLOWED_ARCHS in tests/rules/rule_tests.bzl"
+        self.assertEqual(m.group(1), "allowed: " + catalog.allowed_archs_text())
+
     def test_min_cuda(self) -> None:
         # The first CUDA release of each target, from NVIDIA's release notes: sm_90a 12.0, sm_100/sm_120 12.8,
         # sm_121 and the family-specific 'f' targets 12.9.
