@@ -5,7 +5,7 @@ load("@rules_cc//cc/common:cc_common.bzl", "cc_common")
 load("@rules_cc//cc/common:cc_info.bzl", "CcInfo")
 load(":archs.bzl", "MarlinArchsInfo")
 load(":compress.bzl", "COMPRESS_MODES", "MarlinCompressInfo")
-load(":plan.bzl", "check_archs_cuda", "family_archs", "gencode_flags", "resolve_archs", "sm_names")
+load(":plan.bzl", "check_archs_cuda", "family_archs", "gencode_flags", "resolve_archs", "sm_names", "version_tuple")
 
 _COMPILED_EXTENSIONS = ["cu"]
 _HEADER_EXTENSIONS = [".cuh", ".h", ".hh", ".hpp", ".hxx", ".inc", ".inl"]
@@ -16,10 +16,6 @@ _TEMPLATE_STUB_FLAG_SINCE = (12, 8)
 
 # nvcc has --compress-mode from CUDA 12.8 on; older toolkits compress with their fixed default.
 _COMPRESS_MODE_SINCE = (12, 8)
-
-def _version_tuple(version):
-    parts = version.split(".")
-    return (int(parts[0]), int(parts[1]) if len(parts) > 1 else 0)
 
 def _unique(items):
     seen = {}
@@ -82,9 +78,9 @@ def _nvcc_compile(ctx, toolkit, nvcc, src, archs, compress_mode, compilation_con
     if toolkit["CUDA_HOST_COMPILER"]:
         args.add("-ccbin", toolkit["CUDA_HOST_COMPILER"])
     args.add_all(["-Xcompiler", "-fPIC", "-O3", "-std=c++17", "--expt-relaxed-constexpr"])
-    if _version_tuple(toolkit["CUDA_VERSION"]) >= _TEMPLATE_STUB_FLAG_SINCE:
+    if version_tuple(toolkit["CUDA_VERSION"]) >= _TEMPLATE_STUB_FLAG_SINCE:
         args.add("-static-global-template-stub=false")
-    if _version_tuple(toolkit["CUDA_VERSION"]) >= _COMPRESS_MODE_SINCE:
+    if version_tuple(toolkit["CUDA_VERSION"]) >= _COMPRESS_MODE_SINCE:
         args.add("--compress-mode=" + compress_mode)
 
     # nvcc hands the front end the absolute path of the source, which goes into the names of anonymous

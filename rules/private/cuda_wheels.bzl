@@ -8,7 +8,7 @@ is read.
 """
 
 load(":cuda_toolkit.bzl", "toolkit_build")
-load(":python.bzl", "find_python")
+load(":python.bzl", "find_python", "run_pip")
 
 # Unpacks the toolkit part of every wheel in a folder into another folder, keeping the executable bits (zip
 # members carry their Unix mode in the high bits of external_attr), then deletes the wheels.
@@ -49,31 +49,8 @@ def assemble_cuda_from_wheels(rctx, python, lock, root):
       The number of files unpacked; fails with a message that names the lock file on any error.
     """
     wheels = str(rctx.path("_wheels"))
-    command = [
-        python,
-        "-m",
-        "pip",
-        "download",
-        "--no-deps",
-        "--require-hashes",
-        "--only-binary=:all:",
-        "--disable-pip-version-check",
-        "--dest",
-        wheels,
-        "-r",
-        str(lock),
-    ]
-    wheelhouse = rctx.os.environ.get("MARLIN_WHEELHOUSE", "")
-    if wheelhouse:
-        command += ["--no-index", "--find-links", wheelhouse]
-    rctx.report_progress("pip download of the CUDA wheels in %s" % lock)
-    result = rctx.execute(command, timeout = 1200, quiet = True)
-    if result.return_code != 0:
-        fail("marlin-bazel: pip could not download the CUDA wheels of %s (exit %d): %s" % (
-            lock,
-            result.return_code,
-            (result.stderr or result.stdout).strip(),
-        ))
+    args = ["download", "--no-deps", "--require-hashes", "--only-binary=:all:", "--dest", wheels, "-r", str(lock)]
+    run_pip(rctx, python, args, "the CUDA wheels of %s" % lock, timeout = 1200)
     rctx.report_progress("unpacking the CUDA wheels")
     result = rctx.execute([python, "-c", _UNPACK, wheels, str(rctx.path(root))], timeout = 600, quiet = True)
     if result.return_code != 0:

@@ -34,8 +34,8 @@ SELECTOR_FILE = "kernel_selector.h"
 MIN_SHARDS = 1
 MAX_SHARDS = 16
 
-# Suffixes nvcc accepts after an arch: 9.0a (arch-specific), 10.0f (family-specific).
-ARCH_SUFFIXES = ["a", "f"]
+# Suffixes nvcc accepts after an arch (9.0a: arch-specific, 10.0f: family-specific), as ARCH_MIN_CUDA spells them.
+ARCH_SUFFIXES = sorted({arch[-1]: True for arch in ARCH_MIN_CUDA if arch[-1].isalpha()}.keys())
 
 def _quoted(value):
     return json.encode(value)
@@ -149,10 +149,10 @@ def check_archs_cuda(archs, cuda_version):
     Returns:
       None, or the error for the first arch that needs a newer CUDA.
     """
-    have = _version_tuple(cuda_version)
+    have = version_tuple(cuda_version)
     for arch in archs:
         need = ARCH_MIN_CUDA[arch_target(arch)]
-        if have < _version_tuple(need):
+        if have < version_tuple(need):
             return "marlin-bazel: arch %s needs CUDA %s or newer, but the toolkit is CUDA %s; drop the arch or point at a newer toolkit with --repo_env=CUDA_PATH=/path/to/cuda" % (
                 _quoted(arch),
                 need,
@@ -160,10 +160,17 @@ def check_archs_cuda(archs, cuda_version):
             )
     return None
 
-def _version_tuple(version):
-    """ "12.8" -> (12, 8)."""
-    major, minor = version.split(".")[:2]
-    return (int(major), int(minor))
+def version_tuple(version):
+    """A CUDA version as a comparable pair.
+
+    Args:
+      version: "MAJOR.MINOR" (more parts are ignored, a missing minor is 0), e.g. "12.8".
+
+    Returns:
+      (major, minor), e.g. (12, 8).
+    """
+    parts = version.split(".")
+    return (int(parts[0]), int(parts[1]) if len(parts) > 1 else 0)
 
 def resolve_archs(attr_archs, setting_archs):
     """The archs a target builds for: its own `archs` attribute if set, else the //rules:archs build setting.

@@ -67,7 +67,7 @@ def _find_python(rctx):
     _fail("no usable Python 3.9+ found (%s); point at one with --repo_env=MARLIN_PYTHON=/path/to/python3" % "; ".join(tried))
     return None, None
 
-# For the other repository rules that run pip (the CUDA wheels).
+# For the other repository rules that run pip (the CUDA wheels), with run_pip.
 find_python = _find_python
 
 def _dist_info_dirs(rctx, dist):
@@ -134,37 +134,46 @@ toolchain(
 )
 """
 
-def _pip_install(rctx):
-    """Installs the requirements file of rctx into site/; returns (python, version)."""
-    python, version = _find_python(rctx)
-    lock = rctx.path(rctx.attr.requirements)
-    command = [
-        python,
-        "-m",
-        "pip",
-        "install",
-        "--no-deps",
-        "--require-hashes",
-        "--no-compile",
-        "--disable-pip-version-check",
-        "--no-warn-script-location",
-        "--target",
-        str(rctx.path(_SITE)),
-        "-r",
-        str(lock),
-    ]
+def run_pip(rctx, python, args, what, timeout):
+    """Runs `python -m pip ARGS`, from MARLIN_WHEELHOUSE only when it is set; fails naming `what` on an error.
+
+    Args:
+      rctx: the repository context.
+      python: the interpreter (path string).
+      args: pip's command and its arguments, e.g. ["install", "--no-deps", ...].
+      what: what pip works on, for the progress line and the error (e.g. the requirements file).
+      timeout: seconds pip may take.
+    """
+    command = [python, "-m", "pip"] + args + ["--disable-pip-version-check"]
     wheelhouse = rctx.os.environ.get("MARLIN_WHEELHOUSE", "")
     if wheelhouse:
         command += ["--no-index", "--find-links", wheelhouse]
-    rctx.report_progress("pip install of %s with Python %s" % (rctx.attr.requirements.name, version))
-    result = rctx.execute(command, timeout = rctx.attr.timeout, quiet = True)
+    rctx.report_progress("pip %s of %s" % (args[0], what))
+    result = rctx.execute(command, timeout = timeout, quiet = True)
     if result.return_code != 0:
-        _fail("pip could not install %s with %s (exit %d): %s" % (
-            rctx.attr.requirements,
+        _fail("pip could not %s %s with %s (exit %d): %s" % (
+            args[0],
+            what,
             python,
             result.return_code,
             (result.stderr or result.stdout).strip(),
         ))
+
+def _pip_install(rctx):
+    """Installs the requirements file of rctx into site/; returns (python, version)."""
+    python, version = _find_python(rctx)
+    args = [
+        "install",
+        "--no-deps",
+        "--require-hashes",
+        "--no-compile",
+        "--no-warn-script-location",
+        "--target",
+        str(rctx.path(_SITE)),
+        "-r",
+        str(rctx.path(rctx.attr.requirements)),
+    ]
+    run_pip(rctx, python, args, "%s (Python %s)" % (rctx.attr.requirements, version), rctx.attr.timeout)
     return python, version
 
 def _libraries(rctx, packages, all_name, all_comment):

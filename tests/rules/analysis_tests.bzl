@@ -12,7 +12,7 @@ fail would fail it, the others would only compile kernels for nothing).
 load("@bazel_skylib//lib:unittest.bzl", "analysistest", "asserts")
 
 # buildifier: disable=bzl-visibility
-load("//rules/private:plan.bzl", "family_archs", "sm_names")
+load("//rules/private:plan.bzl", "family_archs", "sm_names", "version_tuple")
 
 def _result(ctx, failures):
     """The test's result: passed when `failures` (strings) is empty, else failed with each of them."""
@@ -205,8 +205,8 @@ toolkit_version_test = rule(
 _COMPRESS_MODE_SINCE = (12, 8)
 
 def _compress_mode_test_impl(ctx):
-    version = ctx.attr._toolkit[platform_common.TemplateVariableInfo].variables["CUDA_VERSION"].split(".")
-    supported = (int(version[0]), int(version[1]) if len(version) > 1 else 0) >= _COMPRESS_MODE_SINCE
+    version = ctx.attr._toolkit[platform_common.TemplateVariableInfo].variables["CUDA_VERSION"]
+    supported = version_tuple(version) >= _COMPRESS_MODE_SINCE
     want = ["--compress-mode=" + ctx.attr.expected] if supported else []
     failures = []
     actions = [a for a in ctx.attr.target_under_test[0].actions if a.mnemonic == "NvccCompile"]
