@@ -21,8 +21,15 @@
 #               against sm89
 #   tune        bench/tune.py: every thread config and blocks-per-SM cap, u4b8 g128 f16, M 16..256
 #   variant     bench/gemm.py for u4b8 g128 f16 at M 32..256 against .device/variant/libmarlin_sm80.so
-#   sm90        against .device/sm90/libmarlin_sm90.so: the GPU suite, memcheck and racecheck of wgmma kernels
-#               (forced (64, 256)), the anchor matrix in f16 (anchor_sm90_f16_*.json)
+#   sm90        against .device/sm90/libmarlin_sm90.so: sm90_suite, sm90_sanitizers, sm90_anchor
+#   sm90_suite  the GPU suite against the sm90 library (its sm80-family kernels too, compiled for sm_90a)
+#   sm90_sanitizers  memcheck and racecheck of wgmma kernels (forced (64, 256))
+#   sm90_anchor the anchor matrix in f16 against the sm90 library (anchor_sm90_f16_*.json)
+#   sm90_targets the Hopper issue's M = 512 (sm90_anchor has its M 64..256): u4b8, u4, u8b128 g128 f16 on its
+#               four shapes
+#
+# DEADLINE (seconds, default 570): every step's timeout is cut to what is left of it, so that a call under the
+# device tool's 600 s limit ends with its results packed rather than killed.
 set -uo pipefail
 # The device tool brings back at most 8 files: everything goes to $RES, packed into $OUT/results.tgz after each
 # step (so a call cut short still returns what was done).
@@ -33,6 +40,13 @@ mkdir -p "$OUT"
 # MARLIN_COMMIT names the commit in the recorded results (the machine's copy of the tree has no .git).
 export PYTHONPATH=python PYTHONUNBUFFERED=1 MARLIN_REQUIRE_GPU=1 MARLIN_COMMIT=${MARLIN_COMMIT:-unknown}
 steps=" ${STEPS:-suite anchor} "
+deadline=${DEADLINE:-570}
+# left MAX: MAX seconds, or what is left before the deadline if that is less (at least 1).
+left() {
+  local rest=$((deadline - SECONDS))
+  ((rest < 1)) && rest=1
+  echo $((rest < $1 ? rest : $1))
+}
 lib() { echo ".device/$1/libmarlin_$2.so"; }
 stamp() {
   tar czf "$OUT/results.tgz" -C "$RES" . 2>/dev/null
@@ -47,21 +61,21 @@ bench() {  # NAME LIB ARGS...: bench/gemm.py, JSON, markdown and log
   local name=$1 path=$2
   shift 2
   stamp "bench $name"
-  MARLIN_LIB=$path timeout 240 python3 bench/gemm.py --json "$RES/$name.json" --out "$RES/$name.md" "$@" \
+  MARLIN_LIB=$path timeout "$(left 240)" python3 bench/gemm.py --json "$RES/$name.json" --out "$RES/$name.md" "$@" \
     > "$RES/$name.log" 2>&1
   tail -3 "$RES/$name.log"
 }
 
 suite() {
   stamp suite
-  MARLIN_LIB=$sm80 MARLIN_RESULTS=$RES/gpu_results.md timeout 330 \
+  MARLIN_LIB=$sm80 MARLIN_RESULTS=$RES/gpu_results.md timeout "$(left 330)" \
     python3 -m pytest tests/gpu -q -x -p no:cacheprovider 2>&1 | tail -25 | tee "$RES/suite.log"
 }
 
 sanitizers() {
   for tool in memcheck racecheck; do
     stamp "$tool"
-    MARLIN_LIB=$sm80 timeout 150 compute-sanitizer --tool $tool --print-limit 5 \
+    MARLIN_LIB=$sm80 timeout "$(left 150)" compute-sanitizer --tool $tool --print-limit 5 \
       python3 -m pytest tests/gpu/test_gemm.py -q -x -p no:cacheprovider \
       -k "test_gemm_u4_f16_384x320 or test_gemm_u8b128_bf16_256x256 or test_gemm_nvfp4_f16_384x320 or \
 test_workspace_reused or test_gemm_int8_act_u4b8_f16_256x256" 2>&1 | tail -4 | tee -a "$RES/sanitizers.log"
@@ -71,12 +85,12 @@ test_workspace_reused or test_gemm_int8_act_u4b8_f16_256x256" 2>&1 | tail -4 | t
 families() {
   if [ -f "$(lib sm89 sm89)" ]; then
     stamp sm89
-    MARLIN_LIB=$(lib sm89 sm89) timeout 150 python3 -m pytest tests/gpu/test_gemm.py -q -p no:cacheprovider \
+    MARLIN_LIB=$(lib sm89 sm89) timeout "$(left 150)" python3 -m pytest tests/gpu/test_gemm.py -q -p no:cacheprovider \
       -k "Fp8Act or fp8_activation or a8" 2>&1 | tail -5 | tee "$RES/sm89.log"
   fi
   if [ -f "$(lib sm75 sm75)" ]; then
     stamp sm75
-    MARLIN_LIB=$(lib sm75 sm75) timeout 200 python3 -m pytest tests/gpu/test_gemm.py -q -p no:cacheprovider -k \
+    MARLIN_LIB=$(lib sm75 sm75) timeout "$(left 200)" python3 -m pytest tests/gpu/test_gemm.py -q -p no:cacheprovider -k \
       "((GemmTest or GemmFp8Test or GemmFp4Test or GemmActOrderTest or GemmBiasTest or GemmInt8ActTest) and f16 \
 and not bf16) or int8_act_a_scales or deterministic" 2>&1 | tail -5 | tee "$RES/sm75.log"
   fi
@@ -98,7 +112,7 @@ formats() {
 
 tune() {
   stamp tune
-  MARLIN_LIB=$sm80 timeout 200 python3 bench/tune.py --m 16,32,64,128,256 --target-ms 10 \
+  MARLIN_LIB=$sm80 timeout "$(left 200)" python3 bench/tune.py --m 16,32,64,128,256 --target-ms 10 \
     --json "$RES/tune_u4b8_f16.json" --out "$RES/tune_u4b8_f16.md" > "$RES/tune.log" 2>&1
   tail -2 "$RES/tune.log"
 }
@@ -108,26 +122,40 @@ variant() {
   bench variant_base "$sm80" --b-types u4b8 --group-size 128 --m 32,64,128,256
 }
 
-sm90() {
-  local sm90lib
-  sm90lib=$(lib sm90 sm90)
-  stamp sm90
-  MARLIN_LIB=$sm90lib MARLIN_RESULTS=$RES/gpu_results_sm90.md timeout 330 \
+sm90lib=$(lib sm90 sm90)
+
+sm90_suite() {
+  stamp sm90_suite
+  MARLIN_LIB=$sm90lib MARLIN_RESULTS=$RES/gpu_results_sm90.md timeout "$(left 330)" \
     python3 -m pytest tests/gpu -q -p no:cacheprovider 2>&1 | tail -25 | tee "$RES/suite_sm90.log"
+}
+
+sm90_sanitizers() {
   for tool in memcheck racecheck; do
     stamp "sm90 $tool"
-    MARLIN_LIB=$sm90lib timeout 150 compute-sanitizer --tool $tool --print-limit 5 \
+    MARLIN_LIB=$sm90lib timeout "$(left 150)" compute-sanitizer --tool $tool --print-limit 5 \
       python3 -m pytest tests/gpu/test_gemm.py -q -x -p no:cacheprovider \
       -k "test_wide_n_u4b8_g128_f16 or test_wide_n_u4_channelwise_bf16 or test_wide_n_act_order_f16" 2>&1 |
       tail -4 | tee -a "$RES/sanitizers_sm90.log"
   done
+}
+
+sm90_anchor() {
   bench anchor_sm90_f16_g128 "$sm90lib" --b-types u4b8,u4,u8b128 --group-size 128
   bench anchor_sm90_f16_gch "$sm90lib" --b-types u4b8,u8b128 --group-size -1
 }
 
+sm90_targets() {
+  bench sm90_targets_f16_g128 "$sm90lib" --b-types u4b8,u4,u8b128 --group-size 128 --m 512 \
+    --shapes 8192x8192,8192x28672,28672x8192,14336x4096
+}
+
 for step in $steps; do
   case $step in
-    suite | sanitizers | families | formats | tune | variant | sm90) $step ;;
+    suite | sanitizers | families | formats | tune | variant | sm90_suite | sm90_sanitizers | sm90_anchor | sm90_targets)
+      $step
+      ;;
+    sm90) sm90_suite; sm90_sanitizers; sm90_anchor ;;
     anchor) anchor f16 ;;
     anchor_bf16) anchor bf16 ;;
     *) echo "unknown step $step" ;;
