@@ -21,7 +21,7 @@ def _marlin_impl(_module_ctx):
 marlin = module_extension(
     implementation = _marlin_impl,
     doc = "`@marlin_py_deps` (the generator's Python packages and toolchain), `@marlin_cuda` (the toolkit) and " +
-          "`@marlin_cuda_wheels` (the pinned toolkit of MARLIN_CUDA=hermetic).",
+          "`@marlin_cuda_wheels` (the pinned toolkit that MARLIN_CUDA=hermetic, the default, uses).",
 )
 
 def _marlin_dev_impl(_module_ctx):

@@ -1,7 +1,8 @@
-"""@marlin_cuda: the CUDA toolkit, chosen with MARLIN_CUDA (a --repo_env): local (default), hermetic or none.
+"""@marlin_cuda: the CUDA toolkit, chosen with MARLIN_CUDA (a --repo_env): hermetic (default), local or none.
 
-local: $CUDA_PATH, then the toolkit of the nvcc on PATH, then /usr/local/cuda. hermetic: the targets are
-aliases of @marlin_cuda_wheels (cuda_wheels.bzl: NVIDIA's pinned PyPI wheels). Either way the repository has:
+hermetic: the targets are aliases of @marlin_cuda_wheels (cuda_wheels.bzl: NVIDIA's pinned PyPI wheels).
+local: $CUDA_PATH, then the toolkit of the nvcc on PATH, then /usr/local/cuda; an explicit CUDA_PATH with
+MARLIN_CUDA unset also means local. Either way the repository has:
   :toolkit         nvcc, its version and the host compiler, for cuda_library (TemplateVariableInfo:
                    NVCC, CUDA_PATH, CUDA_VERSION (13.0), CUDA_FULL_VERSION (13.0.88), CUDA_HOST_COMPILER;
                    usable as `toolchains` of a genrule)
@@ -9,19 +10,20 @@ aliases of @marlin_cuda_wheels (cuda_wheels.bzl: NVIDIA's pinned PyPI wheels). E
   :compiler_files  what an nvcc compile reads, as action inputs (local: nvcc and the headers; hermetic: all)
   :headers         cc_library of the toolkit's include/ folder
   :cudart_static   cc_library of libcudart_static.a with -ldl -lpthread -lrt
-Without a toolkit (none found, or MARLIN_CUDA=none) every one of them is incompatible with every platform:
-targets that need CUDA are skipped by `bazel build //...` and `bazel test //...`, and one named on the
-command line fails with Bazel's "incompatible" error, whose last line names the constraint
+Without a toolkit (MARLIN_CUDA=none, or local and none found) every one of them is incompatible with every
+platform: targets that need CUDA are skipped by `bazel build //...` and `bazel test //...`, and one named on
+the command line fails with Bazel's "incompatible" error, whose last line names the constraint
 `@marlin_cuda//:NO_CUDA_TOOLKIT_FOUND.set_--repo_env=CUDA_PATH`. The repository rule also prints the
-sentence of MISSING_TOOLKIT_MESSAGE when it finds none.
+sentence of MISSING_TOOLKIT_MESSAGE when local finds none.
 """
 
 # The targets every @marlin_cuda has, whatever MARLIN_CUDA says (real, aliases, or incompatible stand-ins).
 _TOOLKIT_TARGETS = ["toolkit", "nvcc", "compiler_files", "headers", "cudart_static"]
 
 MISSING_TOOLKIT_MESSAGE = (
-    "marlin-bazel: no CUDA toolkit found (looked at $CUDA_PATH, nvcc on PATH, /usr/local/cuda), so the " +
-    "targets that need CUDA are skipped; install one or point at it with --repo_env=CUDA_PATH=/path/to/cuda"
+    "marlin-bazel: MARLIN_CUDA=local found no CUDA toolkit (looked at $CUDA_PATH, nvcc on PATH, " +
+    "/usr/local/cuda), so the targets that need CUDA are skipped; point at one with " +
+    "--repo_env=CUDA_PATH=/path/to/cuda, or leave MARLIN_CUDA and CUDA_PATH unset for the pinned hermetic toolkit"
 )
 
 # The constraint that no platform has: it makes the toolkit's targets, and all that depend on them,
@@ -272,14 +274,20 @@ package(default_visibility = ["//visibility:public"])
 ])
 
 MARLIN_CUDA_MODES = {
-    "hermetic": "the pinned CUDA wheels of rules/cuda_wheels_lock.txt",
-    "local": "the toolkit of this machine, the default",
+    "hermetic": "the pinned CUDA wheels of rules/cuda_wheels_lock.txt, the default",
+    "local": "the toolkit of this machine, the default when CUDA_PATH is set",
     "none": "build without CUDA: the targets that need it are skipped",
 }
 
+def toolkit_mode(environ):
+    """MARLIN_CUDA, else local where CUDA_PATH is set, else hermetic (the caller checks the value)."""
+    if environ.get("MARLIN_CUDA"):
+        return environ["MARLIN_CUDA"]
+    return "local" if environ.get("CUDA_PATH") else "hermetic"
+
 def _marlin_local_cuda_impl(rctx):
     rctx.file("WORKSPACE", 'workspace(name = "%s")\n' % rctx.name)
-    mode = rctx.os.environ.get("MARLIN_CUDA", "local")
+    mode = toolkit_mode(rctx.os.environ)
     if mode not in MARLIN_CUDA_MODES:
         fail("marlin-bazel: MARLIN_CUDA=%s is not a toolkit choice; allowed: %s" % (
             mode,
@@ -316,6 +324,7 @@ marlin_local_cuda = repository_rule(
     },
     environ = ["CUDA_PATH", "CUDAHOSTCXX", "MARLIN_CUDA", "PATH"],
     local = True,
-    doc = "The CUDA toolkit: the local one ($CUDA_PATH, nvcc on PATH, /usr/local/cuda) by default; " +
-          "`MARLIN_CUDA=hermetic` the pinned wheels (@marlin_cuda_wheels), `MARLIN_CUDA=none` none.",
+    doc = "The CUDA toolkit: the pinned wheels (@marlin_cuda_wheels) by default; `MARLIN_CUDA=local` (or " +
+          "an explicit CUDA_PATH) the machine's own ($CUDA_PATH, nvcc on PATH, /usr/local/cuda), " +
+          "`MARLIN_CUDA=none` none.",
 )

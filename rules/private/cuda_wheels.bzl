@@ -1,4 +1,4 @@
-"""The hermetic CUDA toolkit (MARLIN_CUDA=hermetic): NVIDIA's PyPI wheels, hash-pinned, unpacked into one folder.
+"""The hermetic CUDA toolkit (MARLIN_CUDA=hermetic, the default): NVIDIA's pinned PyPI wheels in one folder.
 
 The wheels of `rules/cuda_wheels_lock.txt` (nvcc, nvvm, crt, runtime, cccl) all unpack under `nvidia/cu13/`;
 together they form a toolkit root with bin/ (nvcc, cudafe++, ptxas, fatbinary, nvlink), nvvm/ (cicc,
@@ -78,5 +78,6 @@ marlin_cuda_wheels = repository_rule(
         ),
     },
     environ = ["CUDAHOSTCXX", "MARLIN_PYTHON", "MARLIN_WHEELHOUSE", "PATH"],
-    doc = "A CUDA toolkit assembled from NVIDIA's pinned PyPI wheels; fetched only when MARLIN_CUDA=hermetic.",
+    doc = "A CUDA toolkit assembled from NVIDIA's pinned PyPI wheels; fetched only when @marlin_cuda uses it " +
+          "(MARLIN_CUDA=hermetic, the default).",
 )

@@ -10,22 +10,22 @@ def marlin_deps():
 
     `@marlin_py_deps`: the generator's Python packages (jinja2, markupsafe, bazel-runfiles, hash-pinned in
     `rules/requirements_lock.txt`), installed with pip for a Python 3.9+ of this machine.
-    `@marlin_cuda`: the CUDA toolkit of this machine (nvcc, headers, static runtime) and the host compiler.
+    `@marlin_cuda`: the CUDA toolkit the build uses (nvcc, headers, static runtime) and the host compiler.
     `@marlin_cuda_wheels`: the hermetic toolkit (NVIDIA's hash-pinned PyPI wheels of
-    `rules/cuda_wheels_lock.txt`), fetched only with `MARLIN_CUDA=hermetic`.
+    `rules/cuda_wheels_lock.txt`), the default; fetched only when `@marlin_cuda` uses it.
     A repository of the same name that the WORKSPACE declared before is kept.
 
     Settings, passed with `--repo_env=NAME=VALUE` (for example in `.bazelrc`):
 
     | name | effect |
     | --- | --- |
-    | `CUDA_PATH` | CUDA toolkit to use; otherwise the toolkit of `nvcc` on `PATH`, then `/usr/local/cuda` |
+    | `CUDA_PATH` | CUDA toolkit of `MARLIN_CUDA=local` (otherwise the toolkit of `nvcc` on `PATH`, then `/usr/local/cuda`); set with `MARLIN_CUDA` unset, it selects `local` |
     | `CUDAHOSTCXX` | host compiler for `nvcc -ccbin` (default: `g++` on `PATH`); a name on `PATH` or a path |
-    | `MARLIN_CUDA` | `local` (default: the toolkit of this machine), `hermetic` (`@marlin_cuda_wheels`) or `none` (build without CUDA) |
+    | `MARLIN_CUDA` | `hermetic` (default: `@marlin_cuda_wheels`), `local` (the toolkit of this machine) or `none` (build without CUDA) |
     | `MARLIN_PYTHON` | Python interpreter for the generator (default: `python3` on `PATH`) |
     | `MARLIN_WHEELHOUSE` | folder of wheels: install the pinned Python packages (and the CUDA wheels) from it only (no index) |
 
-    Without a CUDA toolkit (none found, or `MARLIN_CUDA=none`), the toolkit's targets, and every target that
+    Without a CUDA toolkit (`MARLIN_CUDA=none`, or `local` and none found), the toolkit's targets, and every target that
     needs them, are incompatible: `bazel test //...` skips them, and building one by name fails with Bazel's
     "incompatible" error naming `@marlin_cuda//:NO_CUDA_TOOLKIT_FOUND.set_--repo_env=CUDA_PATH`.
 

@@ -10,6 +10,9 @@ load("@bazel_skylib//lib:unittest.bzl", "analysistest", "asserts", "unittest")
 load("//rules/private:catalog.bzl", "IMPLEMENTED_QUANT_CONFIGS", "KNOWN_QUANT_CONFIGS")
 
 # buildifier: disable=bzl-visibility
+load("//rules/private:cuda_toolkit.bzl", "toolkit_mode")
+
+# buildifier: disable=bzl-visibility
 load("//rules/private:plan.bzl", "FAMILIES", "arch_families", "check_archs_cuda", "check_config_archs", "family_archs", "gencode_flags", "plan_file_names", "plan_kernel_files", "resolve_archs", "resolve_quant_configs", "shard_file_names", "validate_archs", "validate_quant_configs", "validate_shards")
 
 ALLOWED_ARCHS = "allowed: 7.5, 8.0, 8.6, 8.7, 8.9, 9.0, 10.0, 12.0, 12.1 (with a suffix where nvcc has one: 9.0a, 10.0a, 10.0f, 12.0a, 12.0f, 12.1a, 12.1f; +PTX after any of them also embeds its PTX)"
@@ -422,6 +425,13 @@ def _planning_test_impl(ctx):
             "sm75_kernel_float16_u4_float16.cu",
             "sm75_kernel_float16_u8b128_float16.cu",
         ])
+
+    # Which toolkit @marlin_cuda takes: the pinned wheels unless the environment asks for another.
+    _expect_equal(r, "toolkit mode by default", toolkit_mode({}), "hermetic")
+    _expect_equal(r, "toolkit mode with an explicit CUDA_PATH", toolkit_mode({"CUDA_PATH": "/opt/cuda"}), "local")
+    _expect_equal(r, "toolkit mode with an empty CUDA_PATH", toolkit_mode({"CUDA_PATH": ""}), "hermetic")
+    _expect_equal(r, "MARLIN_CUDA wins over CUDA_PATH", toolkit_mode({"CUDA_PATH": "/opt/cuda", "MARLIN_CUDA": "hermetic"}), "hermetic")
+    _expect_equal(r, "MARLIN_CUDA=none", toolkit_mode({"MARLIN_CUDA": "none"}), "none")
 
     return unittest.end(r)
 

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# The hermetic CUDA toolkit (--repo_env=MARLIN_CUDA=hermetic: NVIDIA's pinned PyPI wheels) on a machine whose
+# The hermetic CUDA toolkit (NVIDIA's pinned PyPI wheels), which the build takes by default, on a machine whose
 # own toolkit is hidden:
 #   1. in a private mount namespace (unshare -m, needs root), every folder of the local toolkit is covered by an
 #      empty tmpfs and every nvcc on PATH by /dev/null, so nothing of it can be read or run;
-#   2. there, in an output base of its own, the tests that compile, link and inspect CUDA code pass
-#      (TARGETS, default: tiny_cuda_test, library_test, hermetic_actions_test);
+#   2. there, in an output base of its own and with no toolkit setting (MARLIN_CUDA and CUDA_PATH unset), the
+#      tests that compile, link and inspect CUDA code pass (TARGETS, default: tiny_cuda_test, library_test,
+#      hermetic_actions_test);
 #   3. no nvcc action names a path outside the execution root besides the shell and the host compiler (aquery:
-#      nvcc, its folder on PATH and every input are inside it).
+#      nvcc, its folder on PATH and every input are inside it): the default is the wheels' toolkit.
 #   bash tests/toolkit/hermetic_cuda.sh [TARGET...]
 set -euo pipefail
 
@@ -14,6 +15,8 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 checkout="$(cd "${here}/../.." && pwd)"
 # shellcheck source=tests/hermetic/lib.sh
 source "${checkout}/tests/hermetic/lib.sh"
+# shellcheck source=tests/toolkit/lib.sh
+source "${here}/lib.sh"
 
 targets=("$@")
 if [[ ${#targets[@]} -eq 0 ]]; then
@@ -58,21 +61,18 @@ fi
 work="$(mktemp -d)"
 base="${work}/output_base"
 trap 'hermetic_shutdown "${checkout}" "${base}"; hermetic_remove "${work}"' EXIT
-flags=(--repo_env=MARLIN_CUDA=hermetic)
+# The default, as a user who sets nothing gets it.
+unset MARLIN_CUDA CUDA_PATH
+flags=()
 
 t0="$(hermetic_seconds)"
-hermetic_bazel "${checkout}" "${base}" test "${flags[@]}" --test_output=errors "${targets[@]}"
+toolkit_tests "${checkout}" "${base}" "${work}/test.log" "${targets[@]}"
 hermetic_log "tests with the hermetic toolkit passed in $(($(hermetic_seconds) - t0)) s"
 
 # Every nvcc action: nvcc and the folder on PATH are inside the execution root, and so is every input.
 aquery="${work}/aquery.txt"
-hermetic_bazel "${checkout}" "${base}" aquery "${flags[@]}" --output=text \
-  "mnemonic(NvccCompile, deps(//tests/library:library_test))" >"${aquery}" 2>/dev/null
-count="$(grep -c 'Mnemonic: NvccCompile' "${aquery}" || true)"
-[[ "${count}" -gt 0 ]] || {
-  echo "FAIL: aquery found no NvccCompile action"
-  exit 1
-}
+toolkit_nvcc_actions "${checkout}" "${base}" "${aquery}"
+count="$(grep -c 'Mnemonic: NvccCompile' "${aquery}")"
 if grep -nE 'cuda[^ ]*/bin/nvcc' "${aquery}" | grep -vE 'external/marlin_cuda_wheels/cuda/bin/nvcc'; then
   echo "FAIL: an nvcc action runs an nvcc that is not the hermetic one"
   exit 1
