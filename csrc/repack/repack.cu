@@ -10,6 +10,7 @@
 #include <string>
 
 #include "marlin/marlin.h"
+#include "repack/index_checks.h"
 
 namespace marlin {
 namespace {
@@ -138,6 +139,11 @@ marlin_status repack(bool awq, const int32_t* in, const int32_t* perm, int32_t* 
     return fail(MARLIN_ERR_INVALID_ARGUMENT, "n must be a positive multiple of 64, got " + std::to_string(n), err,
                 err_len);
   const auto s = static_cast<cudaStream_t>(stream);
+  if (perm != nullptr) {  // the kernel gathers source rows by it: refuse a bad one before it reads
+    std::string error;
+    const marlin_status st = check_indices({perm, nullptr, k, 0, 0, false}, s, &error);
+    if (st != MARLIN_OK) return fail(st, error, err, err_len);
+  }
   const int grid = grid_for((k / 16) * num_bits / 2 * n);
   if (num_bits == 8) {
     repack_kernel<8><<<grid, 256, 0, s>>>(out, perm, k, n, Gptq8{in, n});

@@ -161,6 +161,8 @@ class Library:
         dll.marlin_permute_scales.restype = status
         dll.marlin_awq_zeros.argtypes = [vp, vp, i64, i64, ctypes.c_int, vp, _ERR_BUF, sz]
         dll.marlin_awq_zeros.restype = status
+        dll.marlin_check_act_order.argtypes = [vp, vp, i64, i64, i64, ctypes.c_int, vp, _ERR_BUF, sz]
+        dll.marlin_check_act_order.restype = status
         dll.marlin_built_kernel_count.argtypes = []
         dll.marlin_built_kernel_count.restype = ctypes.c_int
 
@@ -208,6 +210,29 @@ class Library:
     def awq_zeros(self, src: int, dst: int, groups: int, n: int, s_type: int, stream: int | None) -> None:
         """``marlin_awq_zeros``: int32 [groups, n/8] -> [groups, n] of ``s_type`` in the kernel's order."""
         self._call(self._dll.marlin_awq_zeros, src, dst, groups, n, int(s_type), stream or None)
+
+    def check_act_order(
+        self,
+        perm: int,
+        g_idx_sorted: int,
+        k: int,
+        num_groups: int,
+        group_size: int,
+        is_k_full: bool,
+        stream: int | None,
+    ) -> None:
+        """``marlin_check_act_order``: int32 [k] ``perm`` a permutation of 0..k-1, int32 [k] ``g_idx_sorted`` in
+        [0, num_groups) (and == i // group_size with ``is_k_full``), checked on the device; waits for ``stream``."""
+        self._call(
+            self._dll.marlin_check_act_order,
+            perm,
+            g_idx_sorted or None,
+            k,
+            num_groups,
+            group_size,
+            int(is_k_full),
+            stream or None,
+        )
 
     def built_kernel_count(self) -> int:
         """``marlin_built_kernel_count``: kernel instantiations built into this library."""

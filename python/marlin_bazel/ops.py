@@ -276,6 +276,10 @@ class ActOrder:
             size); the kernel then looks the scales up row by row.
         num_groups: ``max(g_idx) + 1``, the number of scale rows :func:`gemm` expects.
         group_size: the checkpoint's group size (32, 64 or 128); :func:`gemm` must be called with the same.
+
+    One built by hand is checked as it is made (one device synchronization): ``perm`` a permutation of
+    ``0..k-1``, every ``g_idx_sorted`` in ``[0, num_groups)``, and ``is_k_full`` true only where it holds. The
+    kernels index by these values, so a wrong one would read out of bounds; the error names it.
     """
 
     perm: torch.Tensor
@@ -283,6 +287,9 @@ class ActOrder:
     is_k_full: bool
     num_groups: int
     group_size: int
+
+    def __post_init__(self) -> None:
+        _check_act_order(self)
 
     @property
     def k(self) -> int:
@@ -292,6 +299,70 @@ class ActOrder:
     def to(self, device: torch.device | str | int) -> ActOrder:
         """A copy with ``perm`` and ``g_idx_sorted`` on ``device``."""
         return replace(self, perm=self.perm.to(device), g_idx_sorted=self.g_idx_sorted.to(device))
+
+
+def _check_act_order_group_size(group_size: object) -> None:
+    if isinstance(group_size, bool) or not isinstance(group_size, int) or group_size not in _ACT_ORDER_GROUP_SIZES:
+        raise ValueError(
+            f"group_size: {group_size!r} is not a group size act-order takes; allowed: {list(_ACT_ORDER_GROUP_SIZES)}"
+        )
+
+
+def _check_act_order(ao: ActOrder) -> None:
+    """The checks of :class:`ActOrder` (see its docstring); raises TypeError or ValueError naming the bad value."""
+    _check_act_order_group_size(ao.group_size)
+    if isinstance(ao.num_groups, bool) or not isinstance(ao.num_groups, int) or ao.num_groups < 1:
+        raise ValueError(f"num_groups: must be an int >= 1 (the scale rows), got {ao.num_groups!r}")
+    if not isinstance(ao.is_k_full, bool):
+        raise TypeError(f"is_k_full: expected a bool, got {type(ao.is_k_full).__name__}")
+    perm, g = _tensor("perm", ao.perm), _tensor("g_idx_sorted", ao.g_idx_sorted)
+    for name, t in (("perm", perm), ("g_idx_sorted", g)):
+        _dtype(name, t, (torch.int32,))
+        _dims(name, t, 1)
+    k = perm.shape[0]
+    if k == 0:
+        raise ValueError("perm: is empty (k must be >= 1)")
+    if g.shape[0] != k or g.device != perm.device:
+        raise ValueError(
+            f"g_idx_sorted: expected shape [{k}] on {perm.device} (as perm), got {list(g.shape)} on {g.device}"
+        )
+    error = _permutation_error("perm", perm)
+    if error:
+        raise ValueError(error)
+    outside = ((g < 0) | (g >= ao.num_groups)).nonzero()
+    if outside.numel():
+        i = int(outside[0, 0])
+        raise ValueError(
+            f"g_idx_sorted: g_idx_sorted[{i}] = {int(g[i])} is not a group in [0, num_groups={ao.num_groups})"
+        )
+    if ao.is_k_full:
+        if k % ao.group_size:
+            raise ValueError(f"is_k_full: True needs k % group_size == 0, got k = {k}, group_size = {ao.group_size}")
+        full = torch.arange(k, device=g.device, dtype=torch.int32) // ao.group_size
+        wrong = (g != full).nonzero()
+        if wrong.numel():
+            i = int(wrong[0, 0])
+            raise ValueError(
+                f"is_k_full: True, but g_idx_sorted[{i}] = {int(g[i])}, not {i} // group_size = {int(full[i])} "
+                "(groups of exactly group_size consecutive rows); pass False for a K shard"
+            )
+
+
+def _permutation_error(name: str, perm: torch.Tensor) -> str | None:
+    """Why ``perm`` (integer, 1-D) is not a permutation of 0..k-1, as "name: ..." naming the first bad entry; None
+    if it is one."""
+    k = perm.shape[0]
+    p = perm.to(torch.int64)
+    outside = ((p < 0) | (p >= k)).nonzero()
+    if outside.numel():
+        i = int(outside[0, 0])
+        return f"{name}: {name}[{i}] = {int(p[i])} is out of range; {name} must be a permutation of 0..{k - 1}"
+    twice = (torch.bincount(p, minlength=k) > 1).nonzero()
+    if twice.numel():
+        v = int(twice[0, 0])
+        i, j = ((p == v).nonzero()[:2, 0]).tolist()
+        return f"{name}: {name}[{i}] = {name}[{j}] = {v}; {name} must be a permutation of 0..{k - 1} (each row once)"
+    return None
 
 
 def prepare_act_order(g_idx: torch.Tensor, group_size: int) -> ActOrder:
@@ -312,10 +383,7 @@ def prepare_act_order(g_idx: torch.Tensor, group_size: int) -> ActOrder:
     scales, so repack without ``perm`` and call :func:`gemm` without ``act_order``.
     """
     g_idx = _tensor("g_idx", g_idx)
-    if isinstance(group_size, bool) or not isinstance(group_size, int) or group_size not in _ACT_ORDER_GROUP_SIZES:
-        raise ValueError(
-            f"group_size: {group_size!r} is not a group size act-order takes; allowed: {list(_ACT_ORDER_GROUP_SIZES)}"
-        )
+    _check_act_order_group_size(group_size)
     _dims("g_idx", g_idx, 1)
     if g_idx.dtype.is_floating_point or g_idx.dtype.is_complex or g_idx.dtype == torch.bool:
         raise ValueError(f"g_idx: dtype must be an integer type (int32 in GPTQ checkpoints), got {g_idx.dtype}")
@@ -723,8 +791,9 @@ def _row_perm(perm: object, k: int, device: torch.device) -> torch.Tensor | None
     _cuda("perm", perm, device)
     _dtype("perm", perm, (torch.int32,))
     _layout("perm", perm, (k,))
-    if not torch.equal(torch.sort(perm).values, torch.arange(k, device=perm.device, dtype=torch.int32)):
-        raise ValueError(f"perm: must be a permutation of 0..{k - 1} (each row exactly once)")
+    error = _permutation_error("perm", perm)
+    if error:
+        raise ValueError(error)
     return perm
 
 

@@ -110,7 +110,7 @@ def marlin_library(name, quant_configs, archs = None, shards = 1, visibility = N
         repack = ":%s_repack" % name
         cuda_library(
             name = name + "_repack",
-            srcs = [Label("//csrc:repack/repack.cu")],
+            srcs = [Label("//csrc:repack_srcs")],
             archs = archs,
             deps = [kernel_headers],
             alwayslink = True,

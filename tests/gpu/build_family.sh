@@ -45,7 +45,8 @@ out=$(cd "$out" && pwd)
 flags=(-std=c++17 -O3 --expt-relaxed-constexpr -Xcompiler -fPIC "${defines[@]}" --compress-mode=size
        -gencode "arch=compute_$arch,code=sm_$arch" -static-global-template-stub=false
        -I "$root/csrc" -I "$root/csrc/include" -I "$out/gen")
-printf '%s\n' "$out"/gen/*.cu "$root/csrc/launcher/gemm.cu" "$root/csrc/repack/repack.cu" |
+printf '%s\n' "$out"/gen/*.cu "$root/csrc/launcher/gemm.cu" "$root/csrc/repack/repack.cu" \
+  "$root/csrc/repack/index_checks.cu" |
   xargs -P "$(nproc)" -I{} sh -c '"$0" "$@" -c {} -o "'"$out"'/obj/$(basename {}).o"' "$nvcc" "${flags[@]}"
 g++ -std=c++17 -O2 -fPIC -I "$root/csrc" -I "$root/csrc/include" -c "$root/csrc/launcher/heuristics.cc" \
   -o "$out/obj/heuristics.o"

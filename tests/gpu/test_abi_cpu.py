@@ -92,6 +92,13 @@ marlin_status marlin_awq_zeros(const int32_t* in, void* out, int64_t groups, int
            (long long)groups, (long long)n, (int)s_type, stream);
   return (marlin_status)7;
 }
+marlin_status marlin_check_act_order(const int32_t* perm, const int32_t* g_idx_sorted, int64_t k, int64_t num_groups,
+                                     int64_t group_size, int is_k_full, void* stream, char* err, size_t err_len) {
+  snprintf(err, err_len, "act_order perm=%p g_idx_sorted=%p k=%lld groups=%lld group_size=%lld full=%d stream=%p",
+           (const void*)perm, (const void*)g_idx_sorted, (long long)k, (long long)num_groups, (long long)group_size,
+           is_k_full, stream);
+  return MARLIN_ERR_INVALID_ARGUMENT;
+}
 int marlin_built_kernel_count(void) { return 240; }
 """
 
@@ -332,6 +339,22 @@ class StubLibraryTest(unittest.TestCase):
         self.assertEqual(cm.exception.message, "zeros in=0x10 out=0x20 groups=5 n=128 s_type=1 stream=0x40")
         self.assertEqual(cm.exception.code, 7)
         self.assertIn("status 7", str(cm.exception))
+
+    def test_check_act_order(self) -> None:
+        big = 1 << 33
+        with self.assertRaises(_lib.MarlinError) as cm:
+            self.lib.check_act_order(0x1000, 0x2000, big, 7, 128, True, 0x3000)
+        self.assertEqual(cm.exception.code, _lib.Status.INVALID_ARGUMENT)
+        self.assertEqual(
+            cm.exception.message,
+            f"act_order perm=0x1000 g_idx_sorted=0x2000 k={big} groups=7 group_size=128 full=1 stream=0x3000",
+        )
+        with self.assertRaises(_lib.MarlinError) as cm:
+            self.lib.check_act_order(0x1000, 0, 64, 2, 32, False, None)
+        self.assertEqual(
+            cm.exception.message,
+            "act_order perm=0x1000 g_idx_sorted=(nil) k=64 groups=2 group_size=32 full=0 stream=(nil)",
+        )
 
     def test_missing_library(self) -> None:
         with self.assertRaisesRegex(_lib.LibraryNotFoundError, "MARLIN_LIB"):

@@ -1474,6 +1474,95 @@ class GemmBehaviourTest(unittest.TestCase):
 
 
 @unittest.skipUnless(RUN_GPU_TESTS, SKIP_REASON)
+class IndexCheckTest(unittest.TestCase):
+    """The C API checks the index arrays it is handed on the device (csrc/repack/index_checks.cu): a repack's
+    perm, and act-order's metadata in marlin_check_act_order. A bad entry is refused with its index and value,
+    before any kernel reads by it; good ones pass. Called through the raw binding (ops checks in Python first)."""
+
+    K, N = 512, 128
+
+    def repack(self, perm: torch.Tensor, awq: bool = False) -> None:
+        lib = _lib.get()
+        if awq:
+            q = torch.zeros((self.K, self.N // 8), dtype=torch.int32, device="cuda")
+        else:
+            q = torch.zeros((self.K // 8, self.N), dtype=torch.int32, device="cuda")
+        out = torch.empty((self.K // 16, 2 * self.N), dtype=torch.int32, device="cuda")
+        stream = torch.cuda.current_stream().cuda_stream
+        (lib.repack_awq if awq else lib.repack_gptq)(
+            q.data_ptr(), out.data_ptr(), self.K, self.N, 4, stream, perm=perm.data_ptr()
+        )
+
+    def test_repack_perm(self) -> None:
+        good = torch.randperm(self.K, device="cuda", generator=_generator("perm")).to(torch.int32)
+        for awq in (False, True):
+            self.repack(good, awq)  # no error
+            for i, value, why in ((7, self.K, "is out of range"), (300, -1, "is out of range")):
+                bad = good.clone()
+                bad[i] = value
+                with self.subTest(awq=awq, value=value), self.assertRaises(MarlinError) as cm:
+                    self.repack(bad, awq)
+                self.assertEqual(cm.exception.code, Status.INVALID_ARGUMENT)
+                self.assertEqual(
+                    cm.exception.message, f"perm[{i}] = {value} {why}: perm must be a permutation of 0..{self.K - 1}"
+                )
+            bad = good.clone()
+            bad[100] = bad[400]
+            with self.subTest(awq=awq, repeated=True), self.assertRaises(MarlinError) as cm:
+                self.repack(bad, awq)
+            self.assertRegex(
+                cm.exception.message,
+                rf"^perm\[(100|400)\] = {int(good[400])} repeats another entry's row: perm must be a permutation",
+            )
+
+    def check(self, ao_perm: torch.Tensor, g: torch.Tensor | None, num_groups: int, gs: int, full: bool) -> None:
+        _lib.get().check_act_order(
+            ao_perm.data_ptr(),
+            g.data_ptr() if g is not None else 0,
+            self.K,
+            num_groups,
+            gs,
+            full,
+            torch.cuda.current_stream().cuda_stream,
+        )
+
+    def test_check_act_order(self) -> None:
+        gs = 128
+        g_idx = torch.randperm(self.K, generator=torch.Generator().manual_seed(3)) // gs
+        ao = ops.prepare_act_order(g_idx.cuda(), gs)
+        self.check(ao.perm, ao.g_idx_sorted, ao.num_groups, gs, True)  # a whole layer: passes
+        self.check(ao.perm, None, ao.num_groups, gs, True)  # is_k_full needs no g_idx_sorted
+        self.check(ao.perm, ao.g_idx_sorted, ao.num_groups, gs, False)
+        cases = []
+        perm = ao.perm.clone()
+        perm[3] = -5
+        cases.append((perm, ao.g_idx_sorted, 4, True, r"^perm\[3\] = -5 is out of range"))
+        g = ao.g_idx_sorted.clone()
+        g[20] = 4
+        cases.append((ao.perm, g, 4, False, r"^g_idx_sorted\[20\] = 4 is not a group in \[0, num_groups=4\)$"))
+        g = ao.g_idx_sorted.clone()
+        g[127] = 1
+        cases.append((ao.perm, g, 4, True, r"^is_k_full is set, but g_idx_sorted\[127\] = 1, not 127 / group_size = 0"))
+        cases.append(
+            (ao.perm, ao.g_idx_sorted, 3, False, r"^g_idx_sorted\[384\] = 3 is not a group in \[0, num_groups=3\)")
+        )
+        for perm, g, groups, full, pattern in cases:
+            with self.subTest(pattern=pattern), self.assertRaises(MarlinError) as cm:
+                self.check(perm, g, groups, gs, full)
+            self.assertEqual(cm.exception.code, Status.INVALID_ARGUMENT)
+            self.assertRegex(cm.exception.message, pattern)
+
+    def test_check_refused_while_capturing(self) -> None:
+        ao = ops.prepare_act_order(torch.arange(self.K, device="cuda") // 128, 128)
+        side = torch.cuda.Stream()
+        graph = torch.cuda.CUDAGraph()
+        with torch.cuda.graph(graph, stream=side), self.assertRaises(MarlinError) as cm:
+            self.check(ao.perm, ao.g_idx_sorted, ao.num_groups, 128, True)
+        self.assertEqual(cm.exception.code, Status.INVALID_ARGUMENT)
+        self.assertIn("being captured into a CUDA graph", cm.exception.message)
+
+
+@unittest.skipUnless(RUN_GPU_TESTS, SKIP_REASON)
 class RepackTest(unittest.TestCase):
     """CUDA repack and permutation kernels == the pure-torch reference of DESIGN.md, bit for bit."""
 

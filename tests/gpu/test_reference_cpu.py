@@ -1260,5 +1260,117 @@ class PrepareActOrderTest(unittest.TestCase):
             ops.prepare_act_order([0, 1], 32)
 
 
+class HandBuiltActOrderTest(unittest.TestCase):
+    """An ActOrder made by hand is checked as it is made: the kernels index by perm and g_idx_sorted, so a bad
+    value must be refused with an error that names it, not read out of bounds."""
+
+    K, GS = 256, 64
+
+    def good(self) -> dict[str, object]:
+        g_idx = torch.randperm(self.K, generator=torch.Generator().manual_seed(7)) // self.GS
+        ao = ops.prepare_act_order(g_idx, self.GS)
+        return {
+            "perm": ao.perm.clone(),
+            "g_idx_sorted": ao.g_idx_sorted.clone(),
+            "is_k_full": ao.is_k_full,
+            "num_groups": ao.num_groups,
+            "group_size": ao.group_size,
+        }
+
+    def test_good_is_accepted(self) -> None:
+        ao = ops.ActOrder(**self.good())
+        self.assertEqual((ao.k, ao.is_k_full, ao.num_groups), (self.K, True, self.K // self.GS))
+
+    def test_perm_out_of_range(self) -> None:
+        for value in (self.K, -1, 2**31 - 1):
+            kw = self.good()
+            kw["perm"][5] = value
+            with self.assertRaisesRegex(
+                ValueError, rf"^perm: perm\[5\] = {value} is out of range; perm must be a permutation"
+            ):
+                ops.ActOrder(**kw)
+
+    def test_perm_repeats_a_row(self) -> None:
+        kw = self.good()
+        perm = kw["perm"]
+        v = int(perm[9])
+        perm[200] = v  # row v twice, the row that was at 200 never
+        lo, hi = sorted((9, 200))
+        with self.assertRaisesRegex(
+            ValueError, rf"^perm: perm\[{lo}\] = perm\[{hi}\] = {v}; perm must be a permutation"
+        ):
+            ops.ActOrder(**kw)
+
+    def test_group_out_of_range(self) -> None:
+        for value in (self.K // self.GS, -3):
+            kw = self.good()
+            kw["is_k_full"] = False
+            kw["g_idx_sorted"][17] = value
+            with self.assertRaisesRegex(
+                ValueError, rf"^g_idx_sorted: g_idx_sorted\[17\] = {value} is not a group in \[0, num_groups=4\)"
+            ):
+                ops.ActOrder(**kw)
+
+    def test_num_groups_too_small(self) -> None:
+        kw = self.good()
+        kw["num_groups"] = 3  # group 3 exists in g_idx_sorted
+        with self.assertRaisesRegex(
+            ValueError, r"^g_idx_sorted: g_idx_sorted\[192\] = 3 is not a group in \[0, num_groups=3\)"
+        ):
+            ops.ActOrder(**kw)
+
+    def test_is_k_full_must_hold(self) -> None:
+        kw = self.good()
+        kw["g_idx_sorted"][63] = 1  # still in range, but groups are no longer 64 consecutive rows
+        with self.assertRaisesRegex(
+            ValueError, r"^is_k_full: True, but g_idx_sorted\[63\] = 1, not 63 // group_size = 0"
+        ):
+            ops.ActOrder(**kw)
+        kw["is_k_full"] = False  # a K shard may have uneven groups
+        self.assertFalse(ops.ActOrder(**kw).is_k_full)
+
+    def test_types_and_shapes(self) -> None:
+        cases: list[tuple[str, object, type[Exception], str]] = [
+            ("perm", self.good()["perm"].long(), ValueError, "^perm: dtype must be torch.int32"),  # type: ignore[union-attr]
+            ("perm", [0, 1], TypeError, "^perm: expected a torch.Tensor"),
+            (
+                "g_idx_sorted",
+                torch.zeros(self.K - 1, dtype=torch.int32),
+                ValueError,
+                r"^g_idx_sorted: expected shape \[256\]",
+            ),
+            ("is_k_full", 1, TypeError, "^is_k_full: expected a bool"),
+            ("num_groups", 0, ValueError, "^num_groups: must be an int >= 1"),
+            ("group_size", 48, ValueError, "^group_size: 48 is not a group size act-order takes"),
+        ]
+        for field, value, error, pattern in cases:
+            kw = self.good()
+            kw[field] = value
+            with self.subTest(field=field), self.assertRaisesRegex(error, pattern):
+                ops.ActOrder(**kw)
+
+    def test_to_checks_again(self) -> None:
+        ao = ops.ActOrder(**self.good())
+        self.assertTrue(torch.equal(ao.to("cpu").perm, ao.perm))
+
+
+class RowPermTest(unittest.TestCase):
+    """The permutation check of repack's perm (ops._permutation_error, run before any CUDA call) names the entry."""
+
+    def test_messages(self) -> None:
+        self.assertIsNone(ops._permutation_error("perm", torch.randperm(64).to(torch.int32)))
+        bad = torch.arange(64, dtype=torch.int32)
+        bad[10] = 64
+        self.assertEqual(
+            ops._permutation_error("perm", bad),
+            "perm: perm[10] = 64 is out of range; perm must be a permutation of 0..63",
+        )
+        bad[10] = 3
+        self.assertEqual(
+            ops._permutation_error("perm", bad),
+            "perm: perm[3] = perm[10] = 3; perm must be a permutation of 0..63 (each row once)",
+        )
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -79,7 +79,8 @@ size_t marlin_workspace_bytes(int sm_count);
 // Weights packed along K, int32 [k*num_bits/32, n] -> Marlin layout [k/16, n*num_bits/2]. num_bits: 4 or 8.
 // GPTQ-INT4/INT8 checkpoints come packed this way; FP8 (e4m3 bytes) and FP4 (e2m1 nibbles) weights are packed
 // the same way first. perm: NULL, or [k] row order (repacked row i = source row perm[i]): act-order's, or the
-// 8-bit-activation order (docs/FORMATS.md).
+// 8-bit-activation order (docs/FORMATS.md). A perm is checked to be a permutation of 0..k-1 on the device first,
+// which waits for the stream (and is refused while the stream is captured into a graph).
 marlin_status marlin_repack_gptq(const int32_t* in, const int32_t* perm, int32_t* out, int64_t k, int64_t n,
                                  int num_bits, void* stream, char* err, size_t err_len);
 // AWQ int32 [k, n/8] (packed along N, AWQ nibble order) -> Marlin layout [k/16, 2n]. num_bits must be 4. perm as
@@ -93,6 +94,13 @@ marlin_status marlin_permute_scales(const void* in, void* out, int64_t groups, i
 // AWQ zero points int32 [groups, n/8] -> [groups, n] values of s_type (f16 or bf16) in the kernel's order.
 marlin_status marlin_awq_zeros(const int32_t* in, void* out, int64_t groups, int64_t n,
                                marlin_scalar_type s_type, void* stream, char* err, size_t err_len);
+
+// Checks act-order metadata once, before marlin_gemm uses it (marlin_gemm reads by these indices and does not
+// check them on every call): perm a permutation of 0..k-1, every g_idx_sorted[i] in [0, num_groups), and, with
+// is_k_full, g_idx_sorted[i] == i / group_size (g_idx_sorted may then be NULL). Waits for the stream.
+// MARLIN_ERR_INVALID_ARGUMENT with the first bad entry (index and value) in err.
+marlin_status marlin_check_act_order(const int32_t* perm, const int32_t* g_idx_sorted, int64_t k, int64_t num_groups,
+                                     int64_t group_size, int is_k_full, void* stream, char* err, size_t err_len);
 
 // Number of kernel instantiations built into this library.
 int marlin_built_kernel_count(void);
