@@ -25,6 +25,8 @@ struct ThreadConfig {
 constexpr ThreadConfig kSmallBatchConfigs[] = {{128, 128, 256}, {64, 128, 128}, {128, 64, 128}};
 constexpr ThreadConfig kLargeBatchConfigs[] = {{64, 128, 128}, {64, 256, 256}, {128, 64, 128}};
 constexpr ThreadConfig kWideNConfigs[] = {{64, 256, 256}, {64, 128, 128}, {128, 64, 128}};
+// The one thread config the sm90 family (wgmma) is built with: the wide-N one.
+constexpr ThreadConfig kSm90Config = kWideNConfigs[0];
 
 // Every thread config of the catalog, for the tuning override.
 constexpr ThreadConfig kAllConfigs[] = {{128, 128, 256}, {64, 256, 256}, {64, 128, 128}, {128, 64, 128}};
@@ -309,7 +311,8 @@ marlin_status plan_gemm(const marlin_gemm_args& a, const DeviceLimits& limits,
   const int m_chunks = static_cast<int>((a.m + rows - 1) / rows);
   // The sm90 family's kernel is tried before the sm80 family's (64, 256, 256) where it runs, is built and goes
   // first, or where that config is forced.
-  const KernelKey sm90_key{act, wt, out, st, 256, tmb, 16, 4, m8, kStages, group_blocks, false, true};
+  const KernelKey sm90_key{act, wt, out, st, kSm90Config.threads, tmb, kSm90Config.thread_n / 16,
+                           kSm90Config.thread_k / 16, m8, kStages, group_blocks, false, true};
   const bool sm90_wanted = sm90_runs(a, tmb, m8, limits) && is_built(sm90_key) &&
                            (forced != nullptr || sm90_first(a, tmb, m_chunks, limits));
   const auto& defaults = tmb <= 1 ? kSmallBatchConfigs
@@ -325,7 +328,9 @@ marlin_status plan_gemm(const marlin_gemm_args& a, const DeviceLimits& limits,
     for (int option = 0; option < 2 * static_cast<int>(candidates.size()); ++option) {
       const ThreadConfig& tc = candidates[option / 2];
       const bool wgmma = option % 2 == 0;  // each config: the sm90 family's kernel, then the others'
-      if (wgmma && !(sm90_wanted && stages == kStages && tc.thread_n == 256 && tc.threads == 256)) continue;
+      if (wgmma && !(sm90_wanted && stages == kStages && tc.thread_k == kSm90Config.thread_k &&
+                     tc.thread_n == kSm90Config.thread_n && tc.threads == kSm90Config.threads))
+        continue;
       if (a.k % tc.thread_k != 0 || a.n % tc.thread_n != 0) continue;
       const KernelKey key{act, wt, out, st, tc.threads, tmb, tc.thread_n / 16, tc.thread_k / 16, m8,
                           stages, group_blocks, false, wgmma};
@@ -337,7 +342,7 @@ marlin_status plan_gemm(const marlin_gemm_args& a, const DeviceLimits& limits,
         missing = key;
         shape_fits = true;
       }
-      if (!is_built(key)) continue;
+      if (!wgmma && !is_built(key)) continue;  // (the sm90 key's lookup is in sm90_wanted)
 
       plan->key = key;
       plan->smem_bytes = smem_bytes(shape);
