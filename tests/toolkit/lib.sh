@@ -1,6 +1,10 @@
 # shellcheck shell=bash
-# Helpers of the tests/toolkit/*.sh checks (sourced after tests/hermetic/lib.sh). Both read the caller's
-# array `flags` (extra Bazel flags, possibly empty).
+# Helpers of the tests/toolkit/*.sh checks (sourced after tests/hermetic/lib.sh). The functions read the
+# caller's array `flags` (extra Bazel flags, possibly empty).
+
+# The tests that compile, link and inspect CUDA code: what a check runs when given no TARGET.
+# shellcheck disable=SC2034  # used by the scripts that source this file
+TOOLKIT_DEFAULT_TARGETS=(//tests/rules:tiny_cuda_test //tests/library:library_test //tests/rules:hermetic_actions_test)
 
 # toolkit_tests CHECKOUT OUTPUT_BASE LOG TARGET...: bazel test TARGETS; fails unless each one ran and PASSED
 # (where no toolkit is found they are SKIPPED, and bazel test still exits 0).

@@ -15,9 +15,7 @@ source "${checkout}/tests/hermetic/lib.sh"
 source "${here}/lib.sh"
 
 targets=("$@")
-if [[ ${#targets[@]} -eq 0 ]]; then
-  targets=(//tests/rules:tiny_cuda_test //tests/library:library_test //tests/rules:hermetic_actions_test)
-fi
+[[ ${#targets[@]} -gt 0 ]] || targets=("${TOOLKIT_DEFAULT_TARGETS[@]}")
 
 work="$(mktemp -d)"
 base="${work}/output_base"
