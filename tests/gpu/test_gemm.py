@@ -1939,7 +1939,7 @@ class PythonValidationTest(unittest.TestCase):
                     "b_type": "u4",
                     "zeros": self.s.clone(),
                     "bias": torch.zeros(n, device=dev, dtype=f16),
-                    "out": torch.empty(4, n, device=dev, dtype=f16),
+                    "out": torch.full((4, n), float("nan"), device=dev, dtype=f16),  # must be written
                 },
             ),
         ]
@@ -1954,8 +1954,8 @@ class PythonValidationTest(unittest.TestCase):
 
     def expect_a8_accepted(self, act: str, cases: list[tuple[str, dict[str, Any]]]) -> None:
         """Each case, with 8-bit activations of kind act, passes Python's checks: it runs (a finite result of the
-        dtype and shape asked, `out` itself when given), or (a library without those kernels) raises MarlinError
-        NOT_BUILT; never a ValueError."""
+        dtype and shape asked, `out` itself when given, NaN before), or raises MarlinError NOT_BUILT, which is
+        accepted only from a library without kernels for act at all (_a8_act_probe); never a ValueError."""
         checks = Cases(self)
         for what, kw in cases:
             with checks.case(what):
@@ -1964,6 +1964,9 @@ class PythonValidationTest(unittest.TestCase):
                     torch.cuda.synchronize()
                 except MarlinError as exc:
                     self.assertEqual(exc.code, Status.NOT_BUILT, str(exc))
+                    self.assertIsNotNone(
+                        _a8_act_probe(act), f"NOT_BUILT from a library that has {act.upper()}-activation kernels: {exc}"
+                    )
                     continue
                 want = kw.get("out_dtype", torch.float16)
                 self.assertEqual((out.dtype, tuple(out.shape)), (want, (4, self.N)))
