@@ -104,6 +104,12 @@ SUFFIX_MIN_CUDA: dict[str, str] = {"a": "12.0", "f": "12.9"}
 # Written after an arch ("8.0+PTX"), it also embeds the arch's PTX, which the driver compiles for newer GPUs.
 PTX_SUFFIX = "+PTX"
 
+
+def arch_base(arch: str) -> str:
+    """An arch-list spelling without its nvcc suffix letter: "9.0a" -> "9.0", "10.0f" -> "10.0", "8.0" -> "8.0"."""
+    return arch[:-1] if arch[-1:] in SUFFIX_MIN_CUDA else arch
+
+
 SUPPORTED_ARCHS: tuple[str, ...] = tuple(a.name for a in ARCHS)
 _ARCHS_BY_NAME: dict[str, ArchSpec] = {a.name: a for a in ARCHS}
 
@@ -277,7 +283,7 @@ class Family:
 
     def takes(self, arch: str) -> bool:
         """Whether an arch-list entry ("9.0", "9.0a") brings this family in."""
-        return arch in self.archs or arch.rstrip("af") in self.archs
+        return arch in self.archs or arch_base(arch) in self.archs
 
 
 _AT_LEAST_80 = tuple(a.name for a in ARCHS if a.number >= 80)

@@ -42,17 +42,22 @@ def starlark_planned_files(
         "KNOWN_QUANT_CONFIG_FILES" if all_known else "QUANT_CONFIG_FILES"
     ]
     archs = [a.removesuffix(values["ARCH_PTX_SUFFIX"]) for a in archs]  # +PTX does not change the files
-    bases = [a.rstrip("af") for a in archs]
+    letters = {a[-1] for a in values["ARCH_MIN_CUDA"] if a[-1].isalpha()}  # nvcc's suffixes ("a", "f")
+
+    def base(arch: str) -> str:
+        return arch[:-1] if arch[-1] in letters else arch
+
+    bases = [base(a) for a in archs]
     if configs is None:
         configs = [c for c in available if any(b in required[c] for b in bases)]
     elif any(c not in available or not any(b in required[c] for b in bases) for c in configs):
         return None
     if all_known:  # plan.bzl's family_takes: "9.0" of a family takes "9.0a", its "9.0a" only "9.0a"
         family_archs: dict[str, list[str]] = values["FAMILY_ARCHS"]
-        families = {f for f, fa in family_archs.items() if any(a in fa or a.rstrip("af") in fa for a in archs)}
+        families = {f for f, fa in family_archs.items() if any(a in fa or base(a) in fa for a in archs)}
     else:  # plan.bzl's arch_families
         arch_families: dict[str, list[str]] = values["ARCH_FAMILIES"]
-        families = {f for a in archs for f in arch_families.get(a, arch_families[a.rstrip("af")])}
+        families = {f for a in archs for f in arch_families.get(a, arch_families[base(a)])}
     out = {"kernel_selector.h"}
     for c in configs:
         for fam in families:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import itertools
+import re
 import unittest
 from collections import Counter
 from unittest import mock
@@ -450,7 +451,7 @@ def seed_formula(archs: str) -> tuple[dict[str, int], set[str]]:
     """(instantiations per family, file names) of the seed's whole matrix for an arch list such as "8.0,9.0a"."""
     numbers = set()
     for arch in archs.split(","):
-        major, minor = arch.rstrip("af").split(".")
+        major, minor = re.match(r"(\d+)\.(\d+)", arch).groups()  # "9.0a" -> 9, 0: any suffix after
         numbers.add(int(major) * 10 + int(minor))
     counts: dict[str, int] = {}
     files: set[str] = set()
