@@ -35,7 +35,6 @@ import argparse
 import datetime
 import json
 import math
-import os
 import sys
 import time
 from collections.abc import Callable
@@ -49,6 +48,7 @@ if _PY not in sys.path:
 import torch
 from marlin_bazel import _lib, ops
 from marlin_bazel import reference as ref
+from marlin_bazel._provenance import provenance
 
 SHAPES = [(4096, 4096), (4096, 14336), (14336, 4096), (8192, 8192), (8192, 28672), (28672, 8192)]
 MS = [1, 2, 4, 8, 16, 32, 64, 128, 256]
@@ -430,7 +430,7 @@ def report(rows: list[Row], args: argparse.Namespace, env: dict[str, object]) ->
         types += f"{args.dtype}), c dtype {args.dtype}"
     lines = [
         f"GEMM benchmark: {env['device']} ({env['sm_count']} SMs), torch {env['torch']}, CUDA {env['cuda']}",
-        f"({env['date']}).",
+        f"({env['date']}); commit {env['commit']}, library {env['library']} (sha256 {env['library_sha256']}).",
         "",
         f"- {types}, group size {group_sizes_text(args)}; {env['built_kernel_count']} kernels built",
         f"- device-to-device copy bandwidth (1 GiB torch copy, read + write): **{args.copy_gbps:.0f} GB/s**",
@@ -533,7 +533,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def device_environment() -> dict[str, object]:
-    """What a report says about where it ran: GPU, SM count, torch and CUDA versions, UTC date."""
+    """What a report says about where it ran: GPU, SM count, torch and CUDA versions, UTC date, and what ran: the
+    commit and the library's path and sha256."""
     props = torch.cuda.get_device_properties(0)
     return {
         "device": props.name,
@@ -541,6 +542,7 @@ def device_environment() -> dict[str, object]:
         "torch": torch.__version__,
         "cuda": torch.version.cuda,
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        **provenance(),  # the commit and the library's path and sha256
     }
 
 
@@ -550,11 +552,8 @@ def main(argv: list[str] | None = None) -> int:
         print("bench/gemm.py needs a CUDA device", file=sys.stderr)
         return 2
     env = device_environment()
-    env["library"] = str(_lib.library_path())
     env["built_kernel_count"] = ops.built_kernel_count()
     env["dtype"], env["act"] = args.dtype, args.act
-    if os.environ.get("MARLIN_COMMIT"):  # the GPU machine gets a copy of the tree, without git
-        env["commit"] = os.environ["MARLIN_COMMIT"]
     start = time.perf_counter()
     args.copy_gbps = copy_bandwidth()
     print(f"{env['device']}: copy bandwidth {args.copy_gbps:.0f} GB/s (read + write)", flush=True)

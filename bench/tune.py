@@ -85,6 +85,7 @@ def report(rows: list[dict[str, object]], args: argparse.Namespace, env: dict[st
     lines = [
         f"Launcher tuning: {env['device']} ({env['sm_count']} SMs), torch {env['torch']}, CUDA {env['cuda']}",
         f"({env['date']}); b_type {args.b_type}, {args.dtype}, group size {bench.group_size_for(args.b_type, args)}.",
+        f"Commit {env['commit']}, library {env['library']} (sha256 {env['library_sha256']}).",
         "",
         "- variants: thread config (thread_k x thread_n) / blocks per SM cap; `auto` is the launcher's choice",
         "- `auto / best`: the launcher's time over the best forced variant's (1.00 = it picked the best)",

@@ -1,7 +1,9 @@
 """Torch-facing entry points over the C API.
 
-All functions take CUDA tensors and run asynchronously on the current torch stream of the tensors' device.
-Arguments are validated here first (``ValueError`` naming the argument); what only the library can judge (no
+All functions take CUDA tensors and run asynchronously on the current torch stream of the tensors' device. They
+call the PyTorch custom ops ``torch.ops.marlin_bazel.*`` (:mod:`marlin_bazel._custom_ops`), so they work under
+``torch.compile(fullgraph=True)`` and CUDA-graph capture; those ops call the library. Arguments are validated
+first (``ValueError`` naming the argument; also while torch.compile traces); what only the library can judge (no
 kernel built for a config or arch, CUDA errors) raises :class:`marlin_bazel.MarlinError`. :func:`gemm` checks the
 types first (dtypes, formats, group size, which arguments a format takes), then devices and layouts, so its type
 errors are the same for CPU tensors.
@@ -49,13 +51,26 @@ scales are e8m0 exponent bytes [k/32, n] as ``torch.uint8`` (or ``torch.float8_e
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass, replace
 
 import torch
 
-from . import _lib
-from ._lib import ScalarType
+from . import _checks as chk
+from . import (
+    _custom_ops,  # noqa: F401  (registers torch.ops.marlin_bazel)
+    _lib,
+)
+from ._gemm_args import (
+    ACT_ORDER_B_TYPES,
+    ACT_ORDER_GROUP_SIZES,
+    B_TYPES,
+    FORMAT_GROUP_SIZES,
+    FP8_ACT_FORMATS,
+    GPTQ_BITS,
+    GROUP_SIZES,
+    INT8_ACT_FORMATS,
+    THREAD_CONFIGS,
+)
 
 __all__ = [
     "ACT_ORDER_B_TYPES",
@@ -77,154 +92,11 @@ __all__ = [
     "workspace_bytes",
 ]
 
-B_TYPES: dict[str, ScalarType] = {
-    "u4": ScalarType.U4,
-    "u4b8": ScalarType.U4B8,
-    "u8b128": ScalarType.U8B128,
-    "fe4m3fn": ScalarType.FE4M3FN,
-    "fe2m1f": ScalarType.FE2M1F,
-}
-# Every group size some format takes; FORMAT_GROUP_SIZES says which format takes which. A format is a b_type,
-# except that "fe2m1f" is "nvfp4" or "mxfp4" by the dtype of its scales.
-GROUP_SIZES = (-1, 16, 32, 64, 128)
-FORMAT_GROUP_SIZES: dict[str, tuple[int, ...]] = {
-    "u4": (-1, 32, 64, 128),
-    "u4b8": (-1, 32, 64, 128),
-    "u8b128": (-1, 32, 64, 128),
-    "fe4m3fn": (-1, 128),
-    "nvfp4": (16,),
-    "mxfp4": (32,),
-}
-# (thread_k, thread_n) of every thread config the catalog builds, for gemm's tuning override.
-THREAD_CONFIGS: tuple[tuple[int, int], ...] = ((128, 128), (64, 256), (64, 128), (128, 64))
-# b_types with act-order (GPTQ desc_act), and the checkpoint group sizes it takes.
-ACT_ORDER_B_TYPES = ("u4b8", "u8b128")
-_ACT_ORDER_GROUP_SIZES = (32, 64, 128)
-# Bits per weight of each b_type; a Marlin-layout b_q is int32 [k/16, (bits/2) * n].
-_BITS: dict[str, int] = {"u4": 4, "u4b8": 4, "u8b128": 8, "fe4m3fn": 8, "fe2m1f": 4}
-# Weight widths repack_gptq accepts.
-_GPTQ_BITS = (4, 8)
-_DTYPES: dict[torch.dtype, ScalarType] = {
-    torch.float16: ScalarType.FLOAT16,
-    torch.bfloat16: ScalarType.BFLOAT16,
-}
-# 1-byte scale dtypes: e4m3 (NVFP4) and e8m0 (MXFP4; torch.uint8 always, torch.float8_e8m0fnu where torch has it).
-_FP8_E4M3: torch.dtype | None = getattr(torch, "float8_e4m3fn", None)
-_FP8_E8M0: torch.dtype | None = getattr(torch, "float8_e8m0fnu", None)
-_NVFP4_SCALE_DTYPES: tuple[torch.dtype, ...] = tuple(d for d in (_FP8_E4M3,) if d is not None)
-_MXFP4_SCALE_DTYPES: tuple[torch.dtype, ...] = tuple(d for d in (torch.uint8, _FP8_E8M0) if d is not None)
-_BYTE_SCALE_DTYPES = _NVFP4_SCALE_DTYPES + _MXFP4_SCALE_DTYPES
-# 8-bit activations: the formats that have kernels for them, each with the output dtypes it takes (gemm's
-# out_dtype). Weights for them are repacked with perm=a8_row_perm(k). FP8: a of dtype torch.float8_e4m3fn, kernels
-# of the sm89 family (archs 8.9, 12.0, 12.1). INT8: a of dtype torch.int8, kernels of the sm80 family (archs 8.0
-# and up) and of the sm75 family (Turing: f16 output only).
-FP8_ACT_FORMATS: dict[str, tuple[torch.dtype, ...]] = {
-    "u4": (torch.float16, torch.bfloat16),
-    "u4b8": (torch.float16, torch.bfloat16),
-    "mxfp4": (torch.bfloat16,),
-}
-INT8_ACT_FORMATS: dict[str, tuple[torch.dtype, ...]] = {
-    "u4": (torch.float16, torch.bfloat16),
-    "u4b8": (torch.float16, torch.bfloat16),
-}
-# How messages name a format that takes 8-bit activations: (how it is asked for, what it is).
-_A8_FORMAT_NAMES = {
-    "u4": ("'u4'", "AWQ-INT4"),
-    "u4b8": ("'u4b8'", "GPTQ-INT4"),
-    "mxfp4": ("'fe2m1f' with e8m0 scales", "MXFP4"),
-}
-
-
-@dataclass(frozen=True, eq=False)
-class _Act8:
-    """A kind of 8-bit activations: its name in messages, the C API's a_type and the formats it has kernels for."""
-
-    name: str
-    a_type: ScalarType
-    formats: dict[str, tuple[torch.dtype, ...]]
-
-    @property
-    def b_types(self) -> frozenset[str]:
-        """The b_types of the formats ("mxfp4" is b_type "fe2m1f")."""
-        return frozenset("fe2m1f" if f in ("nvfp4", "mxfp4") else f for f in self.formats)
-
-    def allowed(self) -> str:
-        """The formats for messages, e.g. "'u4' (AWQ-INT4), ..., 'fe2m1f' with e8m0 scales (MXFP4, torch.bfloat16
-        output only)"."""
-        parts = []
-        for fmt, dtypes in self.formats.items():
-            asked, what = _A8_FORMAT_NAMES[fmt]
-            if len(dtypes) < len(_DTYPES):
-                what += f", {' or '.join(str(d) for d in dtypes)} output only"
-            parts.append(f"{asked} ({what})")
-        return ", ".join(parts)
-
-
-# a's dtype -> its kind of 8-bit activations (float8_e4m3fn where torch has it).
-_ACT8: dict[torch.dtype, _Act8] = {torch.int8: _Act8("INT8", ScalarType.S8, INT8_ACT_FORMATS)}
-if _FP8_E4M3 is not None:
-    _ACT8[_FP8_E4M3] = _Act8("FP8", ScalarType.FE4M3FN, FP8_ACT_FORMATS)
-_A_DTYPES: tuple[torch.dtype, ...] = (*_DTYPES, *_ACT8)
 # a8_row_perm: repacked row 16b + y of every 16-row block is source row 16b + _A8_BLOCK_PERM[y].
 _A8_BLOCK_PERM = (0, 1, 4, 5, 8, 9, 12, 13, 2, 3, 6, 7, 10, 11, 14, 15)
-_ALIGN = 16  # bytes; every operand is read or written with 16-byte vectors
-
-
-# --------------------------------------------------------------------------------------------------- checks
-
-
-def _tensor(name: str, t: object) -> torch.Tensor:
-    if not isinstance(t, torch.Tensor):
-        raise TypeError(f"{name}: expected a torch.Tensor, got {type(t).__name__}")
-    return t
-
-
-def _cuda(name: str, t: torch.Tensor, device: torch.device | None = None) -> None:
-    if t.device.type != "cuda":
-        raise ValueError(f"{name}: must be a CUDA tensor, got one on {t.device}")
-    if device is not None and t.device != device:
-        raise ValueError(f"{name}: is on {t.device}, expected {device} (the device of a)")
-
-
-def _dtype(name: str, t: torch.Tensor, allowed: tuple[torch.dtype, ...], why: str = "") -> None:
-    if t.dtype not in allowed:
-        want = " or ".join(str(d) for d in allowed)
-        raise ValueError(f"{name}: dtype must be {want}{why}, got {t.dtype}")
-
-
-def _layout(name: str, t: torch.Tensor, shape: tuple[int, ...] | None = None, align: int = _ALIGN) -> None:
-    if shape is not None and tuple(t.shape) != shape:
-        raise ValueError(f"{name}: expected shape {list(shape)}, got {list(t.shape)}")
-    if not t.is_contiguous():
-        raise ValueError(f"{name}: must be contiguous (strides {t.stride()} for shape {list(t.shape)})")
-    if t.numel() and t.data_ptr() % align:
-        raise ValueError(f"{name}: data pointer must be {align}-byte aligned")
-
-
-def _dims(name: str, t: torch.Tensor, ndim: int) -> None:
-    if t.dim() != ndim:
-        raise ValueError(f"{name}: expected a {ndim}-D tensor, got shape {list(t.shape)}")
-
-
-def _stream(device: torch.device) -> int:
-    return torch.cuda.current_stream(device).cuda_stream
-
-
-def _sm_count(device: torch.device) -> int:
-    return torch.cuda.get_device_properties(device).multi_processor_count
-
-
-def _kn(k: int, n: int, *, k_multiple: int, where: str) -> None:
-    if k <= 0 or k % k_multiple:
-        raise ValueError(f"k: {k} must be a positive multiple of {k_multiple} ({where})")
-    if n <= 0 or n % 64:
-        raise ValueError(f"n: {n} must be a positive multiple of 64 ({where})")
 
 
 # ------------------------------------------------------------------------------------------------ workspace
-
-_ws_lock = threading.Lock()
-_workspaces: dict[int, torch.Tensor] = {}
 
 
 def workspace_bytes(device: torch.device | str | int | None = None) -> int:
@@ -237,26 +109,7 @@ def workspace_bytes(device: torch.device | str | int | None = None) -> int:
         raise ValueError(f"device: must be a CUDA device, got {dev}")
     if dev.index is None:
         dev = torch.device("cuda", torch.cuda.current_device())
-    return _lib.get().workspace_bytes(_sm_count(dev))
-
-
-def _default_workspace(device: torch.device) -> torch.Tensor:
-    """A zeroed uint8 workspace, one per device, shared by every call that passes none.
-
-    Kernels leave its tile counters at zero (the rest is scratch), so it is reused as is. Calls on the same device
-    that may run concurrently (different streams) must each pass their own ``workspace``.
-    """
-    idx = device.index if device.index is not None else torch.cuda.current_device()
-    ws = _workspaces.get(idx)
-    if ws is None:
-        with _ws_lock:
-            ws = _workspaces.get(idx)
-            if ws is None:
-                dev = torch.device("cuda", idx)
-                size = _lib.get().workspace_bytes(_sm_count(dev))
-                ws = torch.zeros(max(size, 1), dtype=torch.uint8, device=dev)
-                _workspaces[idx] = ws
-    return ws
+    return _lib.get().workspace_bytes(chk.sm_count(dev))
 
 
 # ------------------------------------------------------------------------------------------------ act-order
@@ -302,9 +155,9 @@ class ActOrder:
 
 
 def _check_act_order_group_size(group_size: object) -> None:
-    if isinstance(group_size, bool) or not isinstance(group_size, int) or group_size not in _ACT_ORDER_GROUP_SIZES:
+    if isinstance(group_size, bool) or not isinstance(group_size, int) or group_size not in ACT_ORDER_GROUP_SIZES:
         raise ValueError(
-            f"group_size: {group_size!r} is not a group size act-order takes; allowed: {list(_ACT_ORDER_GROUP_SIZES)}"
+            f"group_size: {group_size!r} is not a group size act-order takes; allowed: {list(ACT_ORDER_GROUP_SIZES)}"
         )
 
 
@@ -315,10 +168,10 @@ def _check_act_order(ao: ActOrder) -> None:
         raise ValueError(f"num_groups: must be an int >= 1 (the scale rows), got {ao.num_groups!r}")
     if not isinstance(ao.is_k_full, bool):
         raise TypeError(f"is_k_full: expected a bool, got {type(ao.is_k_full).__name__}")
-    perm, g = _tensor("perm", ao.perm), _tensor("g_idx_sorted", ao.g_idx_sorted)
+    perm, g = chk.tensor("perm", ao.perm), chk.tensor("g_idx_sorted", ao.g_idx_sorted)
     for name, t in (("perm", perm), ("g_idx_sorted", g)):
-        _dtype(name, t, (torch.int32,))
-        _dims(name, t, 1)
+        chk.dtype(name, t, (torch.int32,))
+        chk.dims(name, t, 1)
     k = perm.shape[0]
     if k == 0:
         raise ValueError("perm: is empty (k must be >= 1)")
@@ -326,7 +179,7 @@ def _check_act_order(ao: ActOrder) -> None:
         raise ValueError(
             f"g_idx_sorted: expected shape [{k}] on {perm.device} (as perm), got {list(g.shape)} on {g.device}"
         )
-    error = _permutation_error("perm", perm)
+    error = chk.permutation_error("perm", perm)
     if error:
         raise ValueError(error)
     outside = ((g < 0) | (g >= ao.num_groups)).nonzero()
@@ -348,23 +201,6 @@ def _check_act_order(ao: ActOrder) -> None:
             )
 
 
-def _permutation_error(name: str, perm: torch.Tensor) -> str | None:
-    """Why ``perm`` (integer, 1-D) is not a permutation of 0..k-1, as "name: ..." naming the first bad entry; None
-    if it is one."""
-    k = perm.shape[0]
-    p = perm.to(torch.int64)
-    outside = ((p < 0) | (p >= k)).nonzero()
-    if outside.numel():
-        i = int(outside[0, 0])
-        return f"{name}: {name}[{i}] = {int(p[i])} is out of range; {name} must be a permutation of 0..{k - 1}"
-    twice = (torch.bincount(p, minlength=k) > 1).nonzero()
-    if twice.numel():
-        v = int(twice[0, 0])
-        i, j = ((p == v).nonzero()[:2, 0]).tolist()
-        return f"{name}: {name}[{i}] = {name}[{j}] = {v}; {name} must be a permutation of 0..{k - 1} (each row once)"
-    return None
-
-
 def prepare_act_order(g_idx: torch.Tensor, group_size: int) -> ActOrder:
     """Act-order metadata from a GPTQ checkpoint's ``g_idx`` (the group of each row of the weight matrix).
 
@@ -382,9 +218,9 @@ def prepare_act_order(g_idx: torch.Tensor, group_size: int) -> ActOrder:
     A ``desc_act`` checkpoint with channelwise scales (group size -1) needs no act-order: every row has the same
     scales, so repack without ``perm`` and call :func:`gemm` without ``act_order``.
     """
-    g_idx = _tensor("g_idx", g_idx)
+    g_idx = chk.tensor("g_idx", g_idx)
     _check_act_order_group_size(group_size)
-    _dims("g_idx", g_idx, 1)
+    chk.dims("g_idx", g_idx, 1)
     if g_idx.dtype.is_floating_point or g_idx.dtype.is_complex or g_idx.dtype == torch.bool:
         raise ValueError(f"g_idx: dtype must be an integer type (int32 in GPTQ checkpoints), got {g_idx.dtype}")
     k = g_idx.shape[0]
@@ -410,79 +246,6 @@ def prepare_act_order(g_idx: torch.Tensor, group_size: int) -> ActOrder:
 
 
 # ----------------------------------------------------------------------------------------------------- gemm
-
-
-def _act8(a_dtype: torch.dtype) -> _Act8 | None:
-    """The kind of 8-bit activations (FP8 or INT8) that ``a`` of this dtype is; None for 16-bit activations."""
-    return _ACT8.get(a_dtype)
-
-
-def _format_name(fmt: str, b_type: str, scales_dtype: torch.dtype) -> str:
-    """How messages name a format: "b_type 'u4'", or "MXFP4 (b_type 'fe2m1f', torch.uint8 scales)"."""
-    return f"b_type {b_type!r}" if fmt == b_type else f"{fmt.upper()} (b_type {b_type!r}, {scales_dtype} scales)"
-
-
-def _format(
-    b_type: str, scales: torch.Tensor, a: torch.Tensor, c_dtype: torch.dtype, act8: _Act8 | None
-) -> tuple[str, ScalarType]:
-    """(format name, s_type) of a call: the b_type, except that "fe2m1f" is "nvfp4" or "mxfp4" by the scales'
-    dtype. Checks the scales' dtype, and that the format has kernels for the activations (act8: their 8-bit kind,
-    None for 16-bit ones) and the output dtype (c_dtype: out_dtype with 8-bit activations, else a.dtype)."""
-    if act8 is not None and b_type not in act8.b_types:
-        raise ValueError(
-            f"b_type: {b_type!r} has no kernels with {act8.name} activations (a of dtype {a.dtype}); allowed: "
-            f"{act8.allowed()}"
-        )
-    if b_type != "fe2m1f":
-        why = " (out_dtype, with 8-bit activations)" if act8 is not None else " (the dtype of a)"
-        _dtype("scales", scales, (c_dtype,), f"{why} for b_type {b_type!r}")
-        fmt, s_type = b_type, _DTYPES[c_dtype]
-    elif scales.dtype in _NVFP4_SCALE_DTYPES:
-        fmt, s_type = "nvfp4", ScalarType.FE4M3FN
-    elif scales.dtype in _MXFP4_SCALE_DTYPES:
-        if act8 is None and a.dtype != torch.bfloat16:
-            raise ValueError(
-                f"a: MXFP4 (b_type 'fe2m1f' with e8m0 scales, dtype {scales.dtype}) needs torch.bfloat16 "
-                f"activations (or torch.float8_e4m3fn with out_dtype=torch.bfloat16), got {a.dtype}"
-            )
-        fmt, s_type = "mxfp4", ScalarType.FE8M0FNU
-    else:
-        nv = " or ".join(str(d) for d in _NVFP4_SCALE_DTYPES) or "torch.float8_e4m3fn (needs torch >= 2.1)"
-        mx = " or ".join(str(d) for d in _MXFP4_SCALE_DTYPES)
-        raise ValueError(
-            f"scales: dtype for b_type 'fe2m1f' must be {nv} (NVFP4, e4m3 scales) or {mx} (MXFP4, e8m0 exponent "
-            f"bytes), got {scales.dtype}"
-        )
-    if act8 is not None:
-        what = _format_name(fmt, b_type, scales.dtype)
-        if fmt not in act8.formats:  # b_type "fe2m1f" whose scales make it a format without such kernels
-            raise ValueError(
-                f"scales: {what} has no kernels with {act8.name} activations (a of dtype {a.dtype}); allowed: "
-                f"{act8.allowed()}"
-            )
-        if c_dtype not in act8.formats[fmt]:
-            only = " or ".join(str(d) for d in act8.formats[fmt])
-            raise ValueError(f"out_dtype: {what} with {act8.name} activations has only {only} output, got {c_dtype}")
-    return fmt, s_type
-
-
-def _out_dtype(out_dtype: object, a: torch.Tensor, act8: _Act8 | None) -> torch.dtype:
-    """The output dtype of a call: ``out_dtype``, required with 8-bit activations (act8); else ``a.dtype``."""
-    allowed = " or ".join(str(d) for d in _DTYPES)
-    if out_dtype is None:
-        if act8 is not None:
-            raise ValueError(
-                f"out_dtype: {act8.name} activations (a of dtype {a.dtype}) need out_dtype={allowed}: the output "
-                "dtype cannot be inferred from a"
-            )
-        return a.dtype
-    if not isinstance(out_dtype, torch.dtype) or out_dtype not in _DTYPES:
-        raise ValueError(f"out_dtype: must be {allowed} (or None for 16-bit activations), got {out_dtype!r}")
-    if act8 is None and out_dtype != a.dtype:
-        raise ValueError(
-            f"out_dtype: with 16-bit activations the output has a's dtype {a.dtype}; got {out_dtype} (pass None)"
-        )
-    return out_dtype
 
 
 def gemm(
@@ -539,8 +302,11 @@ def gemm(
             -1 or 128 for ``"fe4m3fn"``; 16 for NVFP4; 32 for MXFP4. Must divide ``k``. With ``act_order``: the
             checkpoint's group size (32, 64 or 128), which need not divide ``k`` for a K shard
             (``act_order.is_k_full`` False).
-        workspace: optional uint8 CUDA tensor of at least :func:`workspace_bytes` bytes, zeroed before its
-            first use (kernels leave its counters at zero). By default a cached per-device workspace is used.
+        workspace: optional uint8 CUDA tensor of at least :func:`workspace_bytes` bytes (scratch and tile
+            counters). It need not be zeroed: the first call that gets a tensor zeroes it, and kernels leave its
+            counters at zero. Calls that may overlap (other streams, graphs replayed on other streams) need
+            different ones. By default each (device, stream) has its own, made on its first call and kept (about
+            34 MB on a 132-SM GPU: with many short-lived streams, pass workspaces).
         out: optional output ``[m, n]`` of the output dtype, contiguous, on ``a``'s device.
         bias: optional ``[n]`` of the output dtype, contiguous, on ``a``'s device: added to every row of C (with
             8-bit activations after the ``a_scales``: it is not scaled).
@@ -567,234 +333,49 @@ def gemm(
     Returns:
         ``[m, n]`` tensor of the output dtype (``out_dtype``, else ``a.dtype``; ``out`` when given).
     """
-    a = _tensor("a", a)
-    b_q = _tensor("b_q", b_q)
-    scales = _tensor("scales", scales)
-
-    # Types first (they need no device: the same errors for CPU tensors), then devices and layouts.
-    # a
-    _dims("a", a, 2)
-    _dtype("a", a, _A_DTYPES)
-    act8 = _act8(a.dtype)
-    c_dtype = _out_dtype(out_dtype, a, act8)
-    if a_scales is not None and act8 is None:
-        a8 = " or ".join(str(d) for d in _ACT8)
-        raise ValueError(
-            f"a_scales: only 8-bit activations (a of dtype {a8}) take per-row scales; a is {a.dtype} (pass None)"
-        )
-    m, k = a.shape
-    if m < 1:
-        raise ValueError(f"a: m (rows of a) must be >= 1, got {m}")
-    if k % 64:
-        raise ValueError(f"a: k (columns of a) = {k} must be a multiple of 64")
-    _layout("a", a)
-
-    # b_type, scales' dtype -> format; group_size
+    # The Python values first (what the op's schema cannot carry, or would refuse with a less clear message); the
+    # tensors are checked by the op (_gemm_args.check_gemm), while tracing as when run.
+    a, b_q, scales = chk.tensor("a", a), chk.tensor("b_q", b_q), chk.tensor("scales", scales)
+    for name, t in (("zeros", zeros), ("workspace", workspace), ("out", out), ("bias", bias),
+                    ("global_scale", global_scale), ("a_scales", a_scales)):  # fmt: skip
+        if t is not None:
+            chk.tensor(name, t)
     if not isinstance(b_type, str) or b_type not in B_TYPES:
         raise ValueError(f"b_type: {b_type!r} is not one of {sorted(B_TYPES)}")
-    fmt, s_type = _format(b_type, scales, a, c_dtype, act8)
     if isinstance(group_size, bool) or not isinstance(group_size, int) or group_size not in GROUP_SIZES:
         raise ValueError(f"group_size: {group_size!r} is not one of {list(GROUP_SIZES)}")
-    allowed = FORMAT_GROUP_SIZES[fmt]
-    if group_size not in allowed:
-        what = _format_name(fmt, b_type, scales.dtype)
-        raise ValueError(f"group_size: {group_size} is not allowed for {what}; allowed: {list(allowed)}")
-    k_shard = isinstance(act_order, ActOrder) and not act_order.is_k_full
-    if group_size != -1 and k % group_size and not k_shard:  # an act-order K shard has groups of any size
-        raise ValueError(f"group_size: {group_size} does not divide k = {k}")
-    if act_order is not None:
-        if not isinstance(act_order, ActOrder):
-            raise TypeError(f"act_order: expected an ActOrder (prepare_act_order), got {type(act_order).__name__}")
-        if act8 is not None:
-            raise ValueError(
-                f"act_order: there are no act-order kernels with {act8.name} activations (a of dtype {a.dtype}); "
-                "pass None"
-            )
-        if b_type not in ACT_ORDER_B_TYPES:
-            raise ValueError(
-                f"act_order: b_type {b_type!r} has no act-order; only {list(ACT_ORDER_B_TYPES)} (GPTQ desc_act)"
-            )
-        if group_size not in _ACT_ORDER_GROUP_SIZES:
-            raise ValueError(
-                f"group_size: {group_size} cannot be used with act_order; pass the checkpoint's group size, one "
-                f"of {list(_ACT_ORDER_GROUP_SIZES)}"
-            )
-        if group_size != act_order.group_size:
-            raise ValueError(
-                f"group_size: {group_size} differs from act_order.group_size = {act_order.group_size} (the group "
-                "size given to prepare_act_order)"
-            )
-        groups = act_order.num_groups
-    else:
-        groups = 1 if group_size == -1 else k // group_size
-
-    # devices: every tensor on a's
-    _cuda("a", a)
-    device = a.device
-
-    # b_q
-    _cuda("b_q", b_q, device)
-    _dims("b_q", b_q, 2)
-    _dtype("b_q", b_q, (torch.int32,))
-    if b_q.shape[0] * 16 != k:
-        raise ValueError(f"b_q: expected {k // 16} rows (k/16 for k = {k}), got {b_q.shape[0]}")
-    words = _BITS[b_type] // 2  # int32 columns of b_q per column of B: 2 (4-bit) or 4 (8-bit)
-    cols = b_q.shape[1]
-    s_n = scales.shape[1] if scales.dim() == 2 else 0
-    if s_n > 0 and s_n % 64 == 0 and s_n * words != cols:
-        for other in sorted({b // 2 for b in _BITS.values()} - {words}):
-            if s_n * other == cols:  # b_q is in the layout of the other bit width
-                raise ValueError(
-                    f"b_q: {cols} columns is the {2 * other}-bit layout [k/16, {other}n] for the scales' "
-                    f"n = {s_n}; b_type {b_type!r} needs [k/16, {words}n] = [{k // 16}, {words * s_n}]"
-                )
-    if cols % (64 * words) or cols == 0:
-        raise ValueError(
-            f"b_q: columns ({words}n for b_type {b_type!r}) = {cols} must be a positive multiple of "
-            f"{64 * words} (n % 64 == 0)"
-        )
-    n = cols // words
-    _layout("b_q", b_q)
-
-    # scales (dtype checked by _format)
-    _cuda("scales", scales, device)
-    if act_order is not None and (scales.dim() != 2 or scales.shape[0] != groups):
-        raise ValueError(
-            f"scales: expected shape {[groups, n]} (act_order.num_groups = max(g_idx) + 1 rows), got "
-            f"{list(scales.shape)}"
-        )
-    _layout("scales", scales, (groups, n))
-
-    # zeros
-    if b_type == "u4":
-        if zeros is None:
-            raise ValueError("zeros: b_type 'u4' (AWQ) needs zero points (see awq_zeros)")
-        zeros = _tensor("zeros", zeros)
-        _cuda("zeros", zeros, device)
-        _dtype("zeros", zeros, (c_dtype,), " (the dtype of the scales)")
-        _layout("zeros", zeros, (groups, n))
-    elif zeros is not None:
-        raise ValueError(f"zeros: must be None for b_type {b_type!r}")
-
-    # bias
-    if bias is not None:
-        bias = _tensor("bias", bias)
-        _cuda("bias", bias, device)
-        _dtype("bias", bias, (c_dtype,), " (out_dtype)" if act8 else " (the dtype of a and of the output)")
-        _layout("bias", bias, (n,))
-
-    # a_scales (8-bit activations only: checked with a)
-    if a_scales is not None:
-        a_scales = _tensor("a_scales", a_scales)
-        _cuda("a_scales", a_scales, device)
-        _dtype("a_scales", a_scales, (torch.float32,))
-        _layout("a_scales", a_scales, (m,), align=4)  # read as scalars: fp32 alignment suffices
-
-    # global_scale
-    if global_scale is not None:
-        if fmt != "nvfp4":
-            raise ValueError(
-                f"global_scale: only NVFP4 (b_type 'fe2m1f' with float8_e4m3fn scales) takes one; got it with "
-                f"b_type {b_type!r} and {scales.dtype} scales (pass None)"
-            )
-        global_scale = _tensor("global_scale", global_scale)
-        _cuda("global_scale", global_scale, device)
-        _dtype("global_scale", global_scale, (torch.float32,))
-        if global_scale.numel() != 1:
-            raise ValueError(f"global_scale: expected one element, got shape {list(global_scale.shape)}")
-
-    # act_order tensors
-    a_perm = None
-    if act_order is not None:
-        for name, t in (("act_order.perm", act_order.perm), ("act_order.g_idx_sorted", act_order.g_idx_sorted)):
-            t = _tensor(name, t)
-            _cuda(name, t, device)
-            _dtype(name, t, (torch.int32,))
-            _layout(name, t, (k,))
-        a_perm = torch.empty((m, k), dtype=a.dtype, device=device)
-
-    # tuning overrides
+    if out_dtype is not None and not isinstance(out_dtype, torch.dtype):
+        raise ValueError(f"out_dtype: must be a torch.dtype or None, got {out_dtype!r}")
     if thread_config is not None and (
         not isinstance(thread_config, tuple) or tuple(thread_config) not in THREAD_CONFIGS
     ):
         raise ValueError(f"thread_config: {thread_config!r} is not one of {list(THREAD_CONFIGS)} (or None)")
     if isinstance(blocks_per_sm, bool) or not isinstance(blocks_per_sm, int) or blocks_per_sm not in (0, 1, 2):
         raise ValueError(f"blocks_per_sm: {blocks_per_sm!r} is not one of [0, 1, 2] (0: the launcher's choice)")
-
-    # workspace
-    lib = _lib.get()
-    sm_count = _sm_count(device)
-    if workspace is None:
-        workspace = _default_workspace(device)
-    else:
-        workspace = _tensor("workspace", workspace)
-        _cuda("workspace", workspace, device)
-        _dtype("workspace", workspace, (torch.uint8,))
-        _layout("workspace", workspace)
-        need = lib.workspace_bytes(sm_count)
-        if workspace.numel() < need:
-            raise ValueError(f"workspace: {workspace.numel()} bytes, need at least {need} (workspace_bytes())")
-
-    # out
+    if act_order is not None:
+        if not isinstance(act_order, ActOrder):
+            raise TypeError(f"act_order: expected an ActOrder (prepare_act_order), got {type(act_order).__name__}")
+        if group_size != act_order.group_size and group_size in ACT_ORDER_GROUP_SIZES:
+            raise ValueError(
+                f"group_size: {group_size} differs from act_order.group_size = {act_order.group_size} (the group "
+                "size given to prepare_act_order)"
+            )
+    thread_k, thread_n = thread_config if thread_config is not None else (0, 0)
+    args = (
+        a, b_q, scales, b_type, zeros, group_size, workspace, bias, global_scale,
+        act_order.perm if act_order is not None else None,
+        act_order.g_idx_sorted if act_order is not None else None,
+        act_order.is_k_full if act_order is not None else False,
+        act_order.num_groups if act_order is not None else 0,
+        thread_k, thread_n, blocks_per_sm, a_scales, out_dtype,
+    )  # fmt: skip
     if out is None:
-        out = torch.empty((m, n), dtype=c_dtype, device=device)
-    else:
-        out = _tensor("out", out)
-        _cuda("out", out, device)
-        _dtype("out", out, (c_dtype,), " (out_dtype)" if act8 else " (the dtype of a)")
-        _layout("out", out, (m, n))
-
-    args = _lib.MarlinGemmArgs(
-        a=a.data_ptr(),
-        b_q=b_q.data_ptr(),
-        scales=scales.data_ptr(),
-        zeros=zeros.data_ptr() if zeros is not None else None,
-        c=out.data_ptr(),
-        workspace=workspace.data_ptr(),
-        workspace_bytes=workspace.numel(),
-        m=m,
-        n=n,
-        k=k,
-        lda=k,
-        ldc=n,
-        group_size=group_size,
-        a_type=act8.a_type if act8 is not None else _DTYPES[a.dtype],
-        b_type=B_TYPES[b_type],
-        c_type=_DTYPES[c_dtype],
-        s_type=s_type,
-        sm_count=sm_count,
-        stream=_stream(device) or None,
-        bias=bias.data_ptr() if bias is not None else None,
-        global_scale=global_scale.data_ptr() if global_scale is not None else None,
-        perm=act_order.perm.data_ptr() if act_order is not None else None,
-        g_idx_sorted=act_order.g_idx_sorted.data_ptr() if act_order is not None else None,
-        a_perm=a_perm.data_ptr() if a_perm is not None else None,
-        is_k_full=int(act_order.is_k_full) if act_order is not None else 0,
-        force_thread_k=thread_config[0] if thread_config is not None else 0,
-        force_thread_n=thread_config[1] if thread_config is not None else 0,
-        force_blocks_per_sm=blocks_per_sm,
-        a_scales=a_scales.data_ptr() if a_scales is not None else None,
-    )
-    with torch.cuda.device(device):
-        lib.gemm(args)
+        return torch.ops.marlin_bazel.gemm(*args)
+    torch.ops.marlin_bazel.gemm_out(out, *args)
     return out
 
 
 # --------------------------------------------------------------------------------------------------- repack
-
-
-def _row_perm(perm: object, k: int, device: torch.device) -> torch.Tensor | None:
-    """Checks a repack's ``perm``: None, or an int32 [k] CUDA permutation of 0..k-1 on ``device`` (one sync)."""
-    if perm is None:
-        return None
-    perm = _tensor("perm", perm)
-    _cuda("perm", perm, device)
-    _dtype("perm", perm, (torch.int32,))
-    _layout("perm", perm, (k,))
-    error = _permutation_error("perm", perm)
-    if error:
-        raise ValueError(error)
-    return perm
 
 
 def a8_row_perm(k: int, device: torch.device | str | int | None = None) -> torch.Tensor:
@@ -834,33 +415,13 @@ def repack_gptq(qweight: torch.Tensor, k: int, n: int, bits: int = 4, perm: torc
     ``qweight`` must be a contiguous CUDA tensor; ``k % 16 == 0`` and ``n % 64 == 0`` (``gemm`` further needs
     ``k % 64 == 0``). Returns a new tensor on the same device.
     """
-    qweight = _tensor("qweight", qweight)
-    if isinstance(bits, bool) or not isinstance(bits, int) or bits not in _GPTQ_BITS:
-        raise ValueError(f"bits: {bits!r} is not one of {list(_GPTQ_BITS)}")
-    _kn(k, n, k_multiple=16, where="repack_gptq")
-    _cuda("qweight", qweight)
-    _dtype("qweight", qweight, (torch.int32,))
-    _dims("qweight", qweight, 2)
-    per_word = 32 // bits
-    if tuple(qweight.shape) != (k // per_word, n):
-        raise ValueError(
-            f"qweight: expected shape {[k // per_word, n]} ([k/{per_word}, n], {bits}-bit GPTQ packing for "
-            f"k = {k}, n = {n}), got {list(qweight.shape)}"
-        )
-    _layout("qweight", qweight)
-    perm = _row_perm(perm, k, qweight.device)
-    out = torch.empty((k // 16, (bits // 2) * n), dtype=torch.int32, device=qweight.device)
-    with torch.cuda.device(qweight.device):
-        _lib.get().repack_gptq(
-            qweight.data_ptr(),
-            out.data_ptr(),
-            k,
-            n,
-            bits,
-            _stream(qweight.device),
-            perm=perm.data_ptr() if perm is not None else None,
-        )
-    return out
+    qweight = chk.tensor("qweight", qweight)
+    if isinstance(bits, bool) or bits not in GPTQ_BITS:
+        raise ValueError(f"bits: {bits!r} is not one of {list(GPTQ_BITS)}")
+    k, n = chk.int_arg("k", k), chk.int_arg("n", n)
+    if perm is not None:
+        perm = chk.tensor("perm", perm)
+    return torch.ops.marlin_bazel.repack_gptq(qweight, k, n, bits, perm)
 
 
 def repack_awq(qweight: torch.Tensor, k: int, n: int, perm: torch.Tensor | None = None) -> torch.Tensor:
@@ -873,24 +434,11 @@ def repack_awq(qweight: torch.Tensor, k: int, n: int, perm: torch.Tensor | None 
 
     ``qweight`` must be a contiguous CUDA tensor; ``k % 16 == 0`` and ``n % 64 == 0``. Returns a new tensor.
     """
-    qweight = _tensor("qweight", qweight)
-    _kn(k, n, k_multiple=16, where="repack_awq")
-    _cuda("qweight", qweight)
-    _dtype("qweight", qweight, (torch.int32,))
-    _layout("qweight", qweight, (k, n // 8))
-    perm = _row_perm(perm, k, qweight.device)
-    out = torch.empty((k // 16, 2 * n), dtype=torch.int32, device=qweight.device)
-    with torch.cuda.device(qweight.device):
-        _lib.get().repack_awq(
-            qweight.data_ptr(),
-            out.data_ptr(),
-            k,
-            n,
-            4,
-            _stream(qweight.device),
-            perm=perm.data_ptr() if perm is not None else None,
-        )
-    return out
+    qweight = chk.tensor("qweight", qweight)
+    k, n = chk.int_arg("k", k), chk.int_arg("n", n)
+    if perm is not None:
+        perm = chk.tensor("perm", perm)
+    return torch.ops.marlin_bazel.repack_awq(qweight, k, n, perm)
 
 
 def permute_scales(scales: torch.Tensor) -> torch.Tensor:
@@ -900,44 +448,18 @@ def permute_scales(scales: torch.Tensor) -> torch.Tensor:
     Dtypes: float16 or bfloat16 (2 bytes), or 1-byte scales: ``torch.float8_e4m3fn`` (NVFP4) and ``torch.uint8``
     or ``torch.float8_e8m0fnu`` (MXFP4 e8m0 exponent bytes); bytes are moved, never converted.
     """
-    scales = _tensor("scales", scales)
-    _cuda("scales", scales)
-    _dims("scales", scales, 2)
-    _dtype("scales", scales, (*_DTYPES, *_BYTE_SCALE_DTYPES))
-    groups, n = scales.shape
-    if groups < 1:
-        raise ValueError("scales: needs at least one row (group)")
-    if n == 0 or n % 64:
-        raise ValueError(f"scales: n = {n} must be a positive multiple of 64")
-    _layout("scales", scales)
-    out = torch.empty_like(scales)
-    with torch.cuda.device(scales.device):
-        _lib.get().permute_scales(
-            scales.data_ptr(), out.data_ptr(), groups, n, scales.element_size(), _stream(scales.device)
-        )
-    return out
+    return torch.ops.marlin_bazel.permute_scales(chk.tensor("scales", scales))
 
 
 def awq_zeros(qzeros: torch.Tensor, n: int, dtype: torch.dtype) -> torch.Tensor:
     """AWQ zero points int32 ``[groups, n/8]`` (AWQ nibble order) -> ``[groups, n]`` of ``dtype`` (float16 or
     bfloat16, the scales' dtype) in the kernel's column order, ready for ``gemm(..., zeros=)``.
     """
-    qzeros = _tensor("qzeros", qzeros)
-    if dtype not in _DTYPES:
-        raise ValueError(f"dtype: must be torch.float16 or torch.bfloat16, got {dtype}")
-    if n <= 0 or n % 64:
-        raise ValueError(f"n: {n} must be a positive multiple of 64")
-    _cuda("qzeros", qzeros)
-    _dims("qzeros", qzeros, 2)
-    _dtype("qzeros", qzeros, (torch.int32,))
-    groups = qzeros.shape[0]
-    if groups < 1:
-        raise ValueError("qzeros: needs at least one row (group)")
-    _layout("qzeros", qzeros, (groups, n // 8))
-    out = torch.empty((groups, n), dtype=dtype, device=qzeros.device)
-    with torch.cuda.device(qzeros.device):
-        _lib.get().awq_zeros(qzeros.data_ptr(), out.data_ptr(), groups, n, _DTYPES[dtype], _stream(qzeros.device))
-    return out
+    qzeros = chk.tensor("qzeros", qzeros)
+    n = chk.int_arg("n", n)
+    if not isinstance(dtype, torch.dtype):
+        raise ValueError(f"dtype: must be torch.float16 or torch.bfloat16, got {dtype!r}")
+    return torch.ops.marlin_bazel.awq_zeros(qzeros, n, dtype)
 
 
 def built_kernel_count() -> int:

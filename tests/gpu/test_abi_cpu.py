@@ -18,13 +18,14 @@ import subprocess
 import sys
 import tempfile
 import unittest
+import unittest.mock
 from pathlib import Path
 
 _ROOT = Path(__file__).resolve().parents[2]
 if str(_ROOT / "python") not in sys.path:
     sys.path.insert(0, str(_ROOT / "python"))
 
-from marlin_bazel import _lib
+from marlin_bazel import _lib, _provenance
 
 INCLUDE = _ROOT / "csrc" / "include"
 GCC = shutil.which("gcc") or shutil.which("cc")
@@ -376,6 +377,25 @@ class StubLibraryTest(unittest.TestCase):
 
         err = pickle.loads(pickle.dumps(_lib.MarlinError(1, "k: 96 is not a multiple of 64")))
         self.assertEqual((err.code, err.message), (1, "k: 96 is not a multiple of 64"))
+
+
+class ProvenanceTest(unittest.TestCase):
+    """What recorded GPU results name (marlin_bazel._provenance): the commit and the library's path and sha256."""
+
+    def test_library_and_commit(self) -> None:
+        with tempfile.TemporaryDirectory() as tmp:
+            lib = Path(tmp) / "libmarlin.so"
+            lib.write_bytes(b"not really a library")
+            env = {_lib.ENV_VAR: str(lib), "MARLIN_COMMIT": "abc1234"}
+            with unittest.mock.patch.dict(os.environ, env):
+                got = _provenance.provenance()
+        # printf 'not really a library' | sha256sum
+        want = "8c94411e7c8b87bd238af6ff286f5e356e89b0b393364163b58e2ca433a40fe5"
+        self.assertEqual(got, {"commit": "abc1234", "library": str(lib), "library_sha256": want})
+
+    def test_missing_library(self) -> None:
+        with unittest.mock.patch.dict(os.environ, {_lib.ENV_VAR: "/nonexistent/libmarlin.so"}):
+            self.assertIsNone(_provenance.provenance()["library_sha256"])
 
 
 if __name__ == "__main__":

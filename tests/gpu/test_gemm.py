@@ -37,12 +37,12 @@ from __future__ import annotations
 import contextlib
 import datetime
 import functools
-import hashlib
 import json
+import math
 import os
 import re
-import subprocess
 import sys
+import threading
 import time
 import unittest
 import zlib
@@ -61,6 +61,7 @@ except ImportError:  # pragma: no cover
 
 from marlin_bazel import _lib
 from marlin_bazel._lib import MarlinError, ScalarType, Status
+from marlin_bazel._provenance import provenance
 
 if torch is not None:
     from marlin_bazel import ops
@@ -237,41 +238,12 @@ class Cases:
             self.test.fail(f"{len(self.failures)} case(s) failed:\n" + "\n".join(self.failures))
 
 
-def _commit() -> str:
-    """The commit the results belong to: MARLIN_COMMIT (the GPU machine's copy of the tree has no .git), else
-    git's HEAD (with "+dirty" for uncommitted changes), else "unknown"."""
-    if os.environ.get("MARLIN_COMMIT"):
-        return os.environ["MARLIN_COMMIT"]
-    root = Path(__file__).resolve().parents[2]
-    try:
-        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True)
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"], cwd=root, capture_output=True, text=True
-        )
-    except OSError:
-        return "unknown"
-    if head.returncode != 0:
-        return "unknown"
-    return head.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
-
-
-def _file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _environment() -> dict[str, Any]:
-    library = Path(_lib.library_path())
     env: dict[str, Any] = {
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "commit": _commit(),
+        **provenance(),
         "python": sys.version.split()[0],
         "torch": getattr(torch, "__version__", None),
-        "library": str(library),
-        "library_sha256": _file_sha256(library) if library.is_file() else None,
     }
     if HAS_CUDA:
         props = torch.cuda.get_device_properties(0)
@@ -1406,10 +1378,57 @@ class GemmBehaviourTest(unittest.TestCase):
         self.assert_close(out, a)
 
     @recorded
+    def test_unzeroed_workspace(self) -> None:
+        # A workspace straight from torch.empty (here: every byte 0xFF, counters -1) is zeroed by its first call.
+        ws = torch.full((ops.workspace_bytes(),), 255, dtype=torch.uint8, device="cuda")
+        cases = Cases(self)
+        for m in (33, 200, 1000):  # split tiles at every M (a few tiles of 1024 x 512 spread over 100+ SMs)
+            with cases.case(f"m={m}"):
+                a = torch.randn(m, self.k, device="cuda", generator=self.gen).half()
+                out = torch.full((m, self.n), float("nan"), device="cuda", dtype=torch.float16)
+                self.gemm(a, workspace=ws, out=out)
+                torch.cuda.synchronize()
+                self.assert_close(out, a)
+        cases.done()
+
+    @recorded
+    def test_concurrent_streams_and_threads(self) -> None:
+        # Four threads, each on its own stream with the default workspace (one per stream), run the same split-tile
+        # GEMMs at once; each result is the serial run's bits (the reduction is deterministic).
+        ms = (33, 200, 1000)
+        inputs = {m: torch.randn(m, self.k, device="cuda", generator=self.gen).half() for m in ms}
+        want = {m: self.gemm(inputs[m]) for m in ms}
+        torch.cuda.synchronize()
+        for m in ms:
+            self.assert_close(want[m], inputs[m])
+        errors: list[str] = []
+        barrier = threading.Barrier(4)
+
+        def worker(i: int) -> None:
+            try:
+                stream = torch.cuda.Stream()
+                with torch.cuda.stream(stream):
+                    barrier.wait(timeout=120)  # not for ever if another thread failed before it
+                    outs = [(m, self.gemm(inputs[m])) for _ in range(20) for m in ms]
+                stream.synchronize()
+                for m, out in outs:
+                    if not torch.equal(out, want[m]):
+                        errors.append(f"thread {i} m={m}: differs from the serial run")
+            except Exception as exc:  # reported below: a thread's exception would not fail the test
+                errors.append(f"thread {i}: {type(exc).__name__}: {exc}")
+
+        threads = [threading.Thread(target=worker, args=(i,)) for i in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        self.assertEqual(errors, [])
+
+    @recorded
     def test_cuda_graph_capture(self) -> None:
         a = torch.randn(16, self.k, device="cuda", generator=self.gen).half()
         out = torch.empty(16, self.n, device="cuda", dtype=torch.float16)
-        self.gemm(a, out=out)  # warm-up outside capture (allocates the cached workspace)
+        self.gemm(a, out=out)  # warm-up outside capture
         torch.cuda.synchronize()
         graph = torch.cuda.CUDAGraph()
         with torch.cuda.graph(graph):
@@ -1471,6 +1490,224 @@ class GemmBehaviourTest(unittest.TestCase):
 
 
 # ------------------------------------------------------------------------------------------------- repack
+
+
+@unittest.skipUnless(RUN_GPU_TESTS, SKIP_REASON)
+class GemmEdgeTest(unittest.TestCase):
+    """Sizes and values at the edges: K * N of 2^31 weights and more, prefill-sized M, NaN and Inf in A, f16
+    outputs past the f16 range."""
+
+    @recorded
+    def test_k_times_n_of_2_pow_31(self) -> None:
+        # 32768 x 65536 INT4 = 2^31 weights (1 GiB packed): every byte offset into B past 2^31 / 2 bits, scales past
+        # 2^23 rows x columns. Checked on column slices at both ends and in the middle (a float64 reference of the
+        # whole W would take 16 GiB).
+        k, n = 32768, 65536
+        gen = _generator("k*n=2^31")
+        qweight = torch.randint(-(2**31), 2**31 - 1, (k // 8, n), device="cuda", dtype=torch.int32, generator=gen)
+        b_q = ops.repack_gptq(qweight, k, n)
+        scales = _scales(k // 128, n, torch.float16, gen)
+        s_perm = ops.permute_scales(scales)
+        cases = Cases(self)
+        for m in (1, 16, 200):
+            a = torch.randn(m, k, device="cuda", generator=gen).half()
+            out = torch.full((m, n), float("nan"), device="cuda", dtype=torch.float16)
+            ops.gemm(a, b_q, s_perm, b_type="u4b8", group_size=128, out=out)
+            torch.cuda.synchronize()
+            for lo in (0, n // 2 - 64, n - 256):
+                with cases.case(f"m={m} columns {lo}..{lo + 255}"):
+                    cols = slice(lo, lo + 256)
+                    q = ref.unpack_gptq(qweight[:, cols].contiguous())
+                    w64 = ref.dequant(q, scales[:, cols], None, 128, "u4b8").double()
+                    stats = _errors(out[:, cols], a, w64, w64 * w64, "f16")
+                    self.assertTrue(stats["finite"] and stats["z"] <= Z_MAX, stats)
+        cases.done()
+
+    @recorded
+    def test_prefill_m(self) -> None:
+        k, n = 4096, 4096
+        gen = _generator("prefill")
+        prep = _prepare_int("u4b8", k, n, torch.bfloat16, 128, gen)
+        cases = Cases(self)
+        for m in (1024, 4096, 8192):
+            with cases.case(f"m={m}"):
+                a = torch.randn(m, k, device="cuda", generator=gen).bfloat16()
+                out = torch.full((m, n), float("nan"), device="cuda", dtype=torch.bfloat16)
+                ops.gemm(a, prep.b_q, prep.scales, out=out, **prep.kw)
+                torch.cuda.synchronize()
+                stats = _errors(out, a, prep.w64, prep.w64_sq, "bf16")
+                self.assertTrue(stats["finite"] and stats["z"] <= Z_MAX, stats)
+        cases.done()
+
+    @recorded
+    def test_nan_and_inf_in_a(self) -> None:
+        # IEEE: a NaN in row r makes row r NaN; +Inf at (r, j) makes C[r, c] +-Inf by the sign of W[j, c], NaN where
+        # W[j, c] is 0 (GPTQ code 8). Other rows are untouched. Split tiles (M = 33 on 1024 x 512) included.
+        k, n = 1024, 512
+        gen = _generator("nan-inf")
+        prep = _prepare_int("u4b8", k, n, torch.float16, 128, gen)
+        for m in (5, 33):
+            with self.subTest(m=m):
+                a = torch.randn(m, k, device="cuda", generator=gen).half()
+                a[1, 7] = float("nan")
+                a[3, 100] = float("inf")
+                a[4, 200] = float("-inf")
+                out = self._run(a, prep)
+                want = a.double() @ prep.w64
+                bad_rows = torch.tensor([1, 3, 4], device="cuda")
+                self.assertTrue(torch.equal(out[bad_rows].isnan(), want[bad_rows].isnan()))
+                self.assertTrue(torch.equal(out[bad_rows].isinf(), want[bad_rows].isinf()))
+                inf = want[bad_rows].isinf()
+                self.assertTrue(torch.equal(out[bad_rows][inf].sign().double(), want[bad_rows][inf].sign()))
+                self.assertGreater(int(inf.sum()), n // 2)  # most of rows 3 and 4 are infinite, not NaN
+                good = torch.ones(m, dtype=torch.bool, device="cuda")
+                good[bad_rows] = False
+                stats = _errors(out[good], a[good], prep.w64, prep.w64_sq, "f16")
+                self.assertTrue(stats["finite"] and stats["z"] <= Z_MAX, stats)
+
+    @recorded
+    def test_f16_output_overflow(self) -> None:
+        # Sums past the f16 range are kept in fp32 and rounded to nearest at the end: +-Inf where |C| >= 65520 (IEEE
+        # round to nearest past 65504), the rest as usual. Unit scales and A of about 256 put |C| near 4e4 +- 1e5.
+        k, n = 1024, 512
+        gen = _generator("overflow")
+        b_q, q_ref = _weights("u4b8", k, n, gen)
+        scales = torch.ones(k // 128, n, device="cuda", dtype=torch.float16)
+        w64 = ref.dequant(q_ref, scales, None, 128, "u4b8").double()
+        prep = Prepared("overflow", b_q, ops.permute_scales(scales), w64, b_type="u4b8", group_size=128)
+        a = (torch.randn(16, k, device="cuda", generator=gen) * 256).half()
+        want = a.double() @ w64
+        out = self._run(a, prep)
+        over = want.abs() >= 65520 * (1 + 1e-3)
+        under = want.abs() <= 65504 * (1 - 1e-3)
+        self.assertGreater(int(over.sum()), 100)
+        self.assertTrue(torch.equal(out[over], torch.where(want[over] > 0, math.inf, -math.inf).half()))
+        self.assertTrue(bool(torch.isfinite(out[under]).all()))
+        sigma = ((a.double() ** 2) @ (w64 * w64)).sqrt()  # the z-metric of _errors, on the finite part
+        z = (out.double() - want).abs() / (UNIT_ROUNDOFF["f16"] * (sigma + want.abs()))
+        self.assertLessEqual(z[under].max().item(), Z_MAX)
+
+    @staticmethod
+    def _run(a: torch.Tensor, prep: Prepared) -> torch.Tensor:
+        out = torch.zeros(a.shape[0], prep.w64.shape[1], device="cuda", dtype=a.dtype)
+        ops.gemm(a, prep.b_q, prep.scales, out=out, **prep.kw)
+        torch.cuda.synchronize()
+        return out
+
+
+def _compile_backends() -> tuple[str, ...]:
+    """torch.compile backends to try: aot_eager (fake implementations, functionalization) always, inductor where
+    triton is installed."""
+    try:
+        import triton  # noqa: F401
+    except ImportError:
+        return ("aot_eager",)
+    return ("aot_eager", "inductor")
+
+
+@unittest.skipUnless(RUN_GPU_TESTS, SKIP_REASON)
+class TorchOpsTest(unittest.TestCase):
+    """The custom ops (torch.ops.marlin_bazel.*): torch.compile(fullgraph=True), CUDA-graph capture of a compiled
+    layer, and torch.library.opcheck (schema, fake implementation, functionalization)."""
+
+    @classmethod
+    def setUpClass(cls) -> None:
+        cls.k, cls.n = 1024, 512
+        gen = _generator("torch-ops")
+        prep = _prepare_int("u4", cls.k, cls.n, torch.float16, 128, gen)
+        cls.b_q, cls.s_perm, cls.z_perm = prep.b_q, prep.scales, prep.kw["zeros"]
+        cls.bias = torch.randn(cls.n, device="cuda", generator=gen).half()
+        cls.w64 = prep.w64
+        cls.gen = gen
+
+    def layer(self) -> torch.nn.Module:
+        test = self
+
+        class QuantLinear(torch.nn.Module):
+            def forward(self, x: torch.Tensor) -> torch.Tensor:
+                y = ops.gemm(x, test.b_q, test.s_perm, b_type="u4", zeros=test.z_perm, group_size=128, bias=test.bias)
+                return y * 2  # exact, so compiled (fused in fp32) and eager agree bit for bit
+
+        return QuantLinear()
+
+    def want(self, x: torch.Tensor) -> torch.Tensor:
+        return ((x.double() @ self.w64 + self.bias.double()) * 2).half()
+
+    def assert_close(self, got: torch.Tensor, x: torch.Tensor) -> None:
+        want = self.want(x)
+        err = (got.float() - want.float()).abs().max().item()
+        self.assertLess(err, 0.02 * want.float().abs().max().item() + 1e-2)
+
+    @recorded
+    def test_compile_fullgraph(self) -> None:
+        cases = Cases(self)
+        layer = self.layer()
+        for backend in _compile_backends():
+            torch._dynamo.reset()
+            compiled = torch.compile(layer, fullgraph=True, backend=backend, dynamic=True)
+            for m in (3, 16, 77):  # one graph for every M (dynamic), compared with the eager call
+                with cases.case(f"{backend} m={m}"):
+                    x = torch.randn(m, self.k, device="cuda", generator=self.gen).half()
+                    got = compiled(x)
+                    eager = layer(x)
+                    torch.cuda.synchronize()
+                    self.assertEqual(got.shape, (m, self.n))
+                    self.assertTrue(torch.equal(got, eager), f"{backend}: compiled output differs from eager")
+                    self.assert_close(got, x)
+        cases.done()
+
+    @recorded
+    def test_compile_error_while_tracing(self) -> None:
+        # A bad call fails while tracing with the message of the eager call (the fake implementation's checks).
+        bad = torch.compile(
+            lambda x: ops.gemm(x, self.b_q, self.s_perm, b_type="u4", zeros=self.z_perm, group_size=64),
+            fullgraph=True,
+            backend="aot_eager",
+        )
+        x = torch.randn(4, self.k, device="cuda", generator=self.gen).half()
+        pattern = r"scales: expected shape \[16, 512\], got \[8, 512\]"
+        with self.assertRaisesRegex(ValueError, pattern):
+            ops.gemm(x, self.b_q, self.s_perm, b_type="u4", zeros=self.z_perm, group_size=64)
+        with self.assertRaisesRegex(Exception, pattern):
+            bad(x)
+
+    @recorded
+    def test_cuda_graph_of_compiled_layer(self) -> None:
+        compiled = torch.compile(self.layer(), fullgraph=True, backend="aot_eager")
+        x = torch.randn(24, self.k, device="cuda", generator=self.gen).half()
+        compiled(x)  # warm-up: tracing outside the capture
+        torch.cuda.synchronize()
+        graph = torch.cuda.CUDAGraph()
+        with torch.cuda.graph(graph):
+            y = compiled(x)
+        for i in range(3):
+            x.copy_(torch.randn(24, self.k, device="cuda", generator=self.gen).half())
+            graph.replay()
+            torch.cuda.synchronize()
+            with self.subTest(replay=i):
+                self.assert_close(y, x)
+
+    @recorded
+    def test_opcheck(self) -> None:
+        cases = Cases(self)
+        x = torch.randn(5, self.k, device="cuda", generator=self.gen).half()
+        out = torch.empty(5, self.n, device="cuda", dtype=torch.float16)
+        q = torch.randint(-(2**31), 2**31 - 1, (self.k // 8, self.n), device="cuda", dtype=torch.int32)
+        qa = torch.randint(-(2**31), 2**31 - 1, (self.k, self.n // 8), device="cuda", dtype=torch.int32)
+        qz = torch.randint(-(2**31), 2**31 - 1, (8, self.n // 8), device="cuda", dtype=torch.int32)
+        gemm_kw = {"zeros": self.z_perm, "group_size": 128, "bias": self.bias}
+        checks = {
+            "gemm": (torch.ops.marlin_bazel.gemm.default, (x, self.b_q, self.s_perm, "u4"), gemm_kw),
+            "gemm_out": (torch.ops.marlin_bazel.gemm_out.default, (out, x, self.b_q, self.s_perm, "u4"), gemm_kw),
+            "repack_gptq": (torch.ops.marlin_bazel.repack_gptq.default, (q, self.k, self.n), {}),
+            "repack_awq": (torch.ops.marlin_bazel.repack_awq.default, (qa, self.k, self.n), {}),
+            "permute_scales": (torch.ops.marlin_bazel.permute_scales.default, (self.bias.view(1, -1),), {}),
+            "awq_zeros": (torch.ops.marlin_bazel.awq_zeros.default, (qz, self.n, torch.bfloat16), {}),
+        }
+        for name, (op, args, kwargs) in checks.items():
+            with cases.case(name):
+                torch.library.opcheck(op, args, kwargs)
+        cases.done()
 
 
 @unittest.skipUnless(RUN_GPU_TESTS, SKIP_REASON)

@@ -26,7 +26,7 @@ except ImportError:  # pragma: no cover - torch is needed for everything here
 
 if torch is not None:
     import marlin_bazel
-    from marlin_bazel import ops
+    from marlin_bazel import _checks, ops
     from marlin_bazel import reference as ref
 
 HAS_E4M3 = torch is not None and hasattr(torch, "float8_e4m3fn")
@@ -1355,21 +1355,163 @@ class HandBuiltActOrderTest(unittest.TestCase):
 
 
 class RowPermTest(unittest.TestCase):
-    """The permutation check of repack's perm (ops._permutation_error, run before any CUDA call) names the entry."""
+    """The permutation check of repack's perm (_checks.permutation_error, run before any CUDA call) names the
+    entry."""
 
     def test_messages(self) -> None:
-        self.assertIsNone(ops._permutation_error("perm", torch.randperm(64).to(torch.int32)))
+        self.assertIsNone(_checks.permutation_error("perm", torch.randperm(64).to(torch.int32)))
         bad = torch.arange(64, dtype=torch.int32)
         bad[10] = 64
         self.assertEqual(
-            ops._permutation_error("perm", bad),
+            _checks.permutation_error("perm", bad),
             "perm: perm[10] = 64 is out of range; perm must be a permutation of 0..63",
         )
         bad[10] = 3
         self.assertEqual(
-            ops._permutation_error("perm", bad),
+            _checks.permutation_error("perm", bad),
             "perm: perm[3] = perm[10] = 3; perm must be a permutation of 0..63 (each row once)",
         )
+
+
+@unittest.skipIf(torch is None, "torch is not installed")
+class CustomOpFakeTest(unittest.TestCase):
+    """The custom ops' fake implementations, which torch.compile traces with, run on fake CUDA tensors (no GPU
+    needed): output shapes and dtypes, the eager calls' errors, and a traced layer as one op node."""
+
+    OPS = ("gemm", "gemm_out", "repack_gptq", "repack_awq", "permute_scales", "awq_zeros")
+
+    def setUp(self) -> None:
+        from torch._subclasses.fake_tensor import FakeTensorMode
+
+        self.mode = FakeTensorMode()
+        self.mode.__enter__()
+        self.addCleanup(self.mode.__exit__, None, None, None)
+        self.k, self.n = 256, 128
+
+    def cuda(self, *shape: int, dtype: torch.dtype) -> torch.Tensor:
+        return torch.empty(*shape, device="cuda", dtype=dtype)
+
+    def test_schemas(self) -> None:
+        for name in self.OPS:
+            with self.subTest(op=name):
+                self.assertTrue(hasattr(torch.ops.marlin_bazel, name))
+        gemm = str(torch.ops.marlin_bazel.gemm.default._schema)
+        self.assertIn("Tensor? workspace=None,", gemm)  # scratch left as found: not declared mutated
+        self.assertNotIn("!", gemm)
+        self.assertRegex(
+            str(torch.ops.marlin_bazel.gemm_out.default._schema), r"^marlin_bazel::gemm_out\(Tensor\(\w+!\) out"
+        )
+
+    def test_gemm_schema_is_check_gemm(self) -> None:
+        # The ops' schema string and check_gemm's signature list the same arguments, in one order, with one default.
+        import inspect
+
+        from marlin_bazel import _gemm_args
+
+        params = list(inspect.signature(_gemm_args.check_gemm).parameters.values())
+        for op, skip in ((torch.ops.marlin_bazel.gemm_out.default, 0), (torch.ops.marlin_bazel.gemm.default, 1)):
+            args = op._schema.arguments
+            with self.subTest(op=str(op)):
+                self.assertEqual([a.name for a in args], [p.name for p in params[skip:]])
+                for a, p in zip(args, params[skip:]):
+                    want = None if p.default is inspect.Parameter.empty else p.default
+                    self.assertEqual(a.default_value if a.has_default_value() else None, want, a.name)
+
+    def test_gemm_output(self) -> None:
+        k, n = self.k, self.n
+        s16 = self.cuda(k // 128, n, dtype=torch.float16)
+        b4, b8 = self.cuda(k // 16, 2 * n, dtype=torch.int32), self.cuda(k // 16, 4 * n, dtype=torch.int32)
+        cases = [  # label, a, b_q, gemm's keywords, the output dtype
+            ("u4b8 f16", self.cuda(5, k, dtype=torch.float16), b4, {}, torch.float16),
+            ("u8b128 f16", self.cuda(7, k, dtype=torch.float16), b8, {"b_type": "u8b128"}, torch.float16),
+            ("int8 act", self.cuda(3, k, dtype=torch.int8), b4, {"out_dtype": torch.bfloat16}, torch.bfloat16),
+        ]
+        for label, a, b_q, kw, want in cases:
+            with self.subTest(label):
+                scales = s16.to(want)
+                kw = {"b_type": "u4b8", **kw}
+                c = ops.gemm(a, b_q, scales, group_size=128, **kw)
+                self.assertEqual((tuple(c.shape), c.dtype, c.device.type), ((a.shape[0], n), want, "cuda"))
+
+    def test_gemm_errors_while_tracing(self) -> None:
+        # The checks that read no data pointer run on fake tensors too, with the eager call's message.
+        a = self.cuda(5, self.k, dtype=torch.float16)
+        b_q = self.cuda(self.k // 16, 2 * self.n, dtype=torch.int32)
+        s = self.cuda(self.k // 128, self.n, dtype=torch.float16)
+        with self.assertRaisesRegex(ValueError, r"^scales: expected shape \[4, 128\], got \[2, 128\]"):
+            ops.gemm(a, b_q, s, b_type="u4b8", group_size=64)
+        with self.assertRaisesRegex(ValueError, r"^zeros: b_type 'u4' \(AWQ\) needs zero points"):
+            ops.gemm(a, b_q, s, b_type="u4", group_size=128)
+        out = self.cuda(5, self.n + 64, dtype=torch.float16)
+        with self.assertRaisesRegex(ValueError, r"^out: expected shape \[5, 128\], got \[5, 192\]"):
+            ops.gemm(a, b_q, s, b_type="u4b8", group_size=128, out=out)
+        with self.assertRaisesRegex(ValueError, r"^a: must be a CUDA tensor, got one on cpu"):
+            ops.gemm(torch.empty(5, self.k, dtype=torch.float16), b_q, s, b_type="u4b8", group_size=128)
+        with self.assertRaisesRegex(ValueError, r"^perm, g_idx_sorted, num_groups: act-order needs all three"):
+            torch.ops.marlin_bazel.gemm(a, b_q, s, "u4b8", group_size=128, num_groups=2)
+
+    def test_traced_layer_is_one_op(self) -> None:
+        from torch.fx.experimental.proxy_tensor import make_fx
+
+        def layer(x: torch.Tensor, b_q: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
+            return torch.relu(ops.gemm(x, b_q, s, b_type="u4b8", group_size=128))
+
+        gm = make_fx(layer)(
+            self.cuda(5, self.k, dtype=torch.float16),
+            self.cuda(self.k // 16, 2 * self.n, dtype=torch.int32),
+            self.cuda(self.k // 128, self.n, dtype=torch.float16),
+        )
+        targets = [str(node.target) for node in gm.graph.nodes if node.op == "call_function"]
+        self.assertEqual(targets, ["marlin_bazel.gemm.default", "aten.relu.default"])
+
+    def test_compiles_fullgraph_without_a_gpu(self) -> None:
+        # torch.compile(fullgraph=True) traces the public gemm (its Python checks included) into one op node, with
+        # M dynamic. No GPU here: the tensors are CPU ones that the device check lets through, and the real
+        # implementation is a stand-in returning ones (the GPU suite's TorchOpsTest runs the real one).
+        from unittest import mock
+
+        from marlin_bazel import _custom_ops, _gemm_args
+
+        self.mode.__exit__(None, None, None)  # real CPU tensors for torch.compile
+        self.addCleanup(self.mode.__enter__)
+
+        def stand_in(out: torch.Tensor | None, *args: object, **kwargs: object) -> torch.Tensor:
+            call = _gemm_args.check_gemm(out, *args, **kwargs)
+            return torch.ones(call.m, call.n, dtype=call.c_dtype)
+
+        k, n = self.k, self.n
+        b_q = torch.zeros(k // 16, 2 * n, dtype=torch.int32)
+        s = torch.zeros(k // 128, n, dtype=torch.float16)
+
+        def layer(x: torch.Tensor) -> torch.Tensor:
+            return torch.relu(ops.gemm(x, b_q, s, b_type="u4b8", group_size=128)) * 2
+
+        with (
+            mock.patch.object(_checks, "cuda", lambda *a, **kw: None),
+            mock.patch.object(_custom_ops, "_run_gemm", stand_in),
+        ):
+            torch._dynamo.reset()
+            compiled = torch.compile(layer, fullgraph=True, backend="aot_eager", dynamic=True)
+            for m in (3, 16, 77):
+                y = compiled(torch.zeros(m, k, dtype=torch.float16))
+                self.assertEqual((tuple(y.shape), y.dtype), ((m, n), torch.float16))
+                self.assertTrue(bool((y == 2).all()))
+        torch._dynamo.reset()
+
+    def test_repack_outputs(self) -> None:
+        k, n = self.k, self.n
+        q4, q8 = self.cuda(k // 8, n, dtype=torch.int32), self.cuda(k // 4, n, dtype=torch.int32)
+        self.assertEqual(tuple(ops.repack_gptq(q4, k, n).shape), (k // 16, 2 * n))
+        self.assertEqual(tuple(ops.repack_gptq(q8, k, n, bits=8).shape), (k // 16, 4 * n))
+        self.assertEqual(tuple(ops.repack_awq(self.cuda(k, n // 8, dtype=torch.int32), k, n).shape), (k // 16, 2 * n))
+        s = ops.permute_scales(self.cuda(2, n, dtype=torch.bfloat16))
+        self.assertEqual((tuple(s.shape), s.dtype), ((2, n), torch.bfloat16))
+        z = ops.awq_zeros(self.cuda(2, n // 8, dtype=torch.int32), n, torch.float16)
+        self.assertEqual((tuple(z.shape), z.dtype), ((2, n), torch.float16))
+        with self.assertRaisesRegex(ValueError, r"^qweight: expected shape \[32, 128\]"):
+            ops.repack_gptq(q8, k, n)
+        with self.assertRaisesRegex(TypeError, r"^k: expected an int, got float"):
+            ops.repack_gptq(q4, 256.0, n)
 
 
 if __name__ == "__main__":
