@@ -37,23 +37,23 @@ _workspaces: dict[tuple[int, int], Tensor] = {}
 _zeroed: WeakIdKeyDictionary = WeakIdKeyDictionary()
 
 
-def default_workspace(device: torch.device) -> Tensor:
-    """The workspace of calls that pass none: one per (device, stream), zeroed when made.
+def default_workspace(device: torch.device, stream: int, sm_count: int) -> Tensor:
+    """The workspace of calls that pass none: one per (device, stream), zeroed when made (sized for sm_count
+    multiprocessors). ``device`` has its index, as a tensor's device has; ``stream`` is the handle the call runs on.
 
     Kernels leave its tile counters at zero (the rest is scratch), so it is reused as is by the stream's next call;
     calls on other streams, which may overlap, get their own. Each is kept for the life of the process (a stream's
     handle may be reused by a later stream, which then takes it over). A CUDA graph captures on its own stream, so
     graphs captured there share one: replays of such graphs on different streams at once need workspaces passed.
     """
-    idx = device.index if device.index is not None else torch.cuda.current_device()
-    key = (idx, chk.stream(torch.device("cuda", idx)))
+    key = (device.index, stream)
     ws = _workspaces.get(key)
     if ws is None:
         with _ws_lock:
             ws = _workspaces.get(key)
             if ws is None:
-                size = _lib.get().workspace_bytes(chk.sm_count(torch.device("cuda", idx)))
-                ws = torch.zeros(max(size, 1), dtype=torch.uint8, device=torch.device("cuda", idx))
+                size = _lib.get().workspace_bytes(sm_count)
+                ws = torch.zeros(max(size, 1), dtype=torch.uint8, device=device)
                 _workspaces[key] = ws
     return ws
 
@@ -78,9 +78,9 @@ _GEMM_PARAMS = inspect.signature(ga.check_gemm)
 def _run_gemm(out: Tensor | None, *args: object, **kwargs: object) -> Tensor:
     """The real implementation of ``gemm`` (``out`` None) and ``gemm_out``: the arguments as ``gemm_out`` takes
     them."""
-    call = ga.check_gemm(out, *args, **kwargs)
     bound = _GEMM_PARAMS.bind(out, *args, **kwargs)
     bound.apply_defaults()
+    call = ga.check_gemm(**bound.arguments)
     p = SimpleNamespace(**bound.arguments)
     for name, t in (("a", p.a), ("b_q", p.b_q), ("scales", p.scales), ("zeros", p.zeros), ("bias", p.bias)):
         chk.aligned(name, t)
@@ -93,9 +93,10 @@ def _run_gemm(out: Tensor | None, *args: object, **kwargs: object) -> Tensor:
     lib = _lib.get()
     device = call.device
     sm_count = chk.sm_count(device)
+    stream = chk.stream(device)
     workspace = p.workspace
     if workspace is None:
-        workspace = default_workspace(device)
+        workspace = default_workspace(device, stream, sm_count)
     else:
         need = lib.workspace_bytes(sm_count)
         if workspace.numel() < need:
@@ -128,7 +129,7 @@ def _run_gemm(out: Tensor | None, *args: object, **kwargs: object) -> Tensor:
         c_type=call.c_type,
         s_type=call.s_type,
         sm_count=sm_count,
-        stream=chk.stream(device) or None,
+        stream=stream or None,
         bias=ptr(p.bias),
         global_scale=ptr(p.global_scale),
         perm=ptr(p.perm),

@@ -1498,6 +1498,68 @@ class CustomOpFakeTest(unittest.TestCase):
                 self.assertTrue(bool((y == 2).all()))
         torch._dynamo.reset()
 
+    def test_real_implementation_passes_the_call_on(self) -> None:
+        # The real implementation against a stand-in library that records what it gets (no GPU here: CPU tensors
+        # that the device check lets through): sizes, types, the tuning overrides, the stream, out and the
+        # workspace, one default workspace per stream and a caller's workspace zeroed on its first call.
+        import contextlib
+        from unittest import mock
+
+        from marlin_bazel import _custom_ops, _lib
+
+        self.mode.__exit__(None, None, None)  # real CPU tensors
+        self.addCleanup(self.mode.__enter__)
+        calls: list[dict[str, object]] = []
+
+        class Recorder:
+            def workspace_bytes(self, sm_count: int) -> int:
+                return 1024 * sm_count
+
+            def gemm(self, args: _lib.MarlinGemmArgs) -> None:
+                calls.append({name: getattr(args, name) for name, _ in args._fields_})
+
+        stream = [77]
+        k, n = self.k, self.n
+        a = torch.zeros(5, k, dtype=torch.float16)
+        b_q = torch.zeros(k // 16, 2 * n, dtype=torch.int32)
+        s = torch.zeros(k // 128, n, dtype=torch.float16)
+        ws = torch.full((4096,), 255, dtype=torch.uint8)
+        out = torch.empty(5, n, dtype=torch.float16)
+        patches = (
+            mock.patch.object(_checks, "cuda", lambda *a, **kw: None),
+            mock.patch.object(_checks, "sm_count", lambda device: 4),
+            mock.patch.object(_checks, "stream", lambda device: stream[0]),
+            mock.patch.object(_lib, "get", Recorder),
+            mock.patch.object(torch.cuda, "device", lambda device: contextlib.nullcontext()),
+            mock.patch.dict(_custom_ops._workspaces, clear=True),
+        )
+        with contextlib.ExitStack() as stack:
+            for p in patches:
+                stack.enter_context(p)
+            c = ops.gemm(a, b_q, s, b_type="u4b8", group_size=128, thread_config=(64, 256))
+            ops.gemm(a, b_q, s, b_type="u4b8", group_size=128, workspace=ws, out=out, blocks_per_sm=1)
+            stream[0] = 78
+            ops.gemm(a, b_q, s, b_type="u4b8", group_size=128)
+            workspaces = dict(_custom_ops._workspaces)
+        self.assertEqual((tuple(c.shape), c.dtype), ((5, n), torch.float16))
+        self.assertEqual(int(ws.max()), 0)  # zeroed by its first call
+        self.assertEqual(sorted(key[1] for key in workspaces), [77, 78])
+        self.assertEqual(len(calls), 3)
+        common = {"m": 5, "n": n, "k": k, "lda": k, "ldc": n, "group_size": 128, "a_type": _lib.ScalarType.FLOAT16,
+                  "b_type": _lib.ScalarType.U4B8, "c_type": _lib.ScalarType.FLOAT16, "s_type": _lib.ScalarType.FLOAT16,
+                  "sm_count": 4, "workspace_bytes": 4096}  # fmt: skip
+        want = [
+            {**common, "stream": 77, "force_thread_k": 64, "force_thread_n": 256, "force_blocks_per_sm": 0},
+            {**common, "stream": 77, "force_thread_k": 0, "force_thread_n": 0, "force_blocks_per_sm": 1},
+            {**common, "stream": 78, "force_thread_k": 0, "force_thread_n": 0, "force_blocks_per_sm": 0},
+        ]
+        for i, (got, expected) in enumerate(zip(calls, want)):
+            with self.subTest(call=i):
+                self.assertEqual({key: got[key] for key in expected}, expected)
+        self.assertEqual((calls[0]["c"], calls[1]["c"]), (c.data_ptr(), out.data_ptr()))
+        self.assertEqual(calls[1]["workspace"], ws.data_ptr())
+        self.assertEqual({calls[0]["workspace"], calls[2]["workspace"]}, {w.data_ptr() for w in workspaces.values()})
+
     def test_repack_outputs(self) -> None:
         k, n = self.k, self.n
         q4, q8 = self.cuda(k // 8, n, dtype=torch.int32), self.cuda(k // 4, n, dtype=torch.int32)
