@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <cstdio>
 #include <mutex>
 #include <map>
 #include <string>
@@ -12,19 +11,11 @@
 
 #include "kernel_selector.h"
 #include "launcher/heuristics.h"
+#include "marlin/api_error.cuh"
 #include "marlin/marlin.h"
 
 namespace marlin {
 namespace {
-
-marlin_status fail(marlin_status code, const std::string& msg, char* err, size_t err_len) {
-  if (err != nullptr && err_len > 0) std::snprintf(err, err_len, "%s", msg.c_str());
-  return code;
-}
-
-marlin_status cuda_fail(const char* what, cudaError_t e, char* err, size_t err_len) {
-  return fail(MARLIN_ERR_CUDA, std::string(what) + ": " + cudaGetErrorString(e), err, err_len);
-}
 
 // Multiprocessor count, shared-memory limit and compute capability per device, queried once.
 cudaError_t device_limits(int device, DeviceLimits* out) {

@@ -4,9 +4,9 @@
 #include <cuda_runtime.h>
 
 #include <cstdint>
-#include <cstdio>
 #include <string>
 
+#include "marlin/api_error.cuh"
 #include "repack/index_checks.h"
 
 namespace marlin {
@@ -132,6 +132,5 @@ extern "C" marlin_status marlin_check_act_order(const int32_t* perm, const int32
     status = marlin::check_indices({perm, g_idx_sorted, k, num_groups, group_size, is_k_full != 0},
                                    static_cast<cudaStream_t>(stream), &error);
   }
-  if (status != MARLIN_OK && err != nullptr && err_len > 0) std::snprintf(err, err_len, "%s", error.c_str());
-  return status;
+  return status == MARLIN_OK ? status : marlin::fail(status, error, err, err_len);
 }

@@ -6,9 +6,9 @@
 #include <cuda_runtime.h>
 
 #include <cstdint>
-#include <cstdio>
 #include <string>
 
+#include "marlin/api_error.cuh"
 #include "marlin/marlin.h"
 #include "repack/index_checks.h"
 
@@ -105,15 +105,9 @@ __global__ void awq_zeros_kernel(const int32_t* __restrict__ in, T* __restrict__
   }
 }
 
-marlin_status fail(marlin_status code, const std::string& msg, char* err, size_t err_len) {
-  if (err != nullptr && err_len > 0) std::snprintf(err, err_len, "%s", msg.c_str());
-  return code;
-}
-
 marlin_status check_launch(const char* what, char* err, size_t err_len) {
   const cudaError_t e = cudaGetLastError();
-  if (e == cudaSuccess) return MARLIN_OK;
-  return fail(MARLIN_ERR_CUDA, std::string(what) + ": " + cudaGetErrorString(e), err, err_len);
+  return e == cudaSuccess ? MARLIN_OK : cuda_fail(what, e, err, err_len);
 }
 
 int grid_for(int64_t items) {
