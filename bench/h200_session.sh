@@ -27,6 +27,8 @@
 #   sm90_anchor the anchor matrix in f16 against the sm90 library (anchor_sm90_f16_*.json)
 #   sm90_targets the Hopper issue's M = 512 (sm90_anchor has its M 64..256): u4b8, u4, u8b128 g128 f16 on its
 #               four shapes
+#   sm90_compare a sm90 library change against .device/base/libmarlin_sm90.so (the library before it), both in
+#               this call: u4b8, u4, u8b128 g128 f16 on the Hopper issue's four shapes, M 64..512
 #
 # DEADLINE (seconds, default 570): every step's timeout is cut to what is left of it, so that a call under the
 # device tool's 600 s limit ends with its results packed rather than killed.
@@ -150,9 +152,17 @@ sm90_targets() {
     --shapes 8192x8192,8192x28672,28672x8192,14336x4096
 }
 
+sm90_compare() {
+  local args=(--b-types u4b8,u4,u8b128 --group-size 128 --m 64,128,256,512
+    --shapes 8192x8192,8192x28672,28672x8192,14336x4096)
+  bench sm90_compare_base "$(lib base sm90)" "${args[@]}"
+  bench sm90_compare_new "$sm90lib" "${args[@]}"
+}
+
 for step in $steps; do
   case $step in
-    suite | sanitizers | families | formats | tune | variant | sm90_suite | sm90_sanitizers | sm90_anchor | sm90_targets)
+    suite | sanitizers | families | formats | tune | variant | sm90_suite | sm90_sanitizers | sm90_anchor | \
+      sm90_targets | sm90_compare)
       $step
       ;;
     sm90) sm90_suite; sm90_sanitizers; sm90_anchor ;;

@@ -272,6 +272,9 @@ class Family:
     # Restrictions of the quant configs' thread configs and M blocks to those this family builds (None: all).
     thread_configs: tuple[ThreadConfig, ...] | None = None
     thread_m_blocks: tuple[float, ...] | None = None
+    # M blocks only this family builds, for every config it takes besides the configs' own (sm90: 8, the
+    # 128-token tile).
+    extra_m_blocks: tuple[int, ...] = ()
 
     def accepts(self, a: ScalarType, c: ScalarType) -> bool:
         return a in self.a_types and c in self.c_types
@@ -322,10 +325,11 @@ FAMILIES: tuple[Family, ...] = (
         a_types=HALF_TYPES,
         c_types=HALF_TYPES,
         implemented=True,
-        note="Hopper wgmma (sm_90a only): 16-bit activations, two M blocks and more, (64, 256, 256)",
+        note="Hopper wgmma (sm_90a only): 16-bit activations, 2, 3, 4 and 8 M blocks, (64, 256, 256)",
         wgmma=True,
         thread_configs=(ThreadConfig(64, 256, 256, batch="large"),),
-        thread_m_blocks=(2, 3, 4),
+        thread_m_blocks=(2, 3, 4, 8),
+        extra_m_blocks=(8,),
     ),
 )
 

@@ -23,7 +23,7 @@ class Instantiation:
     c: ScalarType
     s: ScalarType
     threads: int
-    thread_m_blocks: int  # 1..4
+    thread_m_blocks: int  # 1..4, or 8 (the sm90 family's 128-token tile)
     thread_n_blocks: int
     thread_k_blocks: int
     m_block_size_8: bool
@@ -166,7 +166,7 @@ def _m_blocks_args(m_blocks: float) -> tuple[int, bool]:
     """0.5 -> (1, True); n -> (n, False)."""
     if m_blocks == 0.5:
         return 1, True
-    if m_blocks != int(m_blocks) or not 1 <= m_blocks <= 4:
+    if m_blocks != int(m_blocks) or not (1 <= m_blocks <= 4 or m_blocks == 8):
         raise ValueError(f"bad thread_m_blocks {m_blocks}")
     return int(m_blocks), False
 
@@ -187,7 +187,7 @@ def expand_config(config: QuantConfig, family: Family, *, all_known: bool = Fals
     for combo in config.combos:
         if not family.accepts(combo.a, combo.c):
             continue
-        for m_blocks in config.thread_m_blocks:
+        for m_blocks in (*config.thread_m_blocks, *family.extra_m_blocks):
             if family.thread_m_blocks is not None and m_blocks not in family.thread_m_blocks:
                 continue
             thread_m_blocks, m_block_size_8 = _m_blocks_args(m_blocks)

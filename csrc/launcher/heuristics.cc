@@ -288,8 +288,7 @@ marlin_status plan_gemm(const marlin_gemm_args& a, const DeviceLimits& limits,
   const auto out = static_cast<ScalarTypeId>(a.c_type);
   const auto wt = static_cast<ScalarTypeId>(a.b_type);
   const bool m8 = a.m <= 8 && !is_8bit_activation(a.a_type);  // 8-bit activations have no 8-row block
-  const int tmb = m8 ? 1 : static_cast<int>(a.m >= 64 ? 4 : (a.m + 15) / 16);
-  const int rows = m8 ? 8 : 16 * tmb;
+  const int tmb16 = m8 ? 1 : static_cast<int>(a.m >= 64 ? 4 : (a.m + 15) / 16);
   // Act-order over a whole layer has groups of group_size consecutive rows once sorted, as plain groups do;
   // only a K shard needs the per-row group lookup of group_blocks 0.
   const bool per_row_groups = a.perm != nullptr && !a.is_k_full;
@@ -308,12 +307,23 @@ marlin_status plan_gemm(const marlin_gemm_args& a, const DeviceLimits& limits,
   bool shape_fits = false;
   KernelKey missing{};
   const ThreadConfig* forced = forced_config(a);
+  const bool sm90_config_ok = forced == nullptr || (forced->thread_k == kSm90Config.thread_k &&
+                                                    forced->thread_n == kSm90Config.thread_n);
+  auto sm90_key_for = [&](int thread_m_blocks) {
+    return KernelKey{act, wt, out, st, kSm90Config.threads, thread_m_blocks, kSm90Config.thread_n / 16,
+                     kSm90Config.thread_k / 16, m8, kStages, group_blocks, false, true};
+  };
+  // Above 64 tokens, the sm90 family's 128-token tile where it runs, is built and goes first (or (64, 256) is
+  // forced): each weight is read and dequantized once per 128 tokens instead of once per 64.
+  const int m_chunks128 = static_cast<int>((a.m + 127) / 128);
+  const bool tile128 = a.m > 64 && sm90_config_ok && sm90_runs(a, 8, m8, limits) && is_built(sm90_key_for(8)) &&
+                       (forced != nullptr || sm90_first(a, 8, m_chunks128, limits));
+  const int tmb = tile128 ? 8 : tmb16;
+  const int rows = m8 ? 8 : 16 * tmb;
   const int m_chunks = static_cast<int>((a.m + rows - 1) / rows);
   // The sm90 family's kernel is tried before the sm80 family's (64, 256, 256) where it runs, is built and goes
   // first, or where that config is forced.
-  const KernelKey sm90_key{act, wt, out, st, kSm90Config.threads, tmb, kSm90Config.thread_n / 16,
-                           kSm90Config.thread_k / 16, m8, kStages, group_blocks, false, true};
-  const bool sm90_wanted = sm90_runs(a, tmb, m8, limits) && is_built(sm90_key) &&
+  const bool sm90_wanted = sm90_runs(a, tmb, m8, limits) && is_built(sm90_key_for(tmb)) &&
                            (forced != nullptr || sm90_first(a, tmb, m_chunks, limits));
   const auto& defaults = tmb <= 1 ? kSmallBatchConfigs
                          : (sm90_wanted || wide_n_first(a, tmb, m_chunks, limits.sm_count)) ? kWideNConfigs

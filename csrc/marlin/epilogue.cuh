@@ -23,7 +23,11 @@ struct Epilogue {
   using pair_t = typename Tr::pair_t;
   using Half = typename Tr::Half;
   static constexpr int kRows = Tr::kRows, kTileN = Tr::kTileN, kWarpsN = Tr::kWarpsN, kWarpsK = Tr::kWarpsK;
-  static constexpr int kAccTiles = Tr::kAccTiles, thread_m_blocks = Tr::thread_m_blocks;
+  static constexpr int kAccTiles = Tr::kAccTiles, kAccBlocks = Tr::kAccBlocks;
+  // A split tile's workspace slot: kSlotFloats, or whole multiples of it for a larger tile (the 128-token one
+  // takes two; the launcher runs it with at most kMaxBlocksPerSm / 2 blocks per multiprocessor, so that the
+  // workspace's two slots per block still suffice).
+  static constexpr int kSlot = slot_units(kRows, kTileN) * kSlotFloats;
   static constexpr bool m8 = Tr::m_block_size_8;
   // Weight columns along the accumulator rows: the 8-row blocks' swapped mma.sync, and wgmma.
   static constexpr bool kSwapped = m8 || Tr::kWgmma;
@@ -33,9 +37,10 @@ struct Epilogue {
   struct Place {
     int r, c, word;
   };
-  static __device__ __forceinline__ Place place(int mb, int j, int e, int g, int t) {
+  static __device__ __forceinline__ Place place(int mb, int j, int e, int g, int t, int wk) {
     if constexpr (Tr::kWgmma) {  // mainloop_sm90.cuh: word i's accumulators, element 4ch + e
-      const int flat = mb * 32 + j * 4 + e, i = flat / (kRows / 2), ch = flat % (kRows / 2) / 4;
+      const int flat = mb * 32 + j * 4 + e, ch = flat % (kRows / 2) / 4;
+      const int i = flat / (kRows / 2) + (Tr::kWordSplit ? 2 * wk : 0);
       return {8 * ch + 2 * t, 16 * i + g + 8 * (e / 2), i};
     } else if constexpr (m8) {
       return {2 * t, 16 * j + g + 8 * (e / 2), j};
@@ -47,41 +52,43 @@ struct Epilogue {
   // Sums the K-slice warps of each column pairwise through shared memory; warps with wk == 0 keep the result.
   static __device__ __forceinline__ void reduce_k_slices(typename Tr::Accum& acc, float4* red, int wn, int wk,
                                                          int lane) {
+    if constexpr (!Tr::kWordSplit) {  // (the word split's warpgroups hold other columns, each over all of K)
 #pragma unroll
-    for (int half = kWarpsK / 2; half > 0; half /= 2) {
-      if (wk >= half && wk < 2 * half) {
-        float4* dst = red + (((wk - half) * kWarpsN + wn) * thread_m_blocks * 8) * 32 + lane;
+      for (int half = kWarpsK / 2; half > 0; half /= 2) {
+        if (wk >= half && wk < 2 * half) {
+          float4* dst = red + (((wk - half) * kWarpsN + wn) * kAccBlocks * 8) * 32 + lane;
 #pragma unroll
-        for (int mb = 0; mb < thread_m_blocks; ++mb)
+          for (int mb = 0; mb < kAccBlocks; ++mb)
 #pragma unroll
-          for (int j = 0; j < kAccTiles; ++j)
-            dst[(mb * 8 + j) * 32] = make_float4(acc[mb][j][0], acc[mb][j][1], acc[mb][j][2], acc[mb][j][3]);
+            for (int j = 0; j < kAccTiles; ++j)
+              dst[(mb * 8 + j) * 32] = make_float4(acc[mb][j][0], acc[mb][j][1], acc[mb][j][2], acc[mb][j][3]);
+        }
+        __syncthreads();
+        if (wk < half) {
+          const float4* src = red + ((wk * kWarpsN + wn) * kAccBlocks * 8) * 32 + lane;
+#pragma unroll
+          for (int mb = 0; mb < kAccBlocks; ++mb)
+#pragma unroll
+            for (int j = 0; j < kAccTiles; ++j) {
+              const float4 v = src[(mb * 8 + j) * 32];
+              acc[mb][j][0] += v.x;
+              acc[mb][j][1] += v.y;
+              acc[mb][j][2] += v.z;
+              acc[mb][j][3] += v.w;
+            }
+        }
+        __syncthreads();
       }
-      __syncthreads();
-      if (wk < half) {
-        const float4* src = red + ((wk * kWarpsN + wn) * thread_m_blocks * 8) * 32 + lane;
-#pragma unroll
-        for (int mb = 0; mb < thread_m_blocks; ++mb)
-#pragma unroll
-          for (int j = 0; j < kAccTiles; ++j) {
-            const float4 v = src[(mb * 8 + j) * 32];
-            acc[mb][j][0] += v.x;
-            acc[mb][j][1] += v.y;
-            acc[mb][j][2] += v.z;
-            acc[mb][j][3] += v.w;
-          }
-      }
-      __syncthreads();
     }
   }
 
   static __device__ __forceinline__ float* slot_ptr(const GemmParams& p, int block, int piece) {
-    return p.partials + static_cast<size_t>(partial_slot(block, piece)) * kSlotFloats;
+    return p.partials + static_cast<size_t>(partial_slot(block, piece)) * kSlot;
   }
 
   // Adds the pieces of a completed split tile in block order and writes them to C, a float4 of 4 columns per
   // thread and step. The first block's piece may be its second slot; the others' are their first slots, 2 *
-  // kSlotFloats apart, so the first piece and up to kBatch others are loaded together from two addresses and
+  // kSlot floats apart, so the first piece and up to kBatch others are loaded together from two addresses and
   // immediate offsets: a tile split 5 ways costs one L2 round trip per position. More loads in flight (more
   // pieces or several positions, in registers) made ptxas spill in the main loop, and staging them in shared
   // memory with cp.async made every kernel 2-6% slower (docs/PERFORMANCE.md, "Tiles first").
@@ -92,7 +99,7 @@ struct Epilogue {
     const int others = st.last - st.first;
     const float4* const first = reinterpret_cast<const float4*>(slot_ptr(p, st.first, st.first_piece));
     const float4* const rest = reinterpret_cast<const float4*>(slot_ptr(p, st.first + 1, 0));
-    constexpr int kStride = 2 * kSlotFloats / 4;  // float4s from one block's first slot to the next block's
+    constexpr int kStride = 2 * kSlot / 4;  // float4s from one block's first slot to the next block's
     scalar_t* const C = static_cast<scalar_t*>(p.c);
     for (int i = threadIdx.x; i < valid; i += Tr::threads) {
       float4 v = __ldcg(first + i);
@@ -128,7 +135,7 @@ struct Epilogue {
     const bool whole_tile = u.piece < 0;
     float* const slot = whole_tile ? nullptr : slot_ptr(p, blockIdx.x, u.piece);
     scalar_t* const C = static_cast<scalar_t*>(p.c);
-    if (wk == 0) {
+    if (Tr::kWordSplit || wk == 0) {  // the warps that hold sums
       // Channelwise scales (stored column order): this thread's columns need the eight at 16t (and 16t + 8), or,
       // with swapped operands, the eight at 8g. One 16-byte load each.
       int4 cs[2] = {};
@@ -146,13 +153,13 @@ struct Epilogue {
         return Half::to_float(kSwapped ? s[2 * at.word + e / 2] : s[8 * (e % 2) + j]);
       };
 #pragma unroll
-      for (int mb = 0; mb < thread_m_blocks; ++mb)
+      for (int mb = 0; mb < kAccBlocks; ++mb)
 #pragma unroll
         for (int j = 0; j < kAccTiles; ++j)
 #pragma unroll
           for (int e = 0; e < 4; e += 2) {
             // Elements e and e + 1: two columns of one row, or (swapped) one column of two rows.
-            const Place at = place(mb, j, e, g, t);
+            const Place at = place(mb, j, e, g, t, wk);
             const int r = at.r, c = at.c;
             float v0 = acc[mb][j][e], v1 = acc[mb][j][e + 1];
             const int r1 = kSwapped ? r + 1 : r;

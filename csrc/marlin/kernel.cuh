@@ -66,7 +66,7 @@ __device__ __forceinline__ void run_gemm(const GemmParams& p) {
     const int col0 = tile_n_tile(p.split, u.tile) * Tr::kTileN;
     typename Tr::Accum acc;
 #pragma unroll
-    for (int mb = 0; mb < thread_m_blocks; ++mb)
+    for (int mb = 0; mb < Tr::kAccBlocks; ++mb)
 #pragma unroll
       for (int j = 0; j < 8; ++j)
 #pragma unroll

@@ -68,7 +68,12 @@ struct KernelTraits {
   // Warps: kWarpsN columns of 64 outputs times kWarpsK slices of the stage's K.
   static constexpr int kWarpsN = warps_n(kShape);
   static constexpr int kWarpsK = warps_k(kShape);
-  static constexpr int kSubK = thread_k_blocks / kWarpsK;  // 16-deep K slices per warp per stage
+  // The sm90 family's 128-token tile (8 M blocks): its two warpgroups split the four words of each warp's
+  // weights (words 2 wk and 2 wk + 1) instead of the stage's K, so each weight is dequantized once for all 128
+  // tokens while a thread holds 2 words x 64 accumulators (mainloop_sm90.cuh).
+  static constexpr bool kWordSplit = wgmma_ && thread_m_blocks == 8;
+  // 16-deep K slices per warp per stage: a K-split warp's share, or all of them.
+  static constexpr int kSubK = kWordSplit ? thread_k_blocks : thread_k_blocks / kWarpsK;
 
   static constexpr int kRows = a_rows(kShape);  // rows of one M chunk
   static constexpr int kKStep = 16 * thread_k_blocks;
@@ -97,9 +102,13 @@ struct KernelTraits {
   static_assert(!kWgmma || (!kA8 && !m_block_size_8 && kWarpsN == 4 && kKStep * kABytes == 128),
                 "wgmma: 16-bit activations, 16-row M blocks, one warpgroup per K slice of all the block's columns "
                 "(256 columns), A stage rows of 128 bytes (64 values: the 128-byte swizzle)");
-  using Accum = float[thread_m_blocks][8][4];
+  static_assert(!kWordSplit || kWarpsK == 2, "the 128-token tile: two warpgroups, two words each");
+  // A thread's accumulators: thread_m_blocks x 8 x 4 floats, or (word split) its two words' 2 x 64.
+  static constexpr int kAccBlocks = kWordSplit ? thread_m_blocks / 2 : thread_m_blocks;
+  using Accum = float[kAccBlocks][8][4];
 
-  static_assert(kWarpsN * kWarpsK * 32 == threads && kSubK * kWarpsK == thread_k_blocks, "bad thread config");
+  static_assert(kWarpsN * kWarpsK * 32 == threads && (kWordSplit || kSubK * kWarpsK == thread_k_blocks),
+                "bad thread config");
   static_assert((kWarpsK & (kWarpsK - 1)) == 0, "K-split warps reduce pairwise");
   static_assert(!kA8 || kSubK == 2, "8-bit activations: one k32 mma step per warp and stage");
 };

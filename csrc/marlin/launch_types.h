@@ -23,8 +23,12 @@ struct GemmParams {
   WorkSplit split;      // tiles and K steps, and which block takes which (tile_scheduler.h)
 };
 
-// Floats per partial-sum slot: the largest output tile, 64 rows x 256 columns.
+// Floats per partial-sum slot: an output tile of up to 64 rows x 256 columns.
 constexpr int kSlotFloats = 64 * 256;
+
+// Slots one split tile's partial sums take: 1, or 2 for the sm90 family's 128-token tile. A kernel whose tiles
+// take n runs at most kMaxBlocksPerSm / n blocks per multiprocessor, within the workspace's two slots per block.
+constexpr int slot_units(int rows, int tile_n) { return (rows * tile_n + kSlotFloats - 1) / kSlotFloats; }
 
 // Blocks per multiprocessor the launcher runs at most; the workspace has two slots and a counter for each.
 constexpr int kMaxBlocksPerSm = 2;

@@ -4,15 +4,19 @@
 // Contract: as MainloopSm80<Tr>::run (mainloop_sm80.cuh), except for where the sums are: operands are swapped, so
 // acc holds, per warp, its 64 weight columns as wgmma rows and the chunk's kRows tokens as wgmma columns.
 // Reinterpreted as float[4][kRows / 2], acc[i] is the accumulator of word i's wgmma: element 4c + 2h + e is token
-// 8c + 2t + e, column 16i + 8h + g of the warp's 64 (repacked column order). The epilogue reads it so
-// (Tr::kWgmma). On return every cp.async and wgmma has completed and the block has passed a barrier.
+// 8c + 2t + e, column 16i + 8h + g of the warp's 64 (repacked column order). The 128-token tile (Tr::kWordSplit)
+// holds two words per thread, float[2][64]: acc[i] is word 2 wk + i's, over the whole stage K, so its two
+// warpgroups' sums need no reduction. The epilogue reads it so (Tr::kWgmma). On return every cp.async and wgmma
+// has completed and the block has passed a barrier.
 //
 // Why this shape (docs/DESIGN.md): one warpgroup per K slice of the stage (kWarpsN == 4), so each warpgroup's
 // four warps cover the block's 256 columns, one 64-column weight tile each; per 16-deep K step a warp
 // dequantizes its lane's four words into four A fragments and issues four m64nNk16 (N = kRows tokens) reading
 // the step's activations straight from the swizzled A stage. The wgmma run asynchronously while the warp
 // dequantizes the next step; the instruction count per weight word is one wgmma where mma.sync needs
-// 2 * thread_m_blocks, and the fragments of the activations are never loaded into registers.
+// 2 * thread_m_blocks, and the fragments of the activations are never loaded into registers. With 128 tokens
+// (N = 128) four words would take 256 accumulators per thread, so each warpgroup takes two words of every 16-deep
+// step instead of half the steps: every weight is still dequantized once per block, now for 128 tokens.
 #pragma once
 
 #include <cstdint>
@@ -32,14 +36,31 @@ struct MainloopSm90 {
   static constexpr int kRows = Tr::kRows, stages = Tr::stages, kSubK = Tr::kSubK;
   static_assert(Tr::kWgmma, "a configuration the wgmma main loop takes (kernel_traits.cuh)");
 
-  // This thread's accumulators of word i's wgmma.
+  // The words whose wgmma a warp issues: all four, or (the 128-token tile) its warpgroup's two, 2 wk and 2 wk + 1.
+  static constexpr int kWordsHeld = Tr::kWordSplit ? 2 : 4;
+
+  // This thread's accumulators of the wgmma of its i-th word.
   static __device__ __forceinline__ float (&word_acc(typename Tr::Accum& acc, int i))[kRows / 2] {
-    return reinterpret_cast<float(&)[4][kRows / 2]>(acc)[i];
+    static_assert(sizeof(typename Tr::Accum) == kWordsHeld * kRows / 2 * sizeof(float), "accumulator size");
+    return reinterpret_cast<float(&)[kWordsHeld][kRows / 2]>(acc)[i];
+  }
+
+  // Dequantizes words kFirst .. kFirst + kWordsHeld - 1 of f into A fragments (frag[0] for word kFirst).
+  template <int kFirst>
+  static __device__ __forceinline__ void dequant_words(const WeightDequant<Tr>& wd,
+                                                      const typename WeightDequant<Tr>::Frag& f,
+                                                      uint32_t (&frag)[kWordsHeld][4]) {
+    wd.template dequant<kFirst, kWordsHeld>(f, [&](int i, const dq_pair_t (&w)[4]) {
+      frag[i - kFirst][0] = as_u32(w[0]);
+      frag[i - kFirst][1] = as_u32(w[2]);
+      frag[i - kFirst][2] = as_u32(w[1]);
+      frag[i - kFirst][3] = as_u32(w[3]);
+    });
   }
 
   static __device__ __forceinline__ void fence_acc(typename Tr::Accum& acc) {
 #pragma unroll
-    for (int i = 0; i < 4; ++i)
+    for (int i = 0; i < kWordsHeld; ++i)
 #pragma unroll
       for (int k = 0; k < kRows / 2; ++k) wgmma_fence_operand(word_acc(acc, i)[k]);
   }
@@ -70,23 +91,27 @@ struct MainloopSm90 {
           cp_async_commit();
           // Two sets of A fragments: a step's dequantization writes one while the previous step's wgmma may
           // still read the other.
-          uint32_t a[2][4][4];
+          uint32_t a[2][kWordsHeld][4];
 #pragma unroll
           for (int sub = 0; sub < kSubK; ++sub) {
-            const int kb = th.wk * kSubK + sub;
+            const int kb = Tr::kWordSplit ? sub : th.wk * kSubK + sub;
             typename WeightDequant<Tr>::Frag f;
             wd.fetch(f, s, kb);
-            uint32_t(&frag)[4][4] = a[sub % 2];
-            wd.dequant(f, [&](int i, const dq_pair_t (&w)[4]) {
-              frag[i][0] = as_u32(w[0]);
-              frag[i][1] = as_u32(w[2]);
-              frag[i][2] = as_u32(w[1]);
-              frag[i][3] = as_u32(w[3]);
-            });
+            uint32_t(&frag)[kWordsHeld][4] = a[sub % 2];
+            if constexpr (Tr::kWordSplit) {  // wk is the same for a whole warpgroup: no divergence
+              if (th.wk == 0) {
+                dequant_words<0>(wd, f, frag);
+              } else {
+                dequant_words<2>(wd, f, frag);
+              }
+            } else {
+              dequant_words<0>(wd, f, frag);
+            }
             const uint64_t desc = wgmma_desc_k_major_sw128(sm.a + s * Tr::kAStage + kb * 16);
             wgmma_fence();
 #pragma unroll
-            for (int i = 0; i < 4; ++i) wgmma_m64k16_rs<kRows, Tr::a_type>(word_acc(acc, i), frag[i], desc);
+            for (int i = 0; i < kWordsHeld; ++i)
+              wgmma_m64k16_rs<kRows, Tr::a_type>(word_acc(acc, i), frag[i], desc);
             wgmma_commit();
             if (sub + 1 < kSubK) wgmma_wait<1>();  // the other set of fragments is free again
           }

@@ -37,11 +37,12 @@ constexpr int z_stage_bytes(const TileShape& s) { return s.has_zp ? s_stage_byte
 // Act-order: the int32 group index of every row of the stage (the scales themselves are read through L1).
 constexpr int g_stage_bytes(const TileShape& s) { return s.group_blocks == 0 ? 16 * s.thread_k_blocks * 4 : 0; }
 
-// Cross-warp reduction scratch: half of the k-split warps park their fp32 accumulators at a time.
+// Cross-warp reduction scratch: half of the k-split warps park their fp32 accumulators at a time. Eight M blocks
+// are only the sm90 family's 128-token tile, whose warpgroups split the weights' words, not K: nothing to reduce.
 constexpr int warps_n(const TileShape& s) { return s.thread_n_blocks / 4; }
 constexpr int warps_k(const TileShape& s) { return s.threads / 32 / warps_n(s); }
 constexpr int reduce_bytes(const TileShape& s) {
-  return (warps_k(s) / 2) * warps_n(s) * s.thread_m_blocks * 8 * 32 * 16;
+  return s.thread_m_blocks > 4 ? 0 : (warps_k(s) / 2) * warps_n(s) * s.thread_m_blocks * 8 * 32 * 16;
 }
 
 constexpr int max_int(int a, int b) { return a > b ? a : b; }

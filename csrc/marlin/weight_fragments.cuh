@@ -4,11 +4,11 @@
 //
 // Contract: for 16-row block kb of a stage and the warp's 64 columns wn * 64.. of the block's tile,
 // WeightDequant<Tr>::fetch reads the lane's fragment from shared memory and dequant(f, use) calls use(i, w) for
-// i = 0..3 with w[4] the pairs (k 2t, 2t+1) and (k 2t+8, 2t+9) of columns 16i + g (w[0], w[1]) and 16i + 8 + g
-// (w[2], w[3]) of the warp's 64 in repacked column order: the mma.sync B fragments of n8 tiles 2i and 2i + 1,
-// and together the A fragment {w[0], w[2], w[1], w[3]} of a 16 x 16 block of the transposed weights (the
-// operand order of wgmma and of the 8-row blocks). Group scales and zero points are applied, channelwise ones
-// only where they are zero points.
+// i = 0..3 (or the words asked for) with w[4] the pairs (k 2t, 2t+1) and (k 2t+8, 2t+9) of columns 16i + g
+// (w[0], w[1]) and 16i + 8 + g (w[2], w[3]) of the warp's 64 in repacked column order: the mma.sync B fragments
+// of n8 tiles 2i and 2i + 1, and together the A fragment {w[0], w[2], w[1], w[3]} of a 16 x 16 block of the
+// transposed weights (the operand order of wgmma and of the 8-row blocks). Group scales and zero points are
+// applied, channelwise ones only where they are zero points.
 #pragma once
 
 #include <cstdint>
@@ -106,8 +106,11 @@ struct WeightDequant {
     }
   }
 
-  template <typename Use>
+  // Words kFirstWord .. kFirstWord + kWords - 1 only (the 128-token tile's warpgroups take two each); the
+  // scales and zero points of the other words' columns are then never converted.
+  template <int kFirstWord = 0, int kWords = 4, typename Use>
   __device__ __forceinline__ void dequant(const Frag& f, Use&& use) const {
+    static_assert(kFirstWord >= 0 && kWords >= 1 && kFirstWord + kWords <= 4, "words 0..3");
     const int4& zv = f.zv;
     // Per n8 column tile j: the zero-point offset and (grouped) the scale of column 8j + g.
     scalar_t sc[8];
@@ -143,7 +146,7 @@ struct WeightDequant {
     }
     const uint32_t* q = reinterpret_cast<const uint32_t*>(f.bq);
 #pragma unroll
-    for (int i = 0; i < 4; ++i) {
+    for (int i = kFirstWord; i < kFirstWord + kWords; ++i) {
       dq_pair_t w[4];
       if constexpr (Tr::kFp4) {
         DequantFp4<a_type>::run(q[i], w);

@@ -333,25 +333,29 @@ class CountTest(unittest.TestCase):
 
     def test_sm90_family(self) -> None:
         """9.0a (not 9.0) brings in the sm90 family: marlin_gemm_kernel_sm90, (64, 256, 256) with 2, 3 and 4 M
-        blocks, for every 16-bit-activation config's (a, c) pairs and group sizes, after the sm80 files."""
+        blocks and the 128-token tile's 8, for every 16-bit-activation config's (a, c) pairs and group sizes, after
+        the sm80 files."""
         p = plan_from_text("9.0a")
         self.assertEqual([f.name for f in p.families], ["sm80", "sm90"])
         sm90 = [f for f in p.files if f.family == "sm90"]
         insts = [i for f in sm90 for i in f.instantiations]
-        # 3 M blocks x group sizes: awq_int4 4, gptq_int4 5, gptq_int8 5, fp8 2, nvfp4 1 per (a, c) pair (2 each),
-        # mxfp4 1 for its one pair.
-        self.assertEqual(len(insts), 3 * (2 * (4 + 5 + 5 + 2 + 1) + 1))
+        # 4 M blocks (2, 3, 4, 8) x group sizes: awq_int4 4, gptq_int4 5, gptq_int8 5, fp8 2, nvfp4 1 per (a, c)
+        # pair (2 each), mxfp4 1 for its one pair.
+        self.assertEqual(len(insts), 4 * (2 * (4 + 5 + 5 + 2 + 1) + 1))
         for i in insts:
             self.assertTrue(i.wgmma)
             self.assertEqual(i.kernel, "marlin_gemm_kernel_sm90")
             self.assertEqual((i.threads, i.thread_n_blocks, i.thread_k_blocks, i.stages), (256, 16, 4, 4))
-            self.assertIn(i.thread_m_blocks, (2, 3, 4))
+            self.assertIn(i.thread_m_blocks, (2, 3, 4, 8))
             self.assertFalse(i.m_block_size_8)
             self.assertIn(i.a.cpp, ("kFloat16", "kBFloat16"))
         self.assertEqual({i.config for i in insts}, {"awq_int4", "gptq_int4", "gptq_int8", "fp8", "nvfp4", "mxfp4"})
-        # The sm80 family's kernels of the same template arguments stay (they are other kernels: KernelKey::wgmma).
+        self.assertEqual(sum(i.thread_m_blocks == 8 for i in insts), len(insts) // 4)
+        # The sm80 family's kernels of the same template arguments stay (they are other kernels: KernelKey::wgmma);
+        # the 128-token tile (8 M blocks) is the sm90 family's alone.
         sm80_keys = {i.key[:-1] for f in p.files if f.family == "sm80" for i in f.instantiations}
-        self.assertTrue({i.key[:-1] for i in insts} <= sm80_keys)
+        self.assertTrue({i.key[:-1] for i in insts if i.thread_m_blocks != 8} <= sm80_keys)
+        self.assertFalse(any(k[5] == 8 for k in sm80_keys))
         self.assertEqual(len(set(p.instantiations)), len(p.instantiations))
         self.assertNotIn("sm90", [f.name for f in plan_from_text("9.0").families])
         self.assertNotIn("sm90", [f.name for f in plan_from_text("10.0a").families])

@@ -961,11 +961,12 @@ class GemmBiasTest(unittest.TestCase):
 class GemmWideNTest(unittest.TestCase):
     """Every 16-bit-activation format forced through thread config (64, 256): the config whose warpgroups each
     cover all 256 columns, which the sm90 family runs with wgmma (mainloop_sm90.cuh) and the others with the
-    wide-N mma.sync loop. M of 2, 3 and 4 M blocks (wgmma N of 32, 48, 64) and of several M chunks, a partial
-    last one included; K=1024 (16 K steps, so both whole and split tiles), N=512."""
+    wide-N mma.sync loop. M of 2, 3 and 4 M blocks (wgmma N of 32, 48, 64), and above 64 the sm90 family's
+    128-token tile (wgmma N of 128, its warpgroups splitting the words): one chunk partial (65) or full (128),
+    and two chunks with a partial last one (200); K=1024 (16 K steps, so both whole and split tiles), N=512."""
 
     K, N = 1024, 512
-    MS = (17, 48, 64, 130)
+    MS = (17, 48, 64, 65, 128, 200)
 
     def run_wide(self, name: str, dtype_name: str, build: Callable[[torch.Generator], Prepared], bias: bool) -> None:
         gen = _generator("wide-n", name, dtype_name)

@@ -476,6 +476,23 @@ void test_plan_sm90_family() {
          "without the sm90 family: (64, 128, 128) as before");
   const marlin::DeviceLimits l40{132, 99 * 1024, 89};  // (an 8.9 device)
   expect(plan_of(l40, with_sm90) && !plan.key.wgmma, "not on a device other than 9.0");
+  // Above 64 tokens the 128-token tile (8 M blocks), one block per multiprocessor's two workspace slots.
+  for (const int64_t m : {65, 128, 200, 512}) {
+    a.m = m;
+    const std::string what = "m=" + std::to_string(m);
+    expect(plan_of(kH100, with_sm90) && is_sm90() && plan.key.thread_m_blocks == 8 &&
+               plan.split.m_chunks == (m + 127) / 128,
+           what + ": the sm90 family's 128-token tile");
+    expect(plan_of(kH100, all_built) && plan.key.thread_m_blocks == 4, what + ": without it, 64-token chunks");
+    expect(plan_of(l40, with_sm90) && !plan.key.wgmma && plan.key.thread_m_blocks == 4,
+           what + ": not on a device other than 9.0");
+  }
+  auto no_tile128 = [](const marlin::KernelKey& k) { return k.thread_m_blocks != 8; };
+  a.m = 128;
+  expect(plan_of(kH100, no_tile128) && is_sm90() && plan.key.thread_m_blocks == 4 && plan.split.m_chunks == 2,
+         "without the 128-token tile built: two 64-token chunks of the sm90 family");
+  a.m = 64;
+  expect(plan_of(kH100, with_sm90) && plan.key.thread_m_blocks == 4, "64 tokens: one 64-token chunk");
   a.m = 32;
   expect(plan_of(kH100, with_sm90) && !plan.key.wgmma, "4-bit weights, two M blocks: the sm80 family");
   a.b_type = MARLIN_TYPE_U8B128;
@@ -497,8 +514,11 @@ void test_plan_sm90_family() {
   a.force_thread_n = 256;
   expect(plan_of(kH100, with_sm90) && is_sm90(), "(64, 256) forced: the sm90 family wherever it runs");
   a.m = 128;
+  expect(plan_of(kH100, with_sm90) && is_sm90() && plan.key.thread_m_blocks == 8,
+         "(64, 256) forced at m=128: the 128-token tile, even where it would not go first");
   a.force_thread_n = 128;
-  expect(plan_of(kH100, with_sm90) && !plan.key.wgmma && plan.key.thread_n_blocks == 8,
+  expect(plan_of(kH100, with_sm90) && !plan.key.wgmma && plan.key.thread_n_blocks == 8 &&
+             plan.key.thread_m_blocks == 4,
          "(64, 128) forced: the sm80 family");
   a.force_thread_k = a.force_thread_n = 0;
   a.a_type = MARLIN_TYPE_FE4M3FN;  // 8-bit activations: never
