@@ -111,9 +111,7 @@ extern "C" marlin_status marlin_gemm(const marlin_gemm_args* args, char* err, si
   }
   if (e != cudaSuccess) return cuda_fail("cudaFuncSetAttribute", e, err, err_len);
   if (args->force_blocks_per_sm > 0) blocks_per_sm = std::min(blocks_per_sm, args->force_blocks_per_sm);
-  // A tile whose partial sums take two workspace slots (the 128-token one) runs half the blocks there are slots for.
-  const int rows = plan.key.m_block_size_8 ? 8 : 16 * plan.key.thread_m_blocks;
-  blocks_per_sm = std::min(blocks_per_sm, kMaxBlocksPerSm / slot_units(rows, 16 * plan.key.thread_n_blocks));
+  blocks_per_sm = std::min(blocks_per_sm, max_blocks_per_sm(plan.key));  // within the workspace's slots
   split_work(limits.sm_count * blocks_per_sm, &plan);
 
   GemmParams p{};

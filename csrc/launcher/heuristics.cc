@@ -164,6 +164,11 @@ std::string key_text(const KernelKey& k) {
 
 }  // namespace
 
+int max_blocks_per_sm(const KernelKey& key) {
+  const int rows = key.m_block_size_8 ? 8 : 16 * key.thread_m_blocks;
+  return kMaxBlocksPerSm / slot_units(rows, 16 * key.thread_n_blocks);
+}
+
 void split_work(int blocks, LaunchPlan* plan) {
   WorkSplit& s = plan->split;
   blocks = std::max(1, blocks);

@@ -46,6 +46,10 @@ std::string validate_gemm_args(const marlin_gemm_args& args);
 marlin_status plan_gemm(const marlin_gemm_args& args, const DeviceLimits& limits,
                         const std::function<bool(const KernelKey&)>& is_built, LaunchPlan* plan, std::string* err);
 
+// The most blocks per multiprocessor the workspace holds slots for with this kernel: kMaxBlocksPerSm, or half of
+// it for a tile whose partial sums take two slots (the sm90 family's 128-token tile).
+int max_blocks_per_sm(const KernelKey& key);
+
 // Splits the plan's tiles over at most `blocks` blocks (tile_scheduler.h): whole tiles, the same number per
 // block, while there are at least `blocks` of them; the rest in equal stream-K shares of their K steps, of at
 // least kMinShare steps (kMinMultiBlockShare with two or more M blocks). Fills plan->split's dp_tiles, sk_share

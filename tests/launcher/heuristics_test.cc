@@ -487,6 +487,12 @@ void test_plan_sm90_family() {
     expect(plan_of(l40, with_sm90) && !plan.key.wgmma && plan.key.thread_m_blocks == 4,
            what + ": not on a device other than 9.0");
   }
+  a.m = 200;
+  expect(plan_of(kH100, with_sm90) && marlin::max_blocks_per_sm(plan.key) == 1,
+         "the 128-token tile's pieces take two workspace slots: one block per multiprocessor");
+  a.m = 64;
+  expect(plan_of(kH100, with_sm90) && marlin::max_blocks_per_sm(plan.key) == marlin::kMaxBlocksPerSm,
+         "64-token tiles: a slot each");
   auto no_tile128 = [](const marlin::KernelKey& k) { return k.thread_m_blocks != 8; };
   a.m = 128;
   expect(plan_of(kH100, no_tile128) && is_sm90() && plan.key.thread_m_blocks == 4 && plan.split.m_chunks == 2,
