@@ -27,6 +27,10 @@ constexpr ThreadConfig kLargeBatchConfigs[] = {{64, 128, 128}, {64, 256, 256}, {
 constexpr ThreadConfig kWideNConfigs[] = {{64, 256, 256}, {64, 128, 128}, {128, 64, 128}};
 // The one thread config the sm90 family (wgmma) is built with: the wide-N one.
 constexpr ThreadConfig kSm90Config = kWideNConfigs[0];
+bool is_sm90_config(const ThreadConfig& tc) {
+  return tc.thread_k == kSm90Config.thread_k && tc.thread_n == kSm90Config.thread_n &&
+         tc.threads == kSm90Config.threads;
+}
 
 // Every thread config of the catalog, for the tuning override.
 constexpr ThreadConfig kAllConfigs[] = {{128, 128, 256}, {64, 256, 256}, {64, 128, 128}, {128, 64, 128}};
@@ -312,8 +316,7 @@ marlin_status plan_gemm(const marlin_gemm_args& a, const DeviceLimits& limits,
   bool shape_fits = false;
   KernelKey missing{};
   const ThreadConfig* forced = forced_config(a);
-  const bool sm90_config_ok = forced == nullptr || (forced->thread_k == kSm90Config.thread_k &&
-                                                    forced->thread_n == kSm90Config.thread_n);
+  const bool sm90_config_ok = forced == nullptr || is_sm90_config(*forced);
   auto sm90_key_for = [&](int thread_m_blocks) {
     return KernelKey{act, wt, out, st, kSm90Config.threads, thread_m_blocks, kSm90Config.thread_n / 16,
                      kSm90Config.thread_k / 16, m8, kStages, group_blocks, false, true};
@@ -343,9 +346,7 @@ marlin_status plan_gemm(const marlin_gemm_args& a, const DeviceLimits& limits,
     for (int option = 0; option < 2 * static_cast<int>(candidates.size()); ++option) {
       const ThreadConfig& tc = candidates[option / 2];
       const bool wgmma = option % 2 == 0;  // each config: the sm90 family's kernel, then the others'
-      if (wgmma && !(sm90_wanted && stages == kStages && tc.thread_k == kSm90Config.thread_k &&
-                     tc.thread_n == kSm90Config.thread_n && tc.threads == kSm90Config.threads))
-        continue;
+      if (wgmma && !(sm90_wanted && stages == kStages && is_sm90_config(tc))) continue;
       if (a.k % tc.thread_k != 0 || a.n % tc.thread_n != 0) continue;
       const KernelKey key{act, wt, out, st, tc.threads, tmb, tc.thread_n / 16, tc.thread_k / 16, m8,
                           stages, group_blocks, false, wgmma};
