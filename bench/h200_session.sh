@@ -20,6 +20,7 @@
 #   formats     FP8, NVFP4, act-order, MXFP4, INT8-activation tables (no-regression check); FP8 activations
 #               against sm89
 #   tune        bench/tune.py: every thread config and blocks-per-SM cap, u4b8 g128 f16, M 16..256
+#   tune8       bench/tune.py for 8-bit weights with one M block: u8b128 g128 f16, M 1..16
 #   variant     bench/gemm.py for u4b8 g128 f16 at M 32..256 against .device/variant/libmarlin_sm80.so
 #   sm90        against .device/sm90/libmarlin_sm90.so: sm90_suite, sm90_sanitizers, sm90_anchor
 #   sm90_suite  the GPU suite against the sm90 library (its sm80-family kernels too, compiled for sm_90a)
@@ -112,11 +113,13 @@ formats() {
   fi
 }
 
-tune() {
-  stamp tune
-  MARLIN_LIB=$sm80 timeout "$(left 200)" python3 bench/tune.py --m 16,32,64,128,256 --target-ms 10 \
-    --json "$RES/tune_u4b8_f16.json" --out "$RES/tune_u4b8_f16.md" > "$RES/tune.log" 2>&1
-  tail -2 "$RES/tune.log"
+tune() {  # NAME MAX_SECONDS ARGS...
+  local name=$1 max=$2
+  shift 2
+  stamp "tune $name"
+  MARLIN_LIB=$sm80 timeout "$(left "$max")" python3 bench/tune.py --target-ms 10 "$@" \
+    --json "$RES/tune_$name.json" --out "$RES/tune_$name.md" > "$RES/tune_$name.log" 2>&1
+  tail -2 "$RES/tune_$name.log"
 }
 
 variant() {
@@ -161,11 +164,13 @@ sm90_compare() {
 
 for step in $steps; do
   case $step in
-    suite | sanitizers | families | formats | tune | variant | sm90_suite | sm90_sanitizers | sm90_anchor | \
+    suite | sanitizers | families | formats | variant | sm90_suite | sm90_sanitizers | sm90_anchor | \
       sm90_targets | sm90_compare)
       $step
       ;;
     sm90) sm90_suite; sm90_sanitizers; sm90_anchor ;;
+    tune) tune u4b8_f16 200 --m 16,32,64,128,256 ;;
+    tune8) tune u8b128_f16 200 --b-type u8b128 --m 1,2,4,8,16 ;;
     anchor) anchor f16 ;;
     anchor_bf16) anchor bf16 ;;
     *) echo "unknown step $step" ;;

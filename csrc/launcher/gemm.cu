@@ -94,8 +94,8 @@ extern "C" marlin_status marlin_gemm(const marlin_gemm_args* args, char* err, si
   if (st != MARLIN_OK) return fail(st, msg, err, err_len);
 
   const KernelFn fn = select_kernel(plan.key);
-  int blocks_per_sm = 1;
-  e = prepare_kernel(fn, device, plan.key.threads, plan.smem_bytes, &blocks_per_sm);
+  int occupancy = 1;
+  e = prepare_kernel(fn, device, plan.key.threads, plan.smem_bytes, &occupancy);
   if (e == cudaErrorInvalidDeviceFunction || e == cudaErrorNoKernelImageForDevice) {
     cudaGetLastError();  // clear the sticky-free launch error
     const int cc = limits.compute_capability;
@@ -110,9 +110,7 @@ extern "C" marlin_status marlin_gemm(const marlin_gemm_args* args, char* err, si
                 err, err_len);
   }
   if (e != cudaSuccess) return cuda_fail("cudaFuncSetAttribute", e, err, err_len);
-  if (args->force_blocks_per_sm > 0) blocks_per_sm = std::min(blocks_per_sm, args->force_blocks_per_sm);
-  blocks_per_sm = std::min(blocks_per_sm, max_blocks_per_sm(plan.key));  // within the workspace's slots
-  split_work(limits.sm_count * blocks_per_sm, &plan);
+  split_work(limits.sm_count * blocks_per_sm(plan.key, occupancy, args->force_blocks_per_sm), &plan);
 
   GemmParams p{};
   p.a = args->a;

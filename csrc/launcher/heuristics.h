@@ -50,6 +50,11 @@ marlin_status plan_gemm(const marlin_gemm_args& args, const DeviceLimits& limits
 // it for a tile whose partial sums take two slots (the sm90 family's 128-token tile).
 int max_blocks_per_sm(const KernelKey& key);
 
+// The blocks per multiprocessor to launch: at most `occupancy` (what fits, from the CUDA occupancy query), at most
+// max_blocks_per_sm, and the tuning override `forced` where it is > 0, else the launcher's choice: one for 8-bit
+// weights with one M block, else as many as fit (see the definition for the measurements).
+int blocks_per_sm(const KernelKey& key, int occupancy, int forced);
+
 // Splits the plan's tiles over at most `blocks` blocks (tile_scheduler.h): whole tiles, the same number per
 // block, while there are at least `blocks` of them; the rest in equal stream-K shares of their K steps, of at
 // least kMinShare steps (kMinMultiBlockShare with two or more M blocks). Fills plan->split's dp_tiles, sk_share

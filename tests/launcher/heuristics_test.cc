@@ -690,6 +690,31 @@ void test_plan_int8_weights() {
   expect(marlin::b_stage_bytes(shape) == 64 * 128, "8-bit B stage bytes");
 }
 
+void test_blocks_per_sm() {
+  auto a = good_args();
+  marlin::LaunchPlan plan{};
+  std::string err;
+  auto blocks = [&](int64_t m, marlin_scalar_type b_type, int occupancy, int forced) {
+    a.m = m;
+    a.b_type = b_type;
+    a.s_type = MARLIN_TYPE_FLOAT16;
+    if (marlin::plan_gemm(a, kH100, all_built, &plan, &err) != MARLIN_OK) return -1;
+    return marlin::blocks_per_sm(plan.key, occupancy, forced);
+  };
+  for (const int64_t m : {1, 8, 16}) {
+    const std::string what = "m=" + std::to_string(m);
+    expect(blocks(m, MARLIN_TYPE_U8B128, 2, 0) == 1, what + ": 8-bit weights, one M block: one block per SM");
+    expect(blocks(m, MARLIN_TYPE_FE4M3FN, 2, 0) == 1, what + ": FP8 weights too");
+    expect(blocks(m, MARLIN_TYPE_U4B8, 2, 0) == 2, what + ": 4-bit weights: two");
+    expect(blocks(m, MARLIN_TYPE_U8B128, 2, 2) == 2, what + ": the tuning override still gets two");
+  }
+  expect(blocks(32, MARLIN_TYPE_U8B128, 2, 0) == 2, "8-bit weights, two M blocks: two");
+  expect(blocks(1, MARLIN_TYPE_U4B8, 1, 0) == 1, "no more than fit");
+  expect(blocks(1, MARLIN_TYPE_U4B8, 0, 0) == 1, "at least one");
+  expect(blocks(1, MARLIN_TYPE_U4B8, 2, 1) == 1, "the override's one");
+  expect(blocks(1, MARLIN_TYPE_U4B8, 4, 4) == marlin::kMaxBlocksPerSm, "no more than the workspace holds");
+}
+
 void test_smem_budget() {
   // The largest instantiations must fit the 227 KiB of an sm_80/sm_90 block.
   const marlin::TileShape big{256, 4, 8, 8, false, 4, 2, true, 4, 2, 2};
@@ -722,6 +747,7 @@ int main() {
   test_plan_n_tiles_choice();
   test_plan_int8_weights();
   test_workspace();
+  test_blocks_per_sm();
   test_smem_budget();
   if (failures == 0) std::printf("all heuristics tests passed\n");
   return failures == 0 ? 0 : 1;
