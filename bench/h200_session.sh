@@ -28,6 +28,9 @@
 #   sm90_anchor the anchor matrix in f16 against the sm90 library (anchor_sm90_f16_*.json)
 #   sm90_targets the Hopper issue's M = 512 (sm90_anchor has its M 64..256): u4b8, u4, u8b128 g128 f16 on its
 #               four shapes
+#   sm90_launcher bench/tune.py of u4b8, u4, u8b128 (g128 f16) at M 1..512 against the sm90 library and against
+#               .device/sm80only/libmarlin_sm80.so (the sm80 family alone: tests/gpu/build_family.sh sm80 with
+#               MARLIN_CONFIGS=gptq_int4,awq_int4,gptq_int8), for bench/family_check.py
 #   sm90_compare a sm90 library change against .device/base/libmarlin_sm90.so (the library before it), both in
 #               this call: u4b8, u4, u8b128 g128 f16 on the Hopper issue's four shapes, M 64..512
 #
@@ -113,11 +116,11 @@ formats() {
   fi
 }
 
-tune() {  # NAME MAX_SECONDS ARGS...
-  local name=$1 max=$2
-  shift 2
+tune() {  # NAME LIB MAX_SECONDS ARGS...
+  local name=$1 path=$2 max=$3
+  shift 3
   stamp "tune $name"
-  MARLIN_LIB=$sm80 timeout "$(left "$max")" python3 bench/tune.py --target-ms 10 "$@" \
+  MARLIN_LIB=$path timeout "$(left "$max")" python3 bench/tune.py --target-ms 10 "$@" \
     --json "$RES/tune_$name.json" --out "$RES/tune_$name.md" > "$RES/tune_$name.log" 2>&1
   tail -2 "$RES/tune_$name.log"
 }
@@ -155,6 +158,15 @@ sm90_targets() {
     --shapes 8192x8192,8192x28672,28672x8192,14336x4096
 }
 
+sm90_launcher() {  # the launcher against each family's best forced variant (bench/family_check.py)
+  local args=(--m 1,16,32,48,64,80,96,112,128,192,256,384,512
+    --shapes 8192x8192,8192x28672,28672x8192,14336x4096,4096x4096)
+  for b in u4b8 u4 u8b128; do
+    tune "sm90_$b" "$sm90lib" 90 --b-type $b "${args[@]}"
+    tune "sm80only_$b" "$(lib sm80only sm80)" 90 --b-type $b "${args[@]}"
+  done
+}
+
 sm90_compare() {
   local args=(--b-types u4b8,u4,u8b128 --group-size 128 --m 64,128,256,512
     --shapes 8192x8192,8192x28672,28672x8192,14336x4096)
@@ -165,12 +177,12 @@ sm90_compare() {
 for step in $steps; do
   case $step in
     suite | sanitizers | families | formats | variant | sm90_suite | sm90_sanitizers | sm90_anchor | \
-      sm90_targets | sm90_compare)
+      sm90_targets | sm90_compare | sm90_launcher)
       $step
       ;;
     sm90) sm90_suite; sm90_sanitizers; sm90_anchor ;;
-    tune) tune u4b8_f16 200 --m 16,32,64,128,256 ;;
-    tune8) tune u8b128_f16 200 --b-type u8b128 --m 1,2,4,8,16 ;;
+    tune) tune u4b8_f16 "$sm80" 200 --m 16,32,64,128,256 ;;
+    tune8) tune u8b128_f16 "$sm80" 200 --b-type u8b128 --m 1,2,4,8,16 ;;
     anchor) anchor f16 ;;
     anchor_bf16) anchor bf16 ;;
     *) echo "unknown step $step" ;;

@@ -136,7 +136,8 @@ def main(argv: list[str] | None = None) -> int:
         args.out.write_text(text)
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps({"environment": env, "rows": rows}, indent=1) + "\n")
+        case = {"b_type": args.b_type, "dtype": args.dtype, "group_size": bench.group_size_for(args.b_type, args)}
+        args.json.write_text(json.dumps({"environment": env, "case": case, "rows": rows}, indent=1) + "\n")
     return 0
 
 

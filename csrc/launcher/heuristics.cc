@@ -97,11 +97,12 @@ bool sm90_runs(const marlin_gemm_args& a, int thread_m_blocks, bool m8, const De
 }
 
 // Where the launcher chooses, the sm90 family goes first where it measured faster than the sm80 family's best
-// config on an H200 (docs/PERFORMANCE.md, "The sm90 family"): 8-bit weights from two M blocks on, 4-bit ones
-// with four (with two, 4-bit ones ran 5-21% slower), and only on problems with several M chunks or whose
+// config (docs/PERFORMANCE.md, "The sm90 family"): 8-bit weights from two M blocks on, 4-bit ones from three
+// (with two, 4-bit ones ran 5-21% slower on an H200; with three, M = 48, 5-11% faster on the four large shapes
+// on an H100: docs/tuning/h100_20261207_sm90_*.md), and only on problems with several M chunks or whose
 // 256-wide tiles give every multiprocessor kMinMultiBlockShare K steps (4096 x 4096 at M = 64 ran 8% slower).
 bool sm90_first(const marlin_gemm_args& a, int thread_m_blocks, int m_chunks, const DeviceLimits& limits) {
-  if (a.n % 256 != 0 || (!is_8bit_weight(a.b_type) && thread_m_blocks < 4)) return false;
+  if (a.n % 256 != 0 || (!is_8bit_weight(a.b_type) && thread_m_blocks < 3)) return false;
   const int64_t steps = static_cast<int64_t>(a.n / 256) * (a.k / 64);
   return m_chunks >= 2 || steps >= static_cast<int64_t>(kMinMultiBlockShare) * limits.sm_count;
 }

@@ -499,6 +499,9 @@ void test_plan_sm90_family() {
          "without the 128-token tile built: two 64-token chunks of the sm90 family");
   a.m = 64;
   expect(plan_of(kH100, with_sm90) && plan.key.thread_m_blocks == 4, "64 tokens: one 64-token chunk");
+  a.m = 48;
+  expect(plan_of(kH100, with_sm90) && is_sm90() && plan.key.thread_m_blocks == 3,
+         "4-bit weights, three M blocks: the sm90 family");
   a.m = 32;
   expect(plan_of(kH100, with_sm90) && !plan.key.wgmma, "4-bit weights, two M blocks: the sm80 family");
   a.b_type = MARLIN_TYPE_U8B128;
