@@ -33,15 +33,17 @@ struct Epilogue {
   static constexpr bool kSwapped = m8 || Tr::kWgmma;
 
   // Where element e (even; e + 1 is the next row, or unswapped the next column) of acc[mb][j] sits in the warp's
-  // rows and 64 columns, and (swapped) which of the lane's words made its column.
+  // rows and 64 columns, and (swapped) which of the thread's own words made its column: of the lane's four, or,
+  // with the word split, of its warpgroup's two (a compile-time index once unrolled, so that the channelwise
+  // scales below stay in registers).
   struct Place {
     int r, c, word;
   };
   static __device__ __forceinline__ Place place(int mb, int j, int e, int g, int t, int wk) {
     if constexpr (Tr::kWgmma) {  // mainloop_sm90.cuh: word i's accumulators, element 4ch + e
       const int flat = mb * 32 + j * 4 + e, ch = flat % (kRows / 2) / 4;
-      const int i = flat / (kRows / 2) + (Tr::kWordSplit ? 2 * wk : 0);
-      return {8 * ch + 2 * t, 16 * i + g + 8 * (e / 2), i};
+      const int own = flat / (kRows / 2), i = own + (Tr::kWordSplit ? 2 * wk : 0);
+      return {8 * ch + 2 * t, 16 * i + g + 8 * (e / 2), own};
     } else if constexpr (m8) {
       return {2 * t, 16 * j + g + 8 * (e / 2), j};
     } else {
@@ -137,11 +139,16 @@ struct Epilogue {
     scalar_t* const C = static_cast<scalar_t*>(p.c);
     if (Tr::kWordSplit || wk == 0) {  // the warps that hold sums
       // Channelwise scales (stored column order): this thread's columns need the eight at 16t (and 16t + 8), or,
-      // with swapped operands, the eight at 8g. One 16-byte load each.
+      // with swapped operands, the eight at 8g (two per word), of which the word split's warpgroup takes the four
+      // of its words. One 16-byte (8-byte) load each.
       int4 cs[2] = {};
       if constexpr (Tr::group_blocks == -1) {
-        const int4* s4 = reinterpret_cast<const int4*>(static_cast<const scalar_t*>(p.scales) + col0 + wn * 64);
-        if constexpr (kSwapped) {
+        const scalar_t* const s = static_cast<const scalar_t*>(p.scales) + col0 + wn * 64;
+        const int4* s4 = reinterpret_cast<const int4*>(s);
+        if constexpr (Tr::kWordSplit) {
+          const int2 v = *reinterpret_cast<const int2*>(s + 8 * g + 4 * wk);
+          cs[0] = make_int4(v.x, v.y, 0, 0);
+        } else if constexpr (kSwapped) {
           cs[0] = s4[g];
         } else {
           cs[0] = s4[2 * t];
