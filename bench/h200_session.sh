@@ -143,7 +143,8 @@ sm90_sanitizers() {
     stamp "sm90 $tool"
     MARLIN_LIB=$sm90lib timeout "$(left 150)" compute-sanitizer --tool $tool --print-limit 5 \
       python3 -m pytest tests/gpu/test_gemm.py -q -x -p no:cacheprovider \
-      -k "test_wide_n_u4b8_g128_f16 or test_wide_n_u4_channelwise_bf16 or test_wide_n_act_order_f16" 2>&1 |
+      -k "test_wide_n_u4b8_g128_f16 or test_wide_n_u4_channelwise_bf16 or test_wide_n_act_order_f16 or \
+test_wide_n_u8b128_channelwise_f16" 2>&1 |
       tail -4 | tee -a "$RES/sanitizers_sm90.log"
   done
 }
