@@ -31,6 +31,8 @@
 #   sm90_launcher bench/tune.py of u4b8, u4, u8b128 (g128 f16) at M 1..512 against the sm90 library and against
 #               .device/sm80only/libmarlin_sm80.so (the sm80 family alone: tests/gpu/build_family.sh sm80 with
 #               MARLIN_CONFIGS=gptq_int4,awq_int4,gptq_int8), for bench/family_check.py
+#   ncu_misses  Nsight Compute (--clock-control none) of u4b8 g128 f16 on 4096x4096 at M = 32 and 64, and of u8b128
+#               g128 f16 on 8192x28672 at M = 1 and 16, against the sm90 library: the kinds of cell that trail vLLM
 #   sm90_compare a sm90 library change against .device/base/libmarlin_sm90.so (the library before it), both in
 #               this call: u4b8, u4, u8b128 g128 f16 on the Hopper issue's four shapes, M 64..512
 #
@@ -168,6 +170,18 @@ sm90_launcher() {  # the launcher against each family's best forced variant (ben
   done
 }
 
+ncu_misses() {  # Nsight Compute sections of the kinds of cell that still trail vLLM's anchor
+  local sections=(--section SpeedOfLight --section WarpStateStats --section MemoryWorkloadAnalysis
+    --section Occupancy --section SchedulerStats --section LaunchStats)
+  stamp "ncu 4096x4096"
+  MARLIN_LIB=$sm90lib timeout "$(left 120)" ncu --clock-control none -k regex:marlin_gemm_kernel "${sections[@]}" \
+    python3 bench/ncu_cases.py --shape 4096x4096 --m 32,64 --cases f16-group128 > "$RES/ncu_4096x4096_u4b8.txt" 2>&1
+  stamp "ncu u8b128"
+  MARLIN_LIB=$sm90lib timeout "$(left 120)" ncu --clock-control none -k regex:marlin_gemm_kernel "${sections[@]}" \
+    python3 bench/ncu_cases.py --b-type u8b128 --m 1,16 --cases f16-group128 > "$RES/ncu_8192x28672_u8b128.txt" 2>&1
+  tail -3 "$RES/ncu_8192x28672_u8b128.txt"
+}
+
 sm90_compare() {
   local args=(--b-types u4b8,u4,u8b128 --group-size 128 --m 64,128,256,512
     --shapes 8192x8192,8192x28672,28672x8192,14336x4096)
@@ -178,7 +192,7 @@ sm90_compare() {
 for step in $steps; do
   case $step in
     suite | sanitizers | families | formats | variant | sm90_suite | sm90_sanitizers | sm90_anchor | \
-      sm90_targets | sm90_compare | sm90_launcher)
+      sm90_targets | sm90_compare | sm90_launcher | ncu_misses)
       $step
       ;;
     sm90) sm90_suite; sm90_sanitizers; sm90_anchor ;;
