@@ -21,6 +21,10 @@
 #               against sm89
 #   tune        bench/tune.py: every thread config and blocks-per-SM cap, u4b8 g128 f16, M 16..256
 #   tune8       bench/tune.py for 8-bit weights with one M block: u8b128 g128 f16, M 1..16
+#   tune_variant bench/tune.py of u4b8 g128 f16 at M 1..64 (u8b128: M 1, 16) on the six shapes against
+#               .device/variant/libmarlin_sm80.so
+#               and .device/sm80only/libmarlin_sm80.so (an sm80-family experiment and its base, both built with
+#               tests/gpu/build_family.sh sm80 for the same configs)
 #   variant     bench/gemm.py for u4b8 g128 f16 at M 32..256 against .device/variant/libmarlin_sm80.so
 #   sm90        against .device/sm90/libmarlin_sm90.so: sm90_suite, sm90_sanitizers, sm90_anchor
 #   sm90_suite  the GPU suite against the sm90 library (its sm80-family kernels too, compiled for sm_90a)
@@ -198,6 +202,12 @@ for step in $steps; do
     sm90) sm90_suite; sm90_sanitizers; sm90_anchor ;;
     tune) tune u4b8_f16 "$sm80" 200 --m 16,32,64,128,256 ;;
     tune8) tune u8b128_f16 "$sm80" 200 --b-type u8b128 --m 1,2,4,8,16 ;;
+    tune_variant)
+      tune variant_u4b8 "$(lib variant sm80)" 120 --m 1,16,32,48,64
+      tune variant_base_u4b8 "$(lib sm80only sm80)" 120 --m 1,16,32,48,64
+      tune variant_u8b128 "$(lib variant sm80)" 90 --b-type u8b128 --m 1,16
+      tune variant_base_u8b128 "$(lib sm80only sm80)" 90 --b-type u8b128 --m 1,16
+      ;;
     anchor) anchor f16 ;;
     anchor_bf16) anchor bf16 ;;
     *) echo "unknown step $step" ;;
