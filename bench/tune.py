@@ -3,7 +3,8 @@
 For each (K, N) and M, times ``marlin_bazel.gemm`` with the launcher's choice ("auto") and with each thread config
 built for that batch size forced (``thread_config=``), at 1 and 2 blocks per multiprocessor (``blocks_per_sm=``),
 with bench/gemm.py's method (CUDA-graph replay, weights rotated beyond L2). The table says, per row, the best
-variant and how much slower the launcher's choice is; the JSON keeps every timing.
+variant and how much slower the launcher's choice is; the JSON keeps every timing and, as ``auto_plan``, what the
+launcher's choice ran (``ops.gemm_plan``).
 
     MARLIN_LIB=/path/to/libmarlin.so PYTHONPATH=python python bench/tune.py --out docs/tuning/h200_u4b8_f16.md \\
         --json docs/tuning/h200_u4b8_f16.json
@@ -76,7 +77,18 @@ def tune_shape(k: int, n: int, args: argparse.Namespace, timer: bench.Timer) -> 
         forced = {key: t for key, t in times.items() if key != "auto" and t is not None}
         best = min(forced, key=lambda key: forced[key])
         auto = times["auto"]
-        rows.append({"k": k, "n": n, "m": m, "auto_us": auto, "best": best, "best_us": forced[best], "times_us": times})
+        first = sets[0]
+        try:  # what "auto" ran (None from a library older than marlin_gemm_plan)
+            plan = ops.gemm_plan(
+                a, first["b_q"], first["scales"], b_type=bt.b_type, zeros=first["zeros"], group_size=gs,
+                global_scale=first["global_scale"], act_order=first["act_order"],
+            )  # fmt: skip
+        except _lib.MarlinError:
+            plan = None
+        rows.append(
+            {"k": k, "n": n, "m": m, "auto_us": auto, "best": best, "best_us": forced[best], "times_us": times,
+             "auto_plan": plan}
+        )  # fmt: skip
         print(f"{k}x{n} m={m}: auto {auto:.1f} us, best {best} {forced[best]:.1f} us", flush=True)
     return rows
 

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstdio>
 #include <mutex>
 #include <map>
 #include <string>
@@ -70,11 +71,16 @@ cudaError_t prepare_kernel(KernelFn fn, int device, int threads, int smem, int* 
   return cudaSuccess;
 }
 
-}  // namespace
-}  // namespace marlin
+// Everything marlin_gemm decides before it launches: validation, the device's limits, the kernel, the blocks per
+// multiprocessor and the work split. Shared with marlin_gemm_plan, so that it reports what marlin_gemm runs.
+struct Prepared {
+  LaunchPlan plan;
+  DeviceLimits limits;
+  KernelFn fn;
+  int blocks_per_sm;
+};
 
-extern "C" marlin_status marlin_gemm(const marlin_gemm_args* args, char* err, size_t err_len) {
-  using namespace marlin;
+marlin_status prepare_launch(const marlin_gemm_args* args, Prepared* out, char* err, size_t err_len) {
   if (args == nullptr) return fail(MARLIN_ERR_INVALID_ARGUMENT, "args must not be NULL", err, err_len);
   const std::string bad = validate_gemm_args(*args);
   if (!bad.empty()) return fail(MARLIN_ERR_INVALID_ARGUMENT, bad, err, err_len);
@@ -82,20 +88,20 @@ extern "C" marlin_status marlin_gemm(const marlin_gemm_args* args, char* err, si
   int device = 0;
   cudaError_t e = cudaGetDevice(&device);
   if (e != cudaSuccess) return cuda_fail("cudaGetDevice", e, err, err_len);
-  DeviceLimits limits{};
+  DeviceLimits& limits = out->limits;
   e = device_limits(device, &limits);
   if (e != cudaSuccess) return cuda_fail("cudaDeviceGetAttribute", e, err, err_len);
   if (args->sm_count > 0) limits.sm_count = std::min(limits.sm_count, args->sm_count);
 
-  LaunchPlan plan{};
+  LaunchPlan& plan = out->plan;
   std::string msg;
   const marlin_status st = plan_gemm(
       *args, limits, [](const KernelKey& k) { return select_kernel(k) != nullptr; }, &plan, &msg);
   if (st != MARLIN_OK) return fail(st, msg, err, err_len);
 
-  const KernelFn fn = select_kernel(plan.key);
+  out->fn = select_kernel(plan.key);
   int occupancy = 1;
-  e = prepare_kernel(fn, device, plan.key.threads, plan.smem_bytes, &occupancy);
+  e = prepare_kernel(out->fn, device, plan.key.threads, plan.smem_bytes, &occupancy);
   if (e == cudaErrorInvalidDeviceFunction || e == cudaErrorNoKernelImageForDevice) {
     cudaGetLastError();  // clear the sticky-free launch error
     const int cc = limits.compute_capability;
@@ -110,7 +116,23 @@ extern "C" marlin_status marlin_gemm(const marlin_gemm_args* args, char* err, si
                 err, err_len);
   }
   if (e != cudaSuccess) return cuda_fail("cudaFuncSetAttribute", e, err, err_len);
-  split_work(limits.sm_count * blocks_per_sm(plan.key, occupancy, args->force_blocks_per_sm), &plan);
+  out->blocks_per_sm = blocks_per_sm(plan.key, occupancy, args->force_blocks_per_sm);
+  split_work(limits.sm_count * out->blocks_per_sm, &plan);
+  return MARLIN_OK;
+}
+
+}  // namespace
+}  // namespace marlin
+
+extern "C" marlin_status marlin_gemm(const marlin_gemm_args* args, char* err, size_t err_len) {
+  using namespace marlin;
+  Prepared prep{};
+  const marlin_status st = prepare_launch(args, &prep, err, err_len);
+  if (st != MARLIN_OK) return st;
+  const LaunchPlan& plan = prep.plan;
+  const DeviceLimits& limits = prep.limits;
+  const KernelFn fn = prep.fn;
+  cudaError_t e = cudaSuccess;
 
   GemmParams p{};
   p.a = args->a;
@@ -147,6 +169,18 @@ extern "C" marlin_status marlin_gemm(const marlin_gemm_args* args, char* err, si
   e = cudaLaunchKernel(reinterpret_cast<const void*>(fn), dim3(plan.split.grid), dim3(plan.key.threads), kernel_args,
                        plan.smem_bytes, static_cast<cudaStream_t>(args->stream));
   if (e != cudaSuccess) return cuda_fail("kernel launch", e, err, err_len);
+  return MARLIN_OK;
+}
+
+extern "C" marlin_status marlin_gemm_plan(const marlin_gemm_args* args, char* plan, size_t plan_len, char* err,
+                                          size_t err_len) {
+  using namespace marlin;
+  Prepared prep{};
+  const marlin_status st = prepare_launch(args, &prep, err, err_len);
+  if (st != MARLIN_OK) return st;
+  if (plan != nullptr && plan_len > 0) {
+    std::snprintf(plan, plan_len, "%s", plan_text(prep.plan, prep.blocks_per_sm).c_str());
+  }
   return MARLIN_OK;
 }
 

@@ -226,6 +226,27 @@ const char* type_name(ScalarTypeId t) {
   return "unknown";
 }
 
+std::string plan_text(const LaunchPlan& plan, int blocks_per_sm) {
+  const KernelKey& k = plan.key;
+  const WorkSplit& s = plan.split;
+  // The family whose kernel this is: the sm90 family's wgmma kernels, the 2-stage Turing ones, the FP8-activation
+  // ones of sm89, else the sm80 family's.
+  const char* family = k.wgmma                                 ? "sm90"
+                       : k.stages == kTuringStages             ? "sm75"
+                       : k.a_type == ScalarTypeId::kFE4M3fn    ? "sm89"
+                                                               : "sm80";
+  std::ostringstream os;
+  os << "family=" << family << " a=" << type_name(k.a_type) << " b=" << type_name(k.b_type)
+     << " c=" << type_name(k.c_type) << " s=" << type_name(k.s_type) << " threads=" << k.threads
+     << " thread_m_blocks=" << k.thread_m_blocks << " thread_n_blocks=" << k.thread_n_blocks
+     << " thread_k_blocks=" << k.thread_k_blocks << " m_block_size_8=" << (k.m_block_size_8 ? 1 : 0)
+     << " stages=" << k.stages << " group_blocks=" << k.group_blocks << " smem_bytes=" << plan.smem_bytes
+     << " blocks_per_sm=" << blocks_per_sm << " grid=" << s.grid << " m_chunks=" << s.m_chunks
+     << " n_tiles=" << s.n_tiles << " k_iters=" << s.k_iters << " dp_tiles=" << s.dp_tiles
+     << " sk_share=" << s.sk_share;
+  return os.str();
+}
+
 size_t workspace_bytes_for(int sm_count) {
   const size_t blocks = sm_count > 0 ? static_cast<size_t>(sm_count) * kMaxBlocksPerSm : 0;
   return 2 * blocks * kSlotFloats * sizeof(float) + ((blocks * sizeof(int) + 15) / 16) * 16;

@@ -64,4 +64,7 @@ void split_work(int blocks, LaunchPlan* plan);
 // Lower-case spelling of a type id, as in the generated file names ("float16", "u4b8", ...).
 const char* type_name(ScalarTypeId t);
 
+// The plan as marlin_gemm_plan reports it (csrc/include/marlin/marlin.h): key=value fields, space-separated.
+std::string plan_text(const LaunchPlan& plan, int blocks_per_sm);
+
 }  // namespace marlin

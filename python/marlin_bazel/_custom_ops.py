@@ -78,6 +78,27 @@ _GEMM_PARAMS = inspect.signature(ga.check_gemm)
 def _run_gemm(out: Tensor | None, *args: object, **kwargs: object) -> Tensor:
     """The real implementation of ``gemm`` (``out`` None) and ``gemm_out``: the arguments as ``gemm_out`` takes
     them."""
+    lib, gemm_args, out, scratch = _gemm_call(out, *args, **kwargs)
+    with torch.cuda.device(out.device):
+        lib.gemm(gemm_args)
+    del scratch  # (held until the launch is enqueued: the kernels write it)
+    return out
+
+
+def gemm_plan(*args: object, **kwargs: object) -> str:
+    """:func:`marlin_bazel.ops.gemm_plan`: ``marlin_gemm_plan`` for the arguments of ``gemm``. Not a custom op:
+    it returns text, and launches nothing."""
+    lib, gemm_args, out, _ = _gemm_call(None, *args, **kwargs)
+    with torch.cuda.device(out.device):
+        return lib.gemm_plan(gemm_args)
+
+
+def _gemm_call(
+    out: Tensor | None, *args: object, **kwargs: object
+) -> tuple[_lib.Library, _lib.MarlinGemmArgs, Tensor, Tensor | None]:
+    """Checks the arguments as ``gemm_out`` takes them and makes the C call's: the library, its arguments, the
+    output (allocated when ``out`` is None) and act-order's scratch for A's permuted columns, which the caller
+    must hold until the call is enqueued (the arguments keep only its address)."""
     bound = _GEMM_PARAMS.bind(out, *args, **kwargs)
     bound.apply_defaults()
     call = ga.check_gemm(**bound.arguments)
@@ -141,9 +162,7 @@ def _run_gemm(out: Tensor | None, *args: object, **kwargs: object) -> Tensor:
         force_blocks_per_sm=p.blocks_per_sm,
         a_scales=ptr(p.a_scales),
     )
-    with torch.cuda.device(device):
-        lib.gemm(args)
-    return out
+    return lib, args, out, a_perm
 
 
 # The arguments gemm and gemm_out (after its out) take, in the order and with the defaults of check_gemm (a CPU test

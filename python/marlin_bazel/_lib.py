@@ -180,6 +180,17 @@ class Library:
         """``marlin_gemm``: C = A @ dequant(B), asynchronous on ``args.stream``."""
         self._call(self._dll.marlin_gemm, ctypes.byref(args))
 
+    def gemm_plan(self, args: MarlinGemmArgs) -> str:
+        """``marlin_gemm_plan``: what ``marlin_gemm`` would launch for ``args``, as ``key=value`` fields."""
+        fn = getattr(self._dll, "marlin_gemm_plan", None)
+        if fn is None:  # (bound here, not in __init__, so that older libraries still load for everything else)
+            raise MarlinError(Status.NOT_BUILT, f"{self.path} has no marlin_gemm_plan: rebuild it from this version")
+        fn.argtypes = [ctypes.POINTER(MarlinGemmArgs), ctypes.c_char_p, ctypes.c_size_t, _ERR_BUF, ctypes.c_size_t]
+        fn.restype = ctypes.c_int
+        text = ctypes.create_string_buffer(_ERR_LEN)
+        self._call(fn, ctypes.byref(args), text, _ERR_LEN)
+        return text.value.decode("utf-8", errors="replace")
+
     def workspace_bytes(self, sm_count: int) -> int:
         """``marlin_workspace_bytes``: workspace size for ``sm_count`` multiprocessors (0 = current device)."""
         return int(self._dll.marlin_workspace_bytes(int(sm_count)))

@@ -57,7 +57,7 @@ import torch
 
 from . import _checks as chk
 from . import (
-    _custom_ops,  # noqa: F401  (registers torch.ops.marlin_bazel)
+    _custom_ops,  # (importing it registers torch.ops.marlin_bazel)
     _lib,
 )
 from ._gemm_args import (
@@ -85,6 +85,7 @@ __all__ = [
     "awq_zeros",
     "built_kernel_count",
     "gemm",
+    "gemm_plan",
     "permute_scales",
     "prepare_act_order",
     "repack_awq",
@@ -333,6 +334,69 @@ def gemm(
     Returns:
         ``[m, n]`` tensor of the output dtype (``out_dtype``, else ``a.dtype``; ``out`` when given).
     """
+    args = _gemm_op_args(
+        a, b_q, scales, b_type, zeros, group_size, workspace, out, bias, global_scale, act_order, thread_config,
+        blocks_per_sm, a_scales, out_dtype,
+    )  # fmt: skip
+    if out is None:
+        return torch.ops.marlin_bazel.gemm(*args)
+    torch.ops.marlin_bazel.gemm_out(out, *args)
+    return out
+
+
+def gemm_plan(
+    a: torch.Tensor,
+    b_q: torch.Tensor,
+    scales: torch.Tensor,
+    *,
+    b_type: str,
+    zeros: torch.Tensor | None = None,
+    group_size: int = -1,
+    workspace: torch.Tensor | None = None,
+    bias: torch.Tensor | None = None,
+    global_scale: torch.Tensor | None = None,
+    act_order: ActOrder | None = None,
+    thread_config: tuple[int, int] | None = None,
+    blocks_per_sm: int = 0,
+    a_scales: torch.Tensor | None = None,
+    out_dtype: torch.dtype | None = None,
+) -> dict[str, str | int]:
+    """What :func:`gemm` with these arguments would launch on the current device, launching nothing (C API
+    ``marlin_gemm_plan``): the kernel family (``"sm75"``, ``"sm80"``, ``"sm89"`` or ``"sm90"``), the types
+    (``a``, ``b``, ``c``, ``s``), the kernel's ``threads``, ``thread_m_blocks``, ``thread_n_blocks``,
+    ``thread_k_blocks``, ``m_block_size_8``, ``stages``, ``group_blocks`` and ``smem_bytes``, and the work split:
+    ``blocks_per_sm``, ``grid``, ``m_chunks``, ``n_tiles``, ``k_iters``, ``dp_tiles`` (tiles done whole) and
+    ``sk_share`` (K steps per block over the rest). Numbers are ints, names strings. For tuning and for finding out
+    why a shape runs slow. Takes :func:`gemm`'s arguments (without ``out``), checks them as it does and raises
+    the same errors; allocates what :func:`gemm` would (its output, the default workspace).
+    """
+    args = _gemm_op_args(
+        a, b_q, scales, b_type, zeros, group_size, workspace, None, bias, global_scale, act_order, thread_config,
+        blocks_per_sm, a_scales, out_dtype,
+    )  # fmt: skip
+    fields = (f.split("=", 1) for f in _custom_ops.gemm_plan(*args).split())
+    return {key: int(value) if value.lstrip("-").isdigit() else value for key, value in fields}
+
+
+def _gemm_op_args(
+    a: torch.Tensor,
+    b_q: torch.Tensor,
+    scales: torch.Tensor,
+    b_type: str,
+    zeros: torch.Tensor | None,
+    group_size: int,
+    workspace: torch.Tensor | None,
+    out: torch.Tensor | None,
+    bias: torch.Tensor | None,
+    global_scale: torch.Tensor | None,
+    act_order: ActOrder | None,
+    thread_config: tuple[int, int] | None,
+    blocks_per_sm: int,
+    a_scales: torch.Tensor | None,
+    out_dtype: torch.dtype | None,
+) -> tuple[object, ...]:
+    """:func:`gemm`'s arguments checked and turned into the custom op's (``_custom_ops._GEMM_ARGS``); ``out`` is
+    only checked (``gemm_out`` takes it first)."""
     # The Python values first (what the op's schema cannot carry, or would refuse with a less clear message); the
     # tensors are checked by the op (_gemm_args.check_gemm), while tracing as when run.
     a, b_q, scales = chk.tensor("a", a), chk.tensor("b_q", b_q), chk.tensor("scales", scales)
@@ -361,7 +425,7 @@ def gemm(
                 "size given to prepare_act_order)"
             )
     thread_k, thread_n = thread_config if thread_config is not None else (0, 0)
-    args = (
+    return (
         a, b_q, scales, b_type, zeros, group_size, workspace, bias, global_scale,
         act_order.perm if act_order is not None else None,
         act_order.g_idx_sorted if act_order is not None else None,
@@ -369,10 +433,6 @@ def gemm(
         act_order.num_groups if act_order is not None else 0,
         thread_k, thread_n, blocks_per_sm, a_scales, out_dtype,
     )  # fmt: skip
-    if out is None:
-        return torch.ops.marlin_bazel.gemm(*args)
-    torch.ops.marlin_bazel.gemm_out(out, *args)
-    return out
 
 
 # --------------------------------------------------------------------------------------------------- repack

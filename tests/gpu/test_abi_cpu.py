@@ -101,7 +101,20 @@ marlin_status marlin_check_act_order(const int32_t* perm, const int32_t* g_idx_s
   return MARLIN_ERR_INVALID_ARGUMENT;
 }
 int marlin_built_kernel_count(void) { return 240; }
+// m == 42: a plan of m, n, k and the forced config, written into plan; else an error naming m.
+marlin_status marlin_gemm_plan(const marlin_gemm_args* a, char* plan, size_t plan_len, char* err, size_t err_len) {
+  if (a->m != 42) {
+    snprintf(err, err_len, "plan m=%lld", (long long)a->m);
+    return MARLIN_ERR_NOT_BUILT;
+  }
+  snprintf(plan, plan_len, "family=sm80 m=%lld n=%lld k=%lld thread_k=%d", (long long)a->m, (long long)a->n,
+           (long long)a->k, a->force_thread_k);
+  return MARLIN_OK;
+}
 """
+
+# A library built before marlin_gemm_plan: everything else must still work with it.
+OLD_STUB_C = STUB_C[: STUB_C.index("// m == 42: a plan")]
 
 
 def _compile(tmp: Path, source: str, name: str, *extra: str) -> Path:
@@ -304,6 +317,21 @@ class StubLibraryTest(unittest.TestCase):
 
     def test_gemm_ok(self) -> None:
         self.lib.gemm(_lib.MarlinGemmArgs(m=42))  # no exception
+
+    def test_gemm_plan(self) -> None:
+        text = self.lib.gemm_plan(_lib.MarlinGemmArgs(m=42, n=1 << 33, k=4096, force_thread_k=64))
+        self.assertEqual(text, f"family=sm80 m=42 n={1 << 33} k=4096 thread_k=64")
+        with self.assertRaises(_lib.MarlinError) as cm:
+            self.lib.gemm_plan(_lib.MarlinGemmArgs(m=7))
+        self.assertEqual((cm.exception.code, cm.exception.message), (_lib.Status.NOT_BUILT, "plan m=7"))
+
+    def test_library_without_gemm_plan(self) -> None:
+        path = _compile(Path(self._tmp.name), OLD_STUB_C, "libmarlin_old.so", "-shared", "-fPIC")
+        old = _lib.Library(path)  # loads
+        self.assertEqual(old.built_kernel_count(), 240)
+        with self.assertRaisesRegex(_lib.MarlinError, "has no marlin_gemm_plan: rebuild it") as cm:
+            old.gemm_plan(_lib.MarlinGemmArgs(m=42))
+        self.assertEqual(cm.exception.code, _lib.Status.NOT_BUILT)
 
     def test_workspace_bytes_is_size_t(self) -> None:
         self.assertEqual(self.lib.workspace_bytes(132), 132 * 1000 + 7 + (1 << 33))

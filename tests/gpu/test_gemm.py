@@ -1284,6 +1284,26 @@ class GemmBehaviourTest(unittest.TestCase):
         torch.cuda.synchronize()
         self.assert_close(out, a)
 
+    def test_gemm_plan(self) -> None:
+        # What the launcher reports matches its rules and the device: one M block at M = 1 (the 8-row block), the
+        # tuning overrides taken, a grid within the blocks per SM, and a split that covers every K step.
+        sms = torch.cuda.get_device_properties(0).multi_processor_count
+        a = torch.randn(1, self.k, device="cuda", generator=self.gen).half()
+        plan = ops.gemm_plan(a, self.b_q, self.s_perm, b_type="u4b8", group_size=128)
+        self.assertIn(plan["family"], ("sm75", "sm80"), plan)
+        got = (plan["a"], plan["b"], plan["thread_m_blocks"], plan["m_block_size_8"])
+        self.assertEqual(got, ("float16", "u4b8", 1, 1), plan)
+        self.assertEqual((plan["n_tiles"], plan["m_chunks"]), (self.n // (16 * plan["thread_n_blocks"]), 1), plan)
+        self.assertLessEqual(plan["grid"], sms * plan["blocks_per_sm"], plan)
+        tiles = plan["m_chunks"] * plan["n_tiles"]
+        covered = plan["dp_tiles"] * plan["k_iters"] + (plan["grid"] * plan["sk_share"] if plan["sk_share"] else 0)
+        self.assertGreaterEqual(covered, tiles * plan["k_iters"], plan)
+        forced = ops.gemm_plan(a, self.b_q, self.s_perm, b_type="u4b8", group_size=128, thread_config=(64, 128),
+                               blocks_per_sm=1)  # fmt: skip
+        self.assertEqual((forced["thread_k_blocks"], forced["thread_n_blocks"], forced["blocks_per_sm"]), (4, 8, 1))
+        with self.assertRaisesRegex(MarlinError, r"\(64, 256\) only above"):  # as gemm would fail
+            ops.gemm_plan(a, self.b_q, self.s_perm, b_type="u4b8", group_size=128, thread_config=(64, 256))
+
     @recorded
     def test_workspace_reused_without_clearing(self) -> None:
         # Zeroed once: the kernels leave its tile counters at zero, and the partial sums are scratch, so every later

@@ -1560,6 +1560,56 @@ class CustomOpFakeTest(unittest.TestCase):
         self.assertEqual(calls[1]["workspace"], ws.data_ptr())
         self.assertEqual({calls[0]["workspace"], calls[2]["workspace"]}, {w.data_ptr() for w in workspaces.values()})
 
+    def test_gemm_plan_passes_the_call_on(self) -> None:
+        # ops.gemm_plan against a stand-in library: it gets the C arguments gemm would get (the tuning overrides
+        # included), launches nothing, and its key=value text comes back as a dict of ints and strings; bad
+        # arguments fail as they do for gemm.
+        import contextlib
+        from unittest import mock
+
+        from marlin_bazel import _custom_ops, _lib
+
+        self.mode.__exit__(None, None, None)  # real CPU tensors
+        self.addCleanup(self.mode.__enter__)
+        calls: list[dict[str, object]] = []
+
+        class Recorder:
+            def workspace_bytes(self, sm_count: int) -> int:
+                return 1024 * sm_count
+
+            def gemm(self, args: _lib.MarlinGemmArgs) -> None:
+                raise AssertionError("gemm_plan must not launch")
+
+            def gemm_plan(self, args: _lib.MarlinGemmArgs) -> str:
+                calls.append({name: getattr(args, name) for name, _ in args._fields_})
+                return "family=sm90 a=float16 thread_m_blocks=8 grid=132 sk_share=-1"
+
+        k, n = self.k, self.n
+        a = torch.zeros(200, k, dtype=torch.float16)
+        b_q = torch.zeros(k // 16, 2 * n, dtype=torch.int32)
+        s = torch.zeros(k // 128, n, dtype=torch.float16)
+        patches = (
+            mock.patch.object(_checks, "cuda", lambda *a, **kw: None),
+            mock.patch.object(_checks, "sm_count", lambda device: 4),
+            mock.patch.object(_checks, "stream", lambda device: 77),
+            mock.patch.object(_lib, "get", Recorder),
+            mock.patch.object(torch.cuda, "device", lambda device: contextlib.nullcontext()),
+            mock.patch.dict(_custom_ops._workspaces, clear=True),
+        )
+        with contextlib.ExitStack() as stack:
+            for p in patches:
+                stack.enter_context(p)
+            plan = ops.gemm_plan(a, b_q, s, b_type="u4b8", group_size=128, thread_config=(64, 256), blocks_per_sm=1)
+            with self.assertRaisesRegex(ValueError, r"blocks_per_sm: 3 is not one of \[0, 1, 2\]"):
+                ops.gemm_plan(a, b_q, s, b_type="u4b8", group_size=128, blocks_per_sm=3)
+            with self.assertRaisesRegex(ValueError, "b_type"):
+                ops.gemm_plan(a, b_q, s, b_type="u3", group_size=128)
+        self.assertEqual(plan, {"family": "sm90", "a": "float16", "thread_m_blocks": 8, "grid": 132, "sk_share": -1})
+        self.assertEqual(len(calls), 1)
+        want = {"m": 200, "n": n, "k": k, "group_size": 128, "b_type": _lib.ScalarType.U4B8, "sm_count": 4,
+                "stream": 77, "force_thread_k": 64, "force_thread_n": 256, "force_blocks_per_sm": 1}  # fmt: skip
+        self.assertEqual({key: calls[0][key] for key in want}, want)
+
     def test_repack_outputs(self) -> None:
         k, n = self.k, self.n
         q4, q8 = self.cuda(k // 8, n, dtype=torch.int32), self.cuda(k // 4, n, dtype=torch.int32)

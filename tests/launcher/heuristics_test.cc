@@ -718,6 +718,40 @@ void test_blocks_per_sm() {
   expect(blocks(1, MARLIN_TYPE_U4B8, 4, 4) == marlin::kMaxBlocksPerSm, "no more than the workspace holds");
 }
 
+void test_plan_text() {
+  auto a = good_args();
+  marlin::LaunchPlan plan{};
+  std::string err;
+  auto text_of = [&](const marlin::DeviceLimits& limits, bool (*built)(const marlin::KernelKey&)) {
+    if (marlin::plan_gemm(a, limits, built, &plan, &err) != MARLIN_OK) return "plan failed: " + err;
+    return marlin::plan_text(plan, 2);
+  };
+  a.m = 1;
+  std::string t = text_of(kH100, all_built);
+  expect(t.rfind("family=sm80 a=float16 b=u4b8 c=float16 s=float16 threads=256 thread_m_blocks=1 "
+                 "thread_n_blocks=8 thread_k_blocks=8 m_block_size_8=1 stages=4 group_blocks=8 smem_bytes=",
+                 0) == 0,
+         "sm80 plan text: " + t);
+  expect(t.find(" blocks_per_sm=2 grid=" + std::to_string(plan.split.grid) + " m_chunks=1 n_tiles=32 k_iters=32 "
+                "dp_tiles=0 sk_share=" + std::to_string(plan.split.sk_share)) != std::string::npos,
+         "sm80 plan text, the split: " + t);
+  a.m = 200;
+  a.n = 28672;
+  a.k = 8192;
+  t = text_of(kH100, with_sm90);
+  expect(t.rfind("family=sm90 ", 0) == 0 && t.find(" thread_m_blocks=8 ") != std::string::npos &&
+             t.find(" m_chunks=2 ") != std::string::npos,
+         "sm90 plan text: " + t);
+  a.m = 16;
+  a.n = a.k = 4096;
+  t = text_of(kT4, all_built);
+  expect(t.rfind("family=sm75 ", 0) == 0 && t.find(" stages=2 ") != std::string::npos, "sm75 plan text: " + t);
+  a.a_type = MARLIN_TYPE_FE4M3FN;
+  const marlin::DeviceLimits l40{132, 99 * 1024, 89};  // (an 8.9 device)
+  t = text_of(l40, all_built);
+  expect(t.rfind("family=sm89 a=fe4m3fn ", 0) == 0, "sm89 plan text: " + t);
+}
+
 void test_smem_budget() {
   // The largest instantiations must fit the 227 KiB of an sm_80/sm_90 block.
   const marlin::TileShape big{256, 4, 8, 8, false, 4, 2, true, 4, 2, 2};
@@ -751,6 +785,7 @@ int main() {
   test_plan_int8_weights();
   test_workspace();
   test_blocks_per_sm();
+  test_plan_text();
   test_smem_budget();
   if (failures == 0) std::printf("all heuristics tests passed\n");
   return failures == 0 ? 0 : 1;

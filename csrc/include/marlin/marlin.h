@@ -73,6 +73,14 @@ typedef struct {
 // C = A @ dequant(B). Asynchronous on args->stream.
 marlin_status marlin_gemm(const marlin_gemm_args* args, char* err, size_t err_len);
 
+// What marlin_gemm would launch for these arguments on the current device, launching nothing: one line of
+// space-separated key=value fields into `plan` (cut to plan_len - 1 characters and terminated), in this order:
+// family (sm75, sm80, sm89 or sm90), a, b, c, s (type names as in the kernel file names), threads,
+// thread_m_blocks, thread_n_blocks, thread_k_blocks, m_block_size_8, stages, group_blocks, smem_bytes,
+// blocks_per_sm, grid, m_chunks, n_tiles, k_iters, dp_tiles (tiles done whole), sk_share (K steps per block over
+// the rest). For tuning, and to find out why a shape runs slow. Validates and fails as marlin_gemm does.
+marlin_status marlin_gemm_plan(const marlin_gemm_args* args, char* plan, size_t plan_len, char* err, size_t err_len);
+
 // Workspace bytes marlin_gemm needs when spread over sm_count multiprocessors (0 = current device).
 size_t marlin_workspace_bytes(int sm_count);
 
