@@ -178,7 +178,9 @@ int blocks_per_sm(const KernelKey& key, int occupancy, int forced) {
   // 8-bit weights with one M block (M <= 16) are bound by reading the weights and do little math per byte: one
   // block per multiprocessor gives each block a stream-K share twice as long (half the split tiles, pipeline
   // fills and partial sums) and measured 1-10% faster at M = 1 and 16 on five of six shapes on an H200
-  // (docs/tuning/h200_u8b128_f16.md). 4-bit ones, with twice the math per byte, gain from the second block.
+  // (docs/tuning/h200_u8b128_f16.md) and up to 7% on an H100, where with this rule the launcher is within 1% of
+  // the best forced variant at M 1..16 (docs/tuning/h100_20261207_u8b128_f16_m1_16.md). 4-bit ones, with twice
+  // the math per byte, gain from the second block.
   const bool weight_bound = key.thread_m_blocks == 1 &&
                             (key.b_type == ScalarTypeId::kU8B128 || key.b_type == ScalarTypeId::kFE4M3fn);
   const int wanted = forced > 0 ? forced : weight_bound ? 1 : kMaxBlocksPerSm;

@@ -10,6 +10,7 @@ Run: PYTHONPATH=python python -m pytest tests/gpu/test_reference_cpu.py -q   (or
 
 from __future__ import annotations
 
+import contextlib
 import re
 import sys
 import unittest
@@ -1498,44 +1499,64 @@ class CustomOpFakeTest(unittest.TestCase):
                 self.assertTrue(bool((y == 2).all()))
         torch._dynamo.reset()
 
-    def test_real_implementation_passes_the_call_on(self) -> None:
-        # The real implementation against a stand-in library that records what it gets (no GPU here: CPU tensors
-        # that the device check lets through): sizes, types, the tuning overrides, the stream, out and the
-        # workspace, one default workspace per stream and a caller's workspace zeroed on its first call.
-        import contextlib
+    def stand_in_library(
+        self, calls: list[dict[str, object]], stream: list[int], plan: str = ""
+    ) -> contextlib.ExitStack:
+        """Real CPU tensors from here on (the device check lets them through), and an entered context (close it, or
+        use it in `with`) with the real implementation against a stand-in library that records the C arguments of
+        every gemm (or gemm_plan, which returns `plan`) call into `calls`; the stream is stream[0], 4
+        multiprocessors, no default workspaces yet."""
         from unittest import mock
 
         from marlin_bazel import _custom_ops, _lib
 
         self.mode.__exit__(None, None, None)  # real CPU tensors
         self.addCleanup(self.mode.__enter__)
-        calls: list[dict[str, object]] = []
+
+        def record(args: _lib.MarlinGemmArgs) -> None:
+            calls.append({name: getattr(args, name) for name, _ in args._fields_})
 
         class Recorder:
             def workspace_bytes(self, sm_count: int) -> int:
                 return 1024 * sm_count
 
             def gemm(self, args: _lib.MarlinGemmArgs) -> None:
-                calls.append({name: getattr(args, name) for name, _ in args._fields_})
+                if plan:
+                    raise AssertionError("gemm_plan must not launch")
+                record(args)
 
-        stream = [77]
-        k, n = self.k, self.n
-        a = torch.zeros(5, k, dtype=torch.float16)
-        b_q = torch.zeros(k // 16, 2 * n, dtype=torch.int32)
-        s = torch.zeros(k // 128, n, dtype=torch.float16)
-        ws = torch.full((4096,), 255, dtype=torch.uint8)
-        out = torch.empty(5, n, dtype=torch.float16)
-        patches = (
+            def gemm_plan(self, args: _lib.MarlinGemmArgs) -> str:
+                record(args)
+                return plan
+
+        stack = contextlib.ExitStack()
+        for patch in (
             mock.patch.object(_checks, "cuda", lambda *a, **kw: None),
             mock.patch.object(_checks, "sm_count", lambda device: 4),
             mock.patch.object(_checks, "stream", lambda device: stream[0]),
             mock.patch.object(_lib, "get", Recorder),
             mock.patch.object(torch.cuda, "device", lambda device: contextlib.nullcontext()),
             mock.patch.dict(_custom_ops._workspaces, clear=True),
-        )
-        with contextlib.ExitStack() as stack:
-            for p in patches:
-                stack.enter_context(p)
+        ):
+            stack.enter_context(patch)
+        return stack
+
+    def test_real_implementation_passes_the_call_on(self) -> None:
+        # The real implementation against a stand-in library that records what it gets (no GPU here: CPU tensors
+        # that the device check lets through): sizes, types, the tuning overrides, the stream, out and the
+        # workspace, one default workspace per stream and a caller's workspace zeroed on its first call.
+        from marlin_bazel import _custom_ops, _lib
+
+        calls: list[dict[str, object]] = []
+        stream = [77]
+        library = self.stand_in_library(calls, stream)  # (first: the tensors below are real ones)
+        k, n = self.k, self.n
+        a = torch.zeros(5, k, dtype=torch.float16)
+        b_q = torch.zeros(k // 16, 2 * n, dtype=torch.int32)
+        s = torch.zeros(k // 128, n, dtype=torch.float16)
+        ws = torch.full((4096,), 255, dtype=torch.uint8)
+        out = torch.empty(5, n, dtype=torch.float16)
+        with library:
             c = ops.gemm(a, b_q, s, b_type="u4b8", group_size=128, thread_config=(64, 256))
             ops.gemm(a, b_q, s, b_type="u4b8", group_size=128, workspace=ws, out=out, blocks_per_sm=1)
             stream[0] = 78
@@ -1564,41 +1585,15 @@ class CustomOpFakeTest(unittest.TestCase):
         # ops.gemm_plan against a stand-in library: it gets the C arguments gemm would get (the tuning overrides
         # included), launches nothing, and its key=value text comes back as a dict of ints and strings; bad
         # arguments fail as they do for gemm.
-        import contextlib
-        from unittest import mock
+        from marlin_bazel import _lib
 
-        from marlin_bazel import _custom_ops, _lib
-
-        self.mode.__exit__(None, None, None)  # real CPU tensors
-        self.addCleanup(self.mode.__enter__)
         calls: list[dict[str, object]] = []
-
-        class Recorder:
-            def workspace_bytes(self, sm_count: int) -> int:
-                return 1024 * sm_count
-
-            def gemm(self, args: _lib.MarlinGemmArgs) -> None:
-                raise AssertionError("gemm_plan must not launch")
-
-            def gemm_plan(self, args: _lib.MarlinGemmArgs) -> str:
-                calls.append({name: getattr(args, name) for name, _ in args._fields_})
-                return "family=sm90 a=float16 thread_m_blocks=8 grid=132 sk_share=-1"
-
+        library = self.stand_in_library(calls, [77], "family=sm90 a=float16 thread_m_blocks=8 grid=132 sk_share=-1")
         k, n = self.k, self.n
         a = torch.zeros(200, k, dtype=torch.float16)
         b_q = torch.zeros(k // 16, 2 * n, dtype=torch.int32)
         s = torch.zeros(k // 128, n, dtype=torch.float16)
-        patches = (
-            mock.patch.object(_checks, "cuda", lambda *a, **kw: None),
-            mock.patch.object(_checks, "sm_count", lambda device: 4),
-            mock.patch.object(_checks, "stream", lambda device: 77),
-            mock.patch.object(_lib, "get", Recorder),
-            mock.patch.object(torch.cuda, "device", lambda device: contextlib.nullcontext()),
-            mock.patch.dict(_custom_ops._workspaces, clear=True),
-        )
-        with contextlib.ExitStack() as stack:
-            for p in patches:
-                stack.enter_context(p)
+        with library:
             plan = ops.gemm_plan(a, b_q, s, b_type="u4b8", group_size=128, thread_config=(64, 256), blocks_per_sm=1)
             with self.assertRaisesRegex(ValueError, r"blocks_per_sm: 3 is not one of \[0, 1, 2\]"):
                 ops.gemm_plan(a, b_q, s, b_type="u4b8", group_size=128, blocks_per_sm=3)
