@@ -5,8 +5,9 @@ library with both families (--config=sm90), one against a library of the sm80 fa
 (tests/gpu/build_family.sh sm80). In the first, forcing (64, 256) runs the sm90 family's kernel, so its best
 forced (64, 256) variant is the sm90 family's time; the second library's best forced variant is the sm80
 family's, its own (64, 256) kernel included. M <= 16 has only the sm80 family. The launcher's time is the first
-run's `auto`. Prints per cell the launcher's time over the better family's (flagged past --tolerance) and per
-shape the crossover: the smallest tuned M from which the sm90 family is faster at every larger tuned M.
+run's `auto`, which also counts for the family it ran where the run recorded that (`auto_plan`). Prints per cell
+the launcher's time over the better family's (flagged past --tolerance) and per shape the crossover: the smallest
+tuned M from which the sm90 family is faster at every larger tuned M.
 
     python bench/family_check.py --pair tune_sm90_u4b8.json tune_sm80_u4b8.json [--pair ...] --out table.md
 """
@@ -40,6 +41,13 @@ def family_times(both: dict, sm80_only: dict) -> dict[Cell, tuple[float, float |
         sm80 = best_forced(other["times_us"])
         if sm80 is None:
             raise SystemExit(f"the sm80-family run timed no variant at K x N = {cell[0]}x{cell[1]}, M = {cell[2]}")
+        # Where the run recorded what the launcher ran (tune.py's auto_plan), its time counts for that family too:
+        # the sm90 family's 64-token chunks above M = 64 cannot be forced.
+        family = (r.get("auto_plan") or {}).get("family")
+        if family == "sm90":
+            sm90 = r["auto_us"] if sm90 is None else min(sm90, r["auto_us"])
+        elif family is not None:
+            sm80 = min(sm80, r["auto_us"])
         out[cell] = (r["auto_us"], sm90, sm80)
     return out
 
