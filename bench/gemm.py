@@ -102,6 +102,7 @@ class Row:
     check: str  # max |marlin - torch| / mean |torch| at this M, "" when not compared
     error: str = ""
     act: str = "16"  # --act
+    plan: dict[str, str | int] | None = None  # what the launcher ran (ops.gemm_plan); None from an older library
 
     @property
     def speedup(self) -> float | None:
@@ -325,7 +326,7 @@ def bench_shape(k: int, n: int, args: argparse.Namespace, timer: Timer) -> list[
                 marlin_io = m * k + 4 * m + m * n * elem  # 1-byte A, fp32 a_scales, 16-bit C
             else:
                 marlin_io = io_bytes + (2 * m * k * elem if b_type == "u4b8-act" else 0)  # A in perm order: w + r
-            marlin_us = marlin_gbps = None
+            marlin_us = marlin_gbps = plan = None
             error = check = ""
 
             def call(
@@ -335,8 +336,10 @@ def bench_shape(k: int, n: int, args: argparse.Namespace, timer: Timer) -> list[
                 b_type: str = bt.b_type,
                 gs: int = gs,
                 extra: dict[str, object] = extra,
+                fn: Callable[..., object] = ops.gemm,
             ) -> Callable[[], object]:
-                return lambda: ops.gemm(
+                outs = {} if fn is ops.gemm_plan else {"out": out}
+                return lambda: fn(
                     a,
                     s["b_q"],
                     s["scales"],
@@ -345,7 +348,7 @@ def bench_shape(k: int, n: int, args: argparse.Namespace, timer: Timer) -> list[
                     group_size=gs,
                     global_scale=s["global_scale"],
                     act_order=s["act_order"],
-                    out=out,
+                    **outs,
                     **extra,
                 )
 
@@ -356,6 +359,10 @@ def bench_shape(k: int, n: int, args: argparse.Namespace, timer: Timer) -> list[
                 got = call(sets[0], out=None)()
                 rel = ((got.float() - want.float()).abs().max() / want.float().abs().mean().clamp_min(1e-30)).item()
                 check = f"{rel:.1e}" + ("" if rel < args.check_tol else " MISMATCH")
+                try:
+                    plan = call(sets[0], fn=ops.gemm_plan)()
+                except _lib.MarlinError:  # a library older than marlin_gemm_plan
+                    plan = None
             except _lib.MarlinError as exc:
                 error = str(exc)
                 print(f"  M={m}: marlin failed: {exc}", file=sys.stderr)
@@ -381,6 +388,7 @@ def bench_shape(k: int, n: int, args: argparse.Namespace, timer: Timer) -> list[
                 check=check,
                 error=error,
                 act=args.act,
+                plan=plan,
             )
             rows.append(row)
             print("  " + format_row(row, args.copy_gbps), flush=True)
