@@ -51,23 +51,21 @@ __global__ void permute_columns(const uint16_t* __restrict__ a, const int32_t* _
 }
 
 // Raises a kernel's dynamic shared-memory limit, once per device, and returns how many of its blocks fit on
-// one multiprocessor (at most kMaxBlocksPerSm).
-cudaError_t prepare_kernel(KernelFn fn, int device, int threads, int smem, int* blocks_per_sm) {
+// one multiprocessor (blocks_per_sm then caps it).
+cudaError_t prepare_kernel(KernelFn fn, int device, int threads, int smem, int* occupancy) {
   static std::mutex mu;
   static std::map<std::pair<const void*, int>, int> done;
   std::lock_guard<std::mutex> lock(mu);
   const void* f = reinterpret_cast<const void*>(fn);
   const auto it = done.find({f, device});
   if (it != done.end()) {
-    *blocks_per_sm = it->second;
+    *occupancy = it->second;
     return cudaSuccess;
   }
   cudaError_t e = cudaFuncSetAttribute(f, cudaFuncAttributeMaxDynamicSharedMemorySize, smem);
-  int occupancy = 0;
-  if (e == cudaSuccess) e = cudaOccupancyMaxActiveBlocksPerMultiprocessor(&occupancy, f, threads, smem);
+  if (e == cudaSuccess) e = cudaOccupancyMaxActiveBlocksPerMultiprocessor(occupancy, f, threads, smem);
   if (e != cudaSuccess) return e;
-  *blocks_per_sm = std::max(1, std::min(occupancy, kMaxBlocksPerSm));
-  done[{f, device}] = *blocks_per_sm;
+  done[{f, device}] = *occupancy;
   return cudaSuccess;
 }
 
@@ -157,8 +155,7 @@ extern "C" marlin_status marlin_gemm(const marlin_gemm_args* args, char* err, si
   p.a_scales = args->a_scales;
   p.c = args->c;
   p.partials = static_cast<float*>(args->workspace);
-  const size_t slot_bytes = 2 * static_cast<size_t>(limits.sm_count) * kMaxBlocksPerSm * kSlotFloats * sizeof(float);
-  p.tile_counters = reinterpret_cast<int*>(static_cast<char*>(args->workspace) + slot_bytes);
+  p.tile_counters = reinterpret_cast<int*>(static_cast<char*>(args->workspace) + partials_bytes_for(limits.sm_count));
   p.m = static_cast<int>(args->m);
   p.n = static_cast<int>(args->n);
   p.k = static_cast<int>(args->k);

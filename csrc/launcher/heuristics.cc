@@ -181,8 +181,8 @@ int blocks_per_sm(const KernelKey& key, int occupancy, int forced) {
   // (docs/tuning/h200_u8b128_f16.md) and up to 7% on an H100, where with this rule the launcher is within 1% of
   // the best forced variant at M 1..16 (docs/tuning/h100_20261207_u8b128_f16_m1_16.md). 4-bit ones, with twice
   // the math per byte, gain from the second block.
-  const bool weight_bound = key.thread_m_blocks == 1 &&
-                            (key.b_type == ScalarTypeId::kU8B128 || key.b_type == ScalarTypeId::kFE4M3fn);
+  const bool weight_bound =
+      key.thread_m_blocks == 1 && is_8bit_weight(static_cast<marlin_scalar_type>(key.b_type));
   const int wanted = forced > 0 ? forced : weight_bound ? 1 : kMaxBlocksPerSm;
   return std::max(1, std::min({occupancy, wanted, max_blocks_per_sm(key)}));
 }
@@ -249,9 +249,14 @@ std::string plan_text(const LaunchPlan& plan, int blocks_per_sm) {
   return os.str();
 }
 
+size_t partials_bytes_for(int sm_count) {
+  const size_t blocks = sm_count > 0 ? static_cast<size_t>(sm_count) * kMaxBlocksPerSm : 0;
+  return 2 * blocks * kSlotFloats * sizeof(float);
+}
+
 size_t workspace_bytes_for(int sm_count) {
   const size_t blocks = sm_count > 0 ? static_cast<size_t>(sm_count) * kMaxBlocksPerSm : 0;
-  return 2 * blocks * kSlotFloats * sizeof(float) + ((blocks * sizeof(int) + 15) / 16) * 16;
+  return partials_bytes_for(sm_count) + ((blocks * sizeof(int) + 15) / 16) * 16;
 }
 
 std::string validate_gemm_args(const marlin_gemm_args& a) {

@@ -35,6 +35,8 @@ constexpr int kMinMultiBlockShare = 16;
 // Workspace bytes for a launch spread over sm_count multiprocessors: two fp32 partial-sum slots (a block's first
 // and last piece of a split tile) and one arrival counter per block (kMaxBlocksPerSm per multiprocessor).
 size_t workspace_bytes_for(int sm_count);
+// Where the counters start in that workspace: the bytes of the partial-sum slots before them.
+size_t partials_bytes_for(int sm_count);
 
 // Empty when the arguments are acceptable, else one sentence naming the bad argument and what is allowed.
 // Checks everything that does not depend on the device or on what was built.

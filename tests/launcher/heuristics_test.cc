@@ -677,6 +677,11 @@ void test_workspace() {
   expect(err.find("workspace_bytes") != std::string::npos, "workspace message: " + err);
   expect(marlin::workspace_bytes_for(1) == 2 * marlin::kMaxBlocksPerSm * (64 * 256 * 4) + 16,
          "two slots per block plus padded counters");
+  expect(marlin::partials_bytes_for(132) == 2 * 132 * marlin::kMaxBlocksPerSm * (64 * 256 * 4),
+         "the counters start after every block's two slots");
+  expect(marlin::workspace_bytes_for(132) - marlin::partials_bytes_for(132) >=
+             132 * marlin::kMaxBlocksPerSm * sizeof(int),
+         "a counter for every block after the slots");
 }
 
 void test_plan_int8_weights() {
