@@ -37,8 +37,14 @@
 #               MARLIN_CONFIGS=gptq_int4,awq_int4,gptq_int8), for bench/family_check.py
 #   ncu_misses  Nsight Compute (--clock-control none) of u4b8 g128 f16 on 4096x4096 at M = 32 and 64, and of u8b128
 #               g128 f16 on 8192x28672 at M = 1 and 16, against the sm90 library: the kinds of cell that trail vLLM
+#   ncu_tile128 Nsight Compute (--clock-control none, --set full) of the sm90 family's 128-token tile: u4b8 g128
+#               f16 on 8192x28672 at M = 256 and 512, details and the SASS source page of M = 256 (stall samples);
+#               NCU_LIB names another library than the sm90 one
 #   sm90_compare a sm90 library change against .device/base/libmarlin_sm90.so (the library before it), both in
 #               this call: u4b8, u4, u8b128 g128 f16 on the Hopper issue's four shapes, M 64..512
+#   compare     bench/gemm.py of each library of COMPARE ("NAME=PATH NAME=PATH ...", in that order, the base first),
+#               all in this call: u4b8, u4, u8b128 g128 f16 on the Hopper issue's four shapes, M 64..512
+#               (COMPARE_ARGS replaces those arguments)
 #
 # DEADLINE (seconds, default 570): every step's timeout is cut to what is left of it, so that a call under the
 # device tool's 600 s limit ends with its results packed rather than killed.
@@ -186,6 +192,17 @@ ncu_misses() {  # Nsight Compute sections of the kinds of cell that still trail 
   tail -3 "$RES/ncu_8192x28672_u8b128.txt"
 }
 
+ncu_tile128() {  # where the 128-token tile's time goes (docs/PERFORMANCE.md, the Hopper issue's M >= 256)
+  stamp "ncu tile128"
+  MARLIN_LIB=${NCU_LIB:-$sm90lib} timeout "$(left 150)" ncu --clock-control none --set full --import-source no \
+    -k regex:marlin_gemm_kernel_sm90 -o "$RES/ncu_tile128" \
+    python3 bench/ncu_cases.py --m 256,512 --cases f16-group128 > "$RES/ncu_tile128.log" 2>&1
+  timeout "$(left 60)" ncu -i "$RES/ncu_tile128.ncu-rep" --page details > "$RES/ncu_tile128_details.txt" 2>&1
+  timeout "$(left 60)" ncu -i "$RES/ncu_tile128.ncu-rep" --page source --csv --print-source sass --launch-count 1 \
+    > "$RES/ncu_tile128_sass.csv" 2>&1
+  tail -3 "$RES/ncu_tile128.log"
+}
+
 sm90_compare() {
   local args=(--b-types u4b8,u4,u8b128 --group-size 128 --m 64,128,256,512
     --shapes 8192x8192,8192x28672,28672x8192,14336x4096)
@@ -193,10 +210,20 @@ sm90_compare() {
   bench sm90_compare_new "$sm90lib" "${args[@]}"
 }
 
+compare() {  # several builds of one change side by side
+  local args=(--b-types u4b8,u4,u8b128 --group-size 128 --m 64,128,256,512
+    --shapes 8192x8192,8192x28672,28672x8192,14336x4096)
+  [ -n "${COMPARE_ARGS:-}" ] && read -r -a args <<< "$COMPARE_ARGS"
+  local entry
+  for entry in ${COMPARE:?COMPARE=\"NAME=PATH ...\" names the libraries}; do
+    bench "compare_${entry%%=*}" "${entry#*=}" "${args[@]}"
+  done
+}
+
 for step in $steps; do
   case $step in
     suite | sanitizers | families | formats | variant | sm90_suite | sm90_sanitizers | sm90_anchor | \
-      sm90_targets | sm90_compare | sm90_launcher | ncu_misses)
+      sm90_targets | sm90_compare | sm90_launcher | ncu_misses | ncu_tile128 | compare)
       $step
       ;;
     sm90) sm90_suite; sm90_sanitizers; sm90_anchor ;;

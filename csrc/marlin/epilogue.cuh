@@ -89,12 +89,17 @@ struct Epilogue {
   }
 
   // Adds the pieces of a completed split tile in block order and writes them to C, a float4 of 4 columns per
-  // thread and step. The first block's piece may be its second slot; the others' are their first slots, 2 *
-  // kSlot floats apart, so the first piece and up to kBatch others are loaded together from two addresses and
-  // immediate offsets: a tile split 5 ways costs one L2 round trip per position. More loads in flight (more
-  // pieces or several positions, in registers) made ptxas spill in the main loop, and staging them in shared
-  // memory with cp.async made every kernel 2-6% slower (docs/PERFORMANCE.md, "Tiles first").
-  static constexpr int kBatch = 4;
+  // thread and position. The first block's piece may be its second slot; the others' are their first slots, 2 *
+  // kSlot floats apart, so at kPositions positions the first piece and up to kBatch others are loaded together
+  // from few addresses and immediate offsets: one L2 round trip per kPositions positions and kBatch pieces.
+  // - The mma.sync tiles (at most 16 positions per thread) take one position and 4 pieces: a tile split 5 ways
+  //   costs one round trip per position. More loads in flight made ptxas spill in their main loops, and staging
+  //   the pieces in shared memory with cp.async made every kernel 2-6% slower (docs/PERFORMANCE.md, "Tiles first").
+  // - The 128-token tile (32 positions per thread, and mostly 2 pieces as its shares are long) takes 4 positions
+  //   and one piece at a time: with one position its reduction was a chain of L2 round trips, whose add was the
+  //   hottest instruction of its ncu source counters (docs/PERFORMANCE.md, "A step in flight"); no spill either way.
+  static constexpr int kBatch = Tr::kWordSplit ? 1 : 4;
+  static constexpr int kPositions = Tr::kWordSplit ? 4 : 1;
   static __device__ __forceinline__ void finish_split_tile(const GemmParams& p, int tile, int row0, int col0) {
     const SplitTile st = split_tile(p.split, tile);
     const int valid = min(kRows, p.m - row0) * kTileN / 4;
@@ -103,28 +108,41 @@ struct Epilogue {
     const float4* const rest = reinterpret_cast<const float4*>(slot_ptr(p, st.first + 1, 0));
     constexpr int kStride = 2 * kSlot / 4;  // float4s from one block's first slot to the next block's
     scalar_t* const C = static_cast<scalar_t*>(p.c);
-    for (int i = threadIdx.x; i < valid; i += Tr::threads) {
-      float4 v = __ldcg(first + i);
+    for (int i0 = threadIdx.x; i0 < valid; i0 += Tr::threads * kPositions) {
+      float4 v[kPositions];
+#pragma unroll
+      for (int u = 0; u < kPositions; ++u)
+        if (i0 + u * Tr::threads < valid) v[u] = __ldcg(first + i0 + u * Tr::threads);
       for (int b0 = 0; b0 < others; b0 += kBatch) {
-        const float4* const src = rest + static_cast<size_t>(b0) * kStride + i;
-        float4 w[kBatch];
+        float4 w[kPositions][kBatch];
 #pragma unroll
-        for (int j = 0; j < kBatch; ++j)
-          if (b0 + j < others) w[j] = __ldcg(src + j * kStride);
+        for (int u = 0; u < kPositions; ++u) {
+          const float4* const src = rest + static_cast<size_t>(b0) * kStride + i0 + u * Tr::threads;
 #pragma unroll
-        for (int j = 0; j < kBatch; ++j) {
-          if (b0 + j < others) {
-            v.x += w[j].x;
-            v.y += w[j].y;
-            v.z += w[j].z;
-            v.w += w[j].w;
-          }
+          for (int j = 0; j < kBatch; ++j)
+            if (b0 + j < others && i0 + u * Tr::threads < valid) w[u][j] = __ldcg(src + j * kStride);
         }
+#pragma unroll
+        for (int u = 0; u < kPositions; ++u)
+#pragma unroll
+          for (int j = 0; j < kBatch; ++j) {
+            if (b0 + j < others && i0 + u * Tr::threads < valid) {
+              v[u].x += w[u][j].x;
+              v[u].y += w[u][j].y;
+              v[u].z += w[u][j].z;
+              v[u].w += w[u][j].w;
+            }
+          }
       }
-      const int r = i / (kTileN / 4), c = (i % (kTileN / 4)) * 4;
-      pair_t* out = reinterpret_cast<pair_t*>(C + static_cast<size_t>(row0 + r) * p.ldc + col0 + c);
-      out[0] = Half::from_float2(make_float2(v.x, v.y));
-      out[1] = Half::from_float2(make_float2(v.z, v.w));
+#pragma unroll
+      for (int u = 0; u < kPositions; ++u) {
+        const int i = i0 + u * Tr::threads;
+        if (i >= valid) continue;
+        const int r = i / (kTileN / 4), c = (i % (kTileN / 4)) * 4;
+        pair_t* out = reinterpret_cast<pair_t*>(C + static_cast<size_t>(row0 + r) * p.ldc + col0 + c);
+        out[0] = Half::from_float2(make_float2(v[u].x, v[u].y));
+        out[1] = Half::from_float2(make_float2(v[u].z, v[u].w));
+      }
     }
   }
 

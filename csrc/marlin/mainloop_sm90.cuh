@@ -45,17 +45,9 @@ struct MainloopSm90 {
     return reinterpret_cast<float(&)[kWordsHeld][kRows / 2]>(acc)[i];
   }
 
-  // Dequantizes words kFirst .. kFirst + kWordsHeld - 1 of f into A fragments (frag[0] for word kFirst).
-  template <int kFirst>
-  static __device__ __forceinline__ void dequant_words(const WeightDequant<Tr>& wd,
-                                                      const typename WeightDequant<Tr>::Frag& f,
-                                                      uint32_t (&frag)[kWordsHeld][4]) {
-    wd.template dequant<kFirst, kWordsHeld>(f, [&](int i, const dq_pair_t (&w)[4]) {
-      frag[i - kFirst][0] = as_u32(w[0]);
-      frag[i - kFirst][1] = as_u32(w[2]);
-      frag[i - kFirst][2] = as_u32(w[1]);
-      frag[i - kFirst][3] = as_u32(w[3]);
-    });
+  // The stage's 16-row block of a warp's sub-th step: every block (the 128-token tile), or its warpgroup's half.
+  static __device__ __forceinline__ int kb_of(const ThreadLayout<Tr>& th, int sub) {
+    return Tr::kWordSplit ? sub : th.wk * kSubK + sub;
   }
 
   static __device__ __forceinline__ void fence_acc(typename Tr::Accum& acc) {
@@ -65,60 +57,94 @@ struct MainloopSm90 {
       for (int k = 0; k < kRows / 2; ++k) wgmma_fence_operand(word_acc(acc, i)[k]);
   }
 
+  // wgmma groups a warpgroup leaves in flight across a stage's barrier (the last one of the stage before), so that
+  // the tensor cores keep working while the block synchronizes and the next stage's first step is dequantized.
+  // The buffer reloaded after the barrier is then the one of two stages back, not one: kLoadsAhead stages are in
+  // flight ahead of the one computed.
+  static constexpr int kLag = 1;
+  static constexpr int kLoadsAhead = stages - 1 - kLag;
+  static_assert(kLoadsAhead >= 1, "at least one stage loading while one is computed");
+  static_assert(kSubK % 2 == 0, "fragment sets alternate by step, also across stages");
+  // Whether the weight fragments are read a step ahead. Not with act-order, whose kernels spill already (ptxas
+  // -v) and whose scales come through L1 during the dequantization anyway.
+  static constexpr bool kReadAhead = !Tr::kActOrder;
+
   static __device__ __forceinline__ void run(const GemmParams& p, const SharedStorage<Tr>& sm, int row0, int col0,
                                              int k_begin, int k_end, uint64_t policy, typename Tr::Accum& acc) {
+    if constexpr (Tr::kWordSplit) {  // wk is the same for a whole warpgroup: no divergence
+      if (ThreadLayout<Tr>().wk == 0) {
+        run_words<0>(p, sm, row0, col0, k_begin, k_end, policy, acc);
+      } else {
+        run_words<2>(p, sm, row0, col0, k_begin, k_end, policy, acc);
+      }
+    } else {
+      run_words<0>(p, sm, row0, col0, k_begin, k_end, policy, acc);
+    }
+  }
+
+  // The main loop of a warp whose words start at kFirst (of four; kWordsHeld of them).
+  template <int kFirst>
+  static __device__ __forceinline__ void run_words(const GemmParams& p, const SharedStorage<Tr>& sm, int row0,
+                                                   int col0, int k_begin, int k_end, uint64_t policy,
+                                                   typename Tr::Accum& acc) {
+    using Frag = typename WeightDequant<Tr>::Frag;
     const ThreadLayout<Tr> th;
     StageLoader<Tr> loader(p, sm, row0, col0, k_begin, policy);
     const WeightDequant<Tr> wd(p, sm, col0, th.wn, th.lane);
+    auto fetch = [&](Frag& f, int stage, int sub) { wd.template fetch<kFirst, kWordsHeld>(f, stage, kb_of(th, sub)); };
 
 #pragma unroll
-    for (int s = 0; s < stages - 1; ++s) {
+    for (int s = 0; s < kLoadsAhead; ++s) {
       if (k_begin + s < k_end) loader.load(s);
       cp_async_commit();
     }
     fence_acc(acc);
+    // Two sets of A fragments: a step's dequantization writes one while the previous step's wgmma (possibly the
+    // previous stage's last) may still read the other.
+    uint32_t a[2][kWordsHeld][4];
     // Unrolled over the stages so that every shared-memory offset is a compile-time constant.
     for (int kk = k_begin; kk < k_end; kk += stages) {
 #pragma unroll
       for (int s = 0; s < stages; ++s) {
         if (kk + s < k_end) {
-          cp_async_wait<stages - 2>();  // stage s has landed
+          cp_async_wait<kLoadsAhead - 1>();  // stage s has landed
           fence_proxy_async_shared();  // for wgmma's reads of it
-          // After this barrier every warpgroup has finished the wgmma of the previous stage (waited for at its
-          // end), whose buffer is reloaded next.
+          // Every warpgroup waits for all but its latest wgmma group after each step, so after this barrier every
+          // wgmma of two stages back has completed, and that buffer is reloaded next.
           __syncthreads();
-          if (kk + s + stages - 1 < k_end) loader.load((s + stages - 1) % stages);
+          if (kk + s + kLoadsAhead < k_end) loader.load((s + kLoadsAhead) % stages);
           cp_async_commit();
-          // Two sets of A fragments: a step's dequantization writes one while the previous step's wgmma may
-          // still read the other.
-          uint32_t a[2][kWordsHeld][4];
+          // A step's weight fragments are read from shared memory during the step before (the stage's first right
+          // after its barrier), so that their latency is off the way to the next wgmma: the wgmma asm keeps the
+          // compiler from hoisting these reads itself.
+          Frag f[2];
+          fetch(f[0], s, 0);
 #pragma unroll
           for (int sub = 0; sub < kSubK; ++sub) {
-            const int kb = Tr::kWordSplit ? sub : th.wk * kSubK + sub;
-            typename WeightDequant<Tr>::Frag f;
-            wd.fetch(f, s, kb);
-            uint32_t(&frag)[kWordsHeld][4] = a[sub % 2];
-            if constexpr (Tr::kWordSplit) {  // wk is the same for a whole warpgroup: no divergence
-              if (th.wk == 0) {
-                dequant_words<0>(wd, f, frag);
-              } else {
-                dequant_words<2>(wd, f, frag);
-              }
-            } else {
-              dequant_words<0>(wd, f, frag);
+            if constexpr (kReadAhead) {
+              if (sub + 1 < kSubK) fetch(f[(sub + 1) % 2], s, sub + 1);
+            } else if (sub > 0) {
+              fetch(f[sub % 2], s, sub);
             }
-            const uint64_t desc = wgmma_desc_k_major_sw128(sm.a + s * Tr::kAStage + kb * 16);
+            uint32_t(&frag)[kWordsHeld][4] = a[sub % 2];
+            wd.template dequant<kFirst, kWordsHeld>(f[sub % 2], [&](int i, const dq_pair_t (&w)[4]) {
+              frag[i - kFirst][0] = as_u32(w[0]);
+              frag[i - kFirst][1] = as_u32(w[2]);
+              frag[i - kFirst][2] = as_u32(w[1]);
+              frag[i - kFirst][3] = as_u32(w[3]);
+            });
+            const uint64_t desc = wgmma_desc_k_major_sw128(sm.a + s * Tr::kAStage + kb_of(th, sub) * 16);
             wgmma_fence();
 #pragma unroll
             for (int i = 0; i < kWordsHeld; ++i)
               wgmma_m64k16_rs<kRows, Tr::a_type>(word_acc(acc, i), frag[i], desc);
             wgmma_commit();
-            if (sub + 1 < kSubK) wgmma_wait<1>();  // the other set of fragments is free again
+            wgmma_wait<kLag>();  // the other set of fragments is free again
           }
-          wgmma_wait<0>();
         }
       }
     }
+    wgmma_wait<0>();
     fence_acc(acc);
     cp_async_wait<0>();
     __syncthreads();

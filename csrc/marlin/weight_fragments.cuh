@@ -83,21 +83,46 @@ struct WeightDequant {
     return stage * Tr::kSStage + (Tr::kGroupSize >= Tr::kKStep ? 0 : kb * 16 / Tr::kGroupDiv) * Tr::kTileN + wn * 64;
   }
 
+  // Reads what words kFirstWord .. kFirstWord + kWords - 1 need (all four, or the half that a warpgroup of the
+  // 128-token tile takes: then only their half of the words, scales and zero points, in the same places of f, so
+  // that fragments read a step ahead take fewer registers).
+  template <int kFirstWord = 0, int kWords = 4>
   __device__ __forceinline__ void fetch(Frag& f, int stage, int kb) const {
-    const uint8_t* cB = sm.b + stage * Tr::kBStage;
+    static_assert((kFirstWord == 0 && kWords == 4) || (kWords == 2 && kFirstWord % 2 == 0), "all words, or a half");
+    constexpr bool kHalf = kWords == 2;
+    constexpr int kH = kFirstWord / 2;  // which half
+    const uint8_t* cB = sm.b + stage * Tr::kBStage + (kb * Tr::kWarpsN + wn) * kTileBytes + lane * 4 * kBits;
+    if constexpr (!kHalf) {
 #pragma unroll
-    for (int v = 0; v < kBits / 4; ++v)
-      f.bq[v] = *reinterpret_cast<const int4*>(cB + (kb * Tr::kWarpsN + wn) * kTileBytes + lane * 4 * kBits + v * 16);
+      for (int v = 0; v < kBits / 4; ++v) f.bq[v] = *reinterpret_cast<const int4*>(cB + v * 16);
+    } else if constexpr (kBits == 8) {  // word i is 32-bit words 2i and 2i + 1
+      f.bq[kH] = *reinterpret_cast<const int4*>(cB + kH * 16);
+    } else {
+      reinterpret_cast<uint2*>(f.bq)[kH] = *reinterpret_cast<const uint2*>(cB + kH * 8);
+    }
     f.sv = f.zv = make_int4(0, 0, 0, 0);
     if constexpr (Tr::kGrouped) {
+      // Word i takes the scales (and zero points) of columns 8j + g, j = 2i and 2i + 1.
       const int idx = scale_base(stage, kb) + g * 8;
       if constexpr (kSBytes == 2) {
-        f.sv = *reinterpret_cast<const int4*>(sm.s + idx * 2);
+        if constexpr (kHalf) {
+          reinterpret_cast<uint2*>(&f.sv)[kH] = *reinterpret_cast<const uint2*>(sm.s + (idx + 4 * kH) * 2);
+        } else {
+          f.sv = *reinterpret_cast<const int4*>(sm.s + idx * 2);
+        }
+      } else if constexpr (kHalf) {
+        reinterpret_cast<uint32_t*>(&f.sv)[kH] = *reinterpret_cast<const uint32_t*>(sm.s + idx + 4 * kH);
       } else {
         const int2 v = *reinterpret_cast<const int2*>(sm.s + idx);
         f.sv = make_int4(v.x, v.y, 0, 0);
       }
-      if constexpr (Tr::kHasZp) f.zv = *reinterpret_cast<const int4*>(sm.z + idx);
+      if constexpr (Tr::kHasZp) {
+        if constexpr (kHalf) {
+          reinterpret_cast<uint2*>(&f.zv)[kH] = *reinterpret_cast<const uint2*>(sm.z + idx + 4 * kH);
+        } else {
+          f.zv = *reinterpret_cast<const int4*>(sm.z + idx);
+        }
+      }
     }
     if constexpr (Tr::kActOrder) {
 #pragma unroll
