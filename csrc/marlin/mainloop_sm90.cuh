@@ -13,8 +13,9 @@
 // four warps cover the block's 256 columns, one 64-column weight tile each; per 16-deep K step a warp
 // dequantizes its lane's four words into four A fragments and issues four m64nNk16 (N = kRows tokens) reading
 // the step's activations straight from the swizzled A stage. The wgmma run asynchronously while the warp
-// dequantizes the next step; the instruction count per weight word is one wgmma where mma.sync needs
-// 2 * thread_m_blocks, and the fragments of the activations are never loaded into registers. With 128 tokens
+// dequantizes the next step (whose weights it read a step ahead), also across a stage's barrier; the instruction
+// count per weight word is one wgmma where mma.sync needs 2 * thread_m_blocks, and the fragments of the
+// activations are never loaded into registers. With 128 tokens
 // (N = 128) four words would take 256 accumulators per thread, so each warpgroup takes two words of every 16-deep
 // step instead of half the steps: every weight is still dequantized once per block, now for 128 tokens.
 #pragma once
