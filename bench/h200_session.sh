@@ -203,16 +203,17 @@ ncu_tile128() {  # where the 128-token tile's time goes (docs/PERFORMANCE.md, th
   tail -3 "$RES/ncu_tile128.log"
 }
 
+# The Hopper issue's cells: what an A/B of an sm90-family change times.
+hopper_cells=(--b-types u4b8,u4,u8b128 --group-size 128 --m 64,128,256,512
+  --shapes 8192x8192,8192x28672,28672x8192,14336x4096)
+
 sm90_compare() {
-  local args=(--b-types u4b8,u4,u8b128 --group-size 128 --m 64,128,256,512
-    --shapes 8192x8192,8192x28672,28672x8192,14336x4096)
-  bench sm90_compare_base "$(lib base sm90)" "${args[@]}"
-  bench sm90_compare_new "$sm90lib" "${args[@]}"
+  bench sm90_compare_base "$(lib base sm90)" "${hopper_cells[@]}"
+  bench sm90_compare_new "$sm90lib" "${hopper_cells[@]}"
 }
 
 compare() {  # several builds of one change side by side
-  local args=(--b-types u4b8,u4,u8b128 --group-size 128 --m 64,128,256,512
-    --shapes 8192x8192,8192x28672,28672x8192,14336x4096)
+  local args=("${hopper_cells[@]}")
   [ -n "${COMPARE_ARGS:-}" ] && read -r -a args <<< "$COMPARE_ARGS"
   local entry
   for entry in ${COMPARE:?COMPARE=\"NAME=PATH ...\" names the libraries}; do
