@@ -109,10 +109,13 @@ struct Epilogue {
     constexpr int kStride = 2 * kSlot / 4;  // float4s from one block's first slot to the next block's
     scalar_t* const C = static_cast<scalar_t*>(p.c);
     for (int i0 = threadIdx.x; i0 < valid; i0 += Tr::threads * kPositions) {
+      bool live[kPositions];  // position u (i0 + u * threads) is inside the tile's valid rows
       float4 v[kPositions];
 #pragma unroll
-      for (int u = 0; u < kPositions; ++u)
-        if (i0 + u * Tr::threads < valid) v[u] = __ldcg(first + i0 + u * Tr::threads);
+      for (int u = 0; u < kPositions; ++u) {
+        live[u] = i0 + u * Tr::threads < valid;
+        if (live[u]) v[u] = __ldcg(first + i0 + u * Tr::threads);
+      }
       for (int b0 = 0; b0 < others; b0 += kBatch) {
         float4 w[kPositions][kBatch];
 #pragma unroll
@@ -120,13 +123,13 @@ struct Epilogue {
           const float4* const src = rest + static_cast<size_t>(b0) * kStride + i0 + u * Tr::threads;
 #pragma unroll
           for (int j = 0; j < kBatch; ++j)
-            if (b0 + j < others && i0 + u * Tr::threads < valid) w[u][j] = __ldcg(src + j * kStride);
+            if (live[u] && b0 + j < others) w[u][j] = __ldcg(src + j * kStride);
         }
 #pragma unroll
         for (int u = 0; u < kPositions; ++u)
 #pragma unroll
           for (int j = 0; j < kBatch; ++j) {
-            if (b0 + j < others && i0 + u * Tr::threads < valid) {
+            if (live[u] && b0 + j < others) {
               v[u].x += w[u][j].x;
               v[u].y += w[u][j].y;
               v[u].z += w[u][j].z;
@@ -136,8 +139,8 @@ struct Epilogue {
       }
 #pragma unroll
       for (int u = 0; u < kPositions; ++u) {
+        if (!live[u]) continue;
         const int i = i0 + u * Tr::threads;
-        if (i >= valid) continue;
         const int r = i / (kTileN / 4), c = (i % (kTileN / 4)) * 4;
         pair_t* out = reinterpret_cast<pair_t*>(C + static_cast<size_t>(row0 + r) * p.ldc + col0 + c);
         out[0] = Half::from_float2(make_float2(v[u].x, v[u].y));
