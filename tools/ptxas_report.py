@@ -26,6 +26,8 @@ TYPE_NAMES = ("f16", "bf16", "s8", "e4m3", "u4", "u4b8", "u8b128", "e2m1", "e8m0
 ENTRY = re.compile(r"Compiling entry function '(\S+)'")
 REGISTERS = re.compile(r"Used (\d+) registers")
 SPILLS = re.compile(r"(\d+) bytes spill stores, (\d+) bytes spill loads")
+# ptxas's performance warnings name their kernel: C7513 (and C7510, C7515...) say its wgmma run one at a time.
+WARNING = re.compile(r"\((C\d+)\) Potential Performance Loss:.* in the function '(\S+)'")
 # A template argument of the mangled name: a ScalarTypeId (first spelled out, then a back-reference) or an int/bool.
 TEMPLATE_ARG = re.compile(r"L(?:NS_12ScalarTypeIdE|S\d*_)(\d+)E|L([ib])(n?)(\d+)E")
 
@@ -37,6 +39,7 @@ class Kernel:
     registers: int = 0
     spill_stores: int = 0
     spill_loads: int = 0
+    warnings: tuple[str, ...] = ()
 
     def describe(self) -> list[str]:
         """kernel, types a/b/c/s and the int template arguments, from the mangled name."""
@@ -78,13 +81,18 @@ def compile_file(nvcc: str, file: Path, arch: str) -> tuple[Path, int, str]:
 
 def parse(file: Path, log: str) -> list[Kernel]:
     kernels: list[Kernel] = []
+    warnings: dict[str, list[str]] = {}
     for line in log.splitlines():
+        if m := WARNING.search(line):
+            warnings.setdefault(m.group(2), []).append(m.group(1))
         if m := ENTRY.search(line):
             kernels.append(Kernel(file.name, m.group(1)))
         elif kernels and (m := SPILLS.search(line)):
             kernels[-1].spill_stores, kernels[-1].spill_loads = int(m.group(1)), int(m.group(2))
         elif kernels and (m := REGISTERS.search(line)):
             kernels[-1].registers = int(m.group(1))
+    for k in kernels:
+        k.warnings = tuple(sorted(set(warnings.get(k.name, ()))))
     return kernels
 
 
@@ -93,7 +101,7 @@ def main() -> None:
     parser.add_argument("files", nargs="+", type=Path, help="generated kernel files (.cu)")
     parser.add_argument("-j", "--jobs", type=int, default=os.cpu_count() or 1, help="compiles at once")
     parser.add_argument("--arch", help="compile for this arch (e.g. 90a) instead of the family's")
-    parser.add_argument("--spills-only", action="store_true", help="list only the kernels that spill")
+    parser.add_argument("--spills-only", action="store_true", help="list only the kernels that spill or warn")
     args = parser.parse_args()
 
     nvcc = nvcc_path()
@@ -106,11 +114,17 @@ def main() -> None:
 
     kernels = [k for f, rc, log in results if rc == 0 for k in parse(f, log)]
     spilling = [k for k in kernels if k.spill_stores or k.spill_loads]
-    print(f"{len(kernels)} kernels in {len(results) - len(failed)} files; {len(spilling)} spill\n")
+    warned = [k for k in kernels if k.warnings]
+    print(
+        f"{len(kernels)} kernels in {len(results) - len(failed)} files; {len(spilling)} spill; "
+        f"{len(warned)} with ptxas performance warnings (C7513 and the like: wgmma serialized)\n"
+    )
     print("| file | kernel | a/b/c/s | threads, m blocks, n blocks, k blocks, m8, stages, group blocks, zp float | "
-          "registers | spill stores | spill loads |\n| --- | --- | --- | --- | ---: | ---: | ---: |")  # fmt: skip
-    for k in sorted(spilling if args.spills_only else kernels, key=lambda k: (k.file, k.name)):
-        cells = [k.file, *k.describe(), str(k.registers), str(k.spill_stores), str(k.spill_loads)]
+          "registers | spill stores | spill loads | warnings |\n"
+          "| --- | --- | --- | --- | ---: | ---: | ---: | --- |")  # fmt: skip
+    listed = [k for k in kernels if k in spilling or k in warned] if args.spills_only else kernels
+    for k in sorted(listed, key=lambda k: (k.file, k.name)):
+        cells = [k.file, *k.describe(), str(k.registers), str(k.spill_stores), str(k.spill_loads), " ".join(k.warnings)]
         print("| " + " | ".join(cells) + " |")
     sys.exit(1 if failed else 0)
 
