@@ -45,7 +45,12 @@
 #   compare     bench/gemm.py of each library of COMPARE ("NAME=PATH NAME=PATH ...", in that order, the base first),
 #               all in this call: u4b8, u4, u8b128 g128 f16 on the Hopper issue's four shapes, M 64..512
 #               (COMPARE_ARGS replaces those arguments)
+#   compare_suites  the whole GPU suite against each library of COMPARE but the first (the experiments)
+#   ncu_split   Nsight Compute (--clock-control none; speed of light, warp states, scheduler, memory) of the cells
+#               where split tiles weigh most: u4b8 g128 f16 on 8192x8192 at M = 256 and on 14336x4096 at M = 64,
+#               for each library of COMPARE
 #
+# SANITIZE_LIB names another library than the sm90 one for sm90_sanitizers.
 # DEADLINE (seconds, default 570): every step's timeout is cut to what is left of it, so that a call under the
 # device tool's 600 s limit ends with its results packed rather than killed.
 set -uo pipefail
@@ -153,7 +158,7 @@ sm90_suite() {
 sm90_sanitizers() {
   for tool in memcheck racecheck; do
     stamp "sm90 $tool"
-    MARLIN_LIB=$sm90lib timeout "$(left 150)" compute-sanitizer --tool $tool --print-limit 5 \
+    MARLIN_LIB=${SANITIZE_LIB:-$sm90lib} timeout "$(left 150)" compute-sanitizer --tool $tool --print-limit 5 \
       python3 -m pytest tests/gpu/test_gemm.py -q -x -p no:cacheprovider \
       -k "test_wide_n_u4b8_g128_f16 or test_wide_n_u4_channelwise_bf16 or test_wide_n_act_order_f16 or \
 test_wide_n_u8b128_channelwise_f16" 2>&1 |
@@ -221,10 +226,36 @@ compare() {  # several builds of one change side by side
   done
 }
 
+compare_suites() {  # the GPU suite of each experiment of COMPARE
+  local entry name rest=${COMPARE:?COMPARE=\"NAME=PATH ...\" names the libraries}
+  [[ $rest == *" "* ]] || return 0  # the base alone
+  for entry in ${rest#* }; do
+    name=${entry%%=*}
+    stamp "suite $name"
+    MARLIN_LIB=${entry#*=} MARLIN_RESULTS=$RES/gpu_results_$name.md timeout "$(left 120)" \
+      python3 -m pytest tests/gpu -q -p no:cacheprovider 2>&1 | tail -8 | tee "$RES/suite_$name.log"
+  done
+}
+
+ncu_split() {  # where the time of split-heavy cells goes, per library of COMPARE
+  local sections=(--section SpeedOfLight --section WarpStateStats --section SchedulerStats
+    --section MemoryWorkloadAnalysis --section LaunchStats)
+  local entry name shape
+  for entry in ${COMPARE:?COMPARE=\"NAME=PATH ...\" names the libraries}; do
+    name=${entry%%=*}
+    stamp "ncu split $name"
+    for shape in 8192x8192:256 14336x4096:64; do
+      MARLIN_LIB=${entry#*=} timeout "$(left 90)" ncu --clock-control none -k regex:marlin_gemm_kernel "${sections[@]}" \
+        python3 bench/ncu_cases.py --shape "${shape%:*}" --m "${shape#*:}" --cases f16-group128 \
+        > "$RES/ncu_split_${name}_${shape%:*}.txt" 2>&1
+    done
+  done
+}
+
 for step in $steps; do
   case $step in
     suite | sanitizers | families | formats | variant | sm90_suite | sm90_sanitizers | sm90_anchor | \
-      sm90_targets | sm90_compare | sm90_launcher | ncu_misses | ncu_tile128 | compare)
+      sm90_targets | sm90_compare | sm90_launcher | ncu_misses | ncu_tile128 | compare | compare_suites | ncu_split)
       $step
       ;;
     sm90) sm90_suite; sm90_sanitizers; sm90_anchor ;;
