@@ -7,7 +7,8 @@
 #   tests/gpu/build_family.sh sm80 .device/sm80        # every 16-bit- and INT8-activation config
 #   tests/gpu/build_family.sh sm89 .device/sm89        # FP8 activations (optional)
 #   tests/gpu/build_family.sh sm75 .device/sm75        # the Turing path, emulated (optional)
-#   tests/gpu/build_family.sh sm90 .device/sm90        # sm90 (wgmma) + sm80 families for sm_90a (optional)
+#   tests/gpu/build_family.sh sm90 .device/sm90        # sm90 (wgmma) + sm80 families for sm_90a (optional;
+#                                                      # without .device/sm80, the sm80 steps take this one)
 #   MARLIN_COMMIT=abc1234 STEPS="suite anchor" bash bench/h200_session.sh   # on the GPU machine
 #
 # STEPS (default "suite anchor"), run in the order given:
@@ -79,6 +80,9 @@ stamp() {
 nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.max.sm --format=csv,noheader
 python3 -c "import pytest" 2>/dev/null || echo "pytest missing"
 sm80=$(lib sm80 sm80)
+# Without an sm80-family library, the steps that take one run the --config=sm90 library, which holds that family
+# too (for sm_90a) and is what a Hopper build ships.
+[ -f "$sm80" ] || sm80=$(lib sm90 sm90)
 
 bench() {  # NAME LIB ARGS...: bench/gemm.py, JSON, markdown and log
   local name=$1 path=$2
