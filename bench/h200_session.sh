@@ -48,8 +48,9 @@
 #               (COMPARE_ARGS replaces those arguments)
 #   compare_suites  the whole GPU suite against each library of COMPARE but the first (the experiments)
 #   ncu_split   Nsight Compute (--clock-control none; speed of light, warp states, scheduler, memory) of the cells
-#               where split tiles weigh most: u4b8 g128 f16 on 8192x8192 at M = 256 and on 14336x4096 at M = 64,
-#               for each library of COMPARE
+#               that trail most for their shape's size: u4b8 g128 f16 on 8192x8192 at M = 256 and 512 (64 and
+#               128 tiles of 128 x 256 for 132 SMs: every tile split) and on 14336x4096 at M = 64 (16 tiles, split
+#               8 ways), for each library of COMPARE
 #
 # SANITIZE_LIB names another library than the sm90 one for sm90_sanitizers.
 # DEADLINE (seconds, default 570): every step's timeout is cut to what is left of it, so that a call under the
@@ -241,14 +242,14 @@ compare_suites() {  # the GPU suite of each experiment of COMPARE
   done
 }
 
-ncu_split() {  # where the time of split-heavy cells goes, per library of COMPARE
+ncu_split() {  # where the time of the cells with few tiles per SM goes, per library of COMPARE
   local sections=(--section SpeedOfLight --section WarpStateStats --section SchedulerStats
     --section MemoryWorkloadAnalysis --section LaunchStats)
   local entry name shape
   for entry in ${COMPARE:?COMPARE=\"NAME=PATH ...\" names the libraries}; do
     name=${entry%%=*}
     stamp "ncu split $name"
-    for shape in 8192x8192:256 14336x4096:64; do
+    for shape in 8192x8192:256,512 14336x4096:64; do
       MARLIN_LIB=${entry#*=} timeout "$(left 90)" ncu --clock-control none -k regex:marlin_gemm_kernel "${sections[@]}" \
         python3 bench/ncu_cases.py --shape "${shape%:*}" --m "${shape#*:}" --cases f16-group128 \
         > "$RES/ncu_split_${name}_${shape%:*}.txt" 2>&1
