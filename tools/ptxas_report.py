@@ -1,5 +1,7 @@
-"""Registers and spills of every kernel instantiation in generated kernel files, from `ptxas -v`, as a markdown
-table: what the kernel comments and docs/PERFORMANCE.md cite when a change adds registers.
+"""Registers, spills and performance warnings of every kernel instantiation in generated kernel files, from
+`ptxas -v`, as a markdown table: what the kernel comments and docs/PERFORMANCE.md cite when a change adds
+registers. A warning such as C7513 means ptxas ran that kernel's wgmma one at a time (a fragment register it saw
+written while a wgmma reading it may still be in flight): a silent loss of most of the tensor cores' overlap.
 
     ./bazelw build //csrc:libmarlin.so --config=sm90
     python3 tools/ptxas_report.py bazel-bin/csrc/marlin_kernels/sm90_*.cu [-j 2] [--spills-only] > report.md
