@@ -98,8 +98,9 @@ struct Epilogue {
   // - The 128-token tile (32 positions per thread, and mostly 2 pieces as its shares are long) takes 4 positions
   //   and one piece at a time: with one position its reduction was a chain of L2 round trips, whose add was the
   //   hottest instruction of its ncu source counters (docs/PERFORMANCE.md, "A step in flight"); no spill either way.
-  static constexpr int kBatch = Tr::kWordSplit ? 1 : 4;
-  static constexpr int kPositions = Tr::kWordSplit ? 4 : 1;
+  static constexpr bool kTile128 = Tr::kWgmma && Tr::thread_m_blocks == 8;
+  static constexpr int kBatch = kTile128 ? 1 : 4;
+  static constexpr int kPositions = kTile128 ? 4 : 1;
   static __device__ __forceinline__ void finish_split_tile(const GemmParams& p, int tile, int row0, int col0) {
     const SplitTile st = split_tile(p.split, tile);
     const int valid = min(kRows, p.m - row0) * kTileN / 4;

@@ -68,10 +68,12 @@ struct KernelTraits {
   // Warps: kWarpsN columns of 64 outputs times kWarpsK slices of the stage's K.
   static constexpr int kWarpsN = warps_n(kShape);
   static constexpr int kWarpsK = warps_k(kShape);
-  // The sm90 family's 128-token tile (8 M blocks): its two warpgroups split the four words of each warp's
-  // weights (words 2 wk and 2 wk + 1) instead of the stage's K, so each weight is dequantized once for all 128
-  // tokens while a thread holds 2 words x 64 accumulators (mainloop_sm90.cuh).
-  static constexpr bool kWordSplit = wgmma_ && thread_m_blocks == 8;
+  // The sm90 family's kernels with an even number of M blocks (2, 4 and the 128-token tile's 8): their two
+  // warpgroups split the four words of each warp's weights (words 2 wk and 2 wk + 1) instead of the stage's K,
+  // so each weight is dequantized once per block while a thread holds 2 words x kRows / 2 accumulators, and no
+  // K slices are summed at the end (mainloop_sm90.cuh). Three M blocks keep the K split (their Accum, 3 x 32
+  // floats, holds no whole number of words' 2 x 24).
+  static constexpr bool kWordSplit = wgmma_ && thread_m_blocks % 2 == 0;
   // 16-deep K slices per warp per stage: a K-split warp's share, or all of them.
   static constexpr int kSubK = kWordSplit ? thread_k_blocks : thread_k_blocks / kWarpsK;
 
@@ -102,7 +104,7 @@ struct KernelTraits {
   static_assert(!kWgmma || (!kA8 && !m_block_size_8 && kWarpsN == 4 && kKStep * kABytes == 128),
                 "wgmma: 16-bit activations, 16-row M blocks, one warpgroup per K slice of all the block's columns "
                 "(256 columns), A stage rows of 128 bytes (64 values: the 128-byte swizzle)");
-  static_assert(!kWordSplit || kWarpsK == 2, "the 128-token tile: two warpgroups, two words each");
+  static_assert(!kWordSplit || kWarpsK == 2, "the word split: two warpgroups, two words each");
   // A thread's accumulators: thread_m_blocks x 8 x 4 floats, or (word split) its two words' 2 x 64.
   static constexpr int kAccBlocks = kWordSplit ? thread_m_blocks / 2 : thread_m_blocks;
   using Accum = float[kAccBlocks][8][4];

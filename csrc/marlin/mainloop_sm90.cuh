@@ -4,9 +4,9 @@
 // Contract: as MainloopSm80<Tr>::run (mainloop_sm80.cuh), except for where the sums are: operands are swapped, so
 // acc holds, per warp, its 64 weight columns as wgmma rows and the chunk's kRows tokens as wgmma columns.
 // Reinterpreted as float[4][kRows / 2], acc[i] is the accumulator of word i's wgmma: element 4c + 2h + e is token
-// 8c + 2t + e, column 16i + 8h + g of the warp's 64 (repacked column order). The 128-token tile (Tr::kWordSplit)
-// holds two words per thread, float[2][64]: acc[i] is word 2 wk + i's, over the whole stage K, so its two
-// warpgroups' sums need no reduction. The epilogue reads it so (Tr::kWgmma). On return every cp.async and wgmma
+// 8c + 2t + e, column 16i + 8h + g of the warp's 64 (repacked column order). With the word split (Tr::kWordSplit:
+// 2, 4 and 8 M blocks) a thread holds two words, float[2][kRows / 2]: acc[i] is word 2 wk + i's, over the whole
+// stage K, so the two warpgroups' sums need no reduction. The epilogue reads it so (Tr::kWgmma). On return every cp.async and wgmma
 // has completed and the block has passed a barrier.
 //
 // Why this shape (docs/DESIGN.md): one warpgroup per K slice of the stage (kWarpsN == 4), so each warpgroup's
@@ -15,9 +15,10 @@
 // the step's activations straight from the swizzled A stage. The wgmma run asynchronously while the warp
 // dequantizes the next step (whose weights it read a step ahead), also across a stage's barrier; the instruction
 // count per weight word is one wgmma where mma.sync needs 2 * thread_m_blocks, and the fragments of the
-// activations are never loaded into registers. With 128 tokens
-// (N = 128) four words would take 256 accumulators per thread, so each warpgroup takes two words of every 16-deep
-// step instead of half the steps: every weight is still dequantized once per block, now for 128 tokens.
+// activations are never loaded into registers. With 128 tokens (N = 128) four words would take 256 accumulators
+// per thread, so each warpgroup takes two words of every 16-deep step instead of half the steps: every weight is
+// still dequantized once per block. The 32- and 64-token kernels split the words so too (6% faster at M = 64 on
+// an H100, docs/PERFORMANCE.md): no K-slice sum at the end, and fewer registers; 48 tokens keep the K split.
 #pragma once
 
 #include <cstdint>
@@ -37,7 +38,7 @@ struct MainloopSm90 {
   static constexpr int kRows = Tr::kRows, stages = Tr::stages, kSubK = Tr::kSubK;
   static_assert(Tr::kWgmma, "a configuration the wgmma main loop takes (kernel_traits.cuh)");
 
-  // The words whose wgmma a warp issues: all four, or (the 128-token tile) its warpgroup's two, 2 wk and 2 wk + 1.
+  // The words whose wgmma a warp issues: all four, or (the word split) its warpgroup's two, 2 wk and 2 wk + 1.
   static constexpr int kWordsHeld = Tr::kWordSplit ? 2 : 4;
 
   // This thread's accumulators of the wgmma of its i-th word.
@@ -46,7 +47,7 @@ struct MainloopSm90 {
     return reinterpret_cast<float(&)[kWordsHeld][kRows / 2]>(acc)[i];
   }
 
-  // The stage's 16-row block of a warp's sub-th step: every block (the 128-token tile), or its warpgroup's half.
+  // The stage's 16-row block of a warp's sub-th step: every block (the word split), or its warpgroup's half.
   static __device__ __forceinline__ int kb_of(const ThreadLayout<Tr>& th, int sub) {
     return Tr::kWordSplit ? sub : th.wk * kSubK + sub;
   }

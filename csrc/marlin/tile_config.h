@@ -39,6 +39,8 @@ constexpr int g_stage_bytes(const TileShape& s) { return s.group_blocks == 0 ? 1
 
 // Cross-warp reduction scratch: half of the k-split warps park their fp32 accumulators at a time. Eight M blocks
 // are only the sm90 family's 128-token tile, whose warpgroups split the weights' words, not K: nothing to reduce.
+// (Its 32- and 64-token kernels split the words too and need none either, but a TileShape does not tell them from
+// the sm80 family's kernels of the same shape, which do.)
 constexpr int warps_n(const TileShape& s) { return s.thread_n_blocks / 4; }
 constexpr int warps_k(const TileShape& s) { return s.threads / 32 / warps_n(s); }
 constexpr int reduce_bytes(const TileShape& s) {

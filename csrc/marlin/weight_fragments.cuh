@@ -84,8 +84,8 @@ struct WeightDequant {
   }
 
   // Reads what words kFirstWord .. kFirstWord + kWords - 1 need (all four, or the half that a warpgroup of the
-  // 128-token tile takes: then only their half of the words, scales and zero points, in the same places of f, so
-  // that fragments read a step ahead take fewer registers).
+  // sm90 family's word split takes: then only their half of the words, scales and zero points, in the same places
+  // of f, so that fragments read a step ahead take fewer registers).
   template <int kFirstWord = 0, int kWords = 4>
   __device__ __forceinline__ void fetch(Frag& f, int stage, int kb) const {
     static_assert((kFirstWord == 0 && kWords == 4) || (kWords == 2 && kFirstWord % 2 == 0), "all words, or a half");
@@ -131,7 +131,7 @@ struct WeightDequant {
     }
   }
 
-  // Words kFirstWord .. kFirstWord + kWords - 1 only (the 128-token tile's warpgroups take two each); the
+  // Words kFirstWord .. kFirstWord + kWords - 1 only (the word split's warpgroups take two each); the
   // scales and zero points of the other words' columns are then never converted.
   template <int kFirstWord = 0, int kWords = 4, typename Use>
   __device__ __forceinline__ void dequant(const Frag& f, Use&& use) const {
