@@ -4,8 +4,8 @@
 // Contract.
 // - Tiles are numbered with the M chunks of one column of N tiles next to each other (tile = n_tile * m_chunks +
 //   m_chunk): blocks that run at the same time share the weights of a column through L2.
-// - Data-parallel part: tiles [0, dp_tiles), dp_tiles a multiple of the grid; block b takes tiles b, b + grid, ...
-//   whole.
+// - Data-parallel part: tiles [0, dp_tiles), a multiple of the grid or (when the last wave nearly fills the grid)
+//   all tiles; block b takes tiles b, b + grid, ... whole.
 // - Stream-K part: the K steps of tiles [dp_tiles, tiles), flattened tile by tile, in contiguous shares of
 //   sk_share steps; block b takes share b. A share may cover the tail of one tile, whole tiles and the head of
 //   another: at most two pieces of split tiles per block, its first (piece 0) and its last (piece 1).
@@ -26,7 +26,7 @@ namespace marlin {
 // The launcher's split of one GEMM (GemmParams carries it to the kernel).
 struct WorkSplit {
   int m_chunks, n_tiles, k_iters;
-  int dp_tiles;  // tiles done whole, data-parallel: a multiple of grid
+  int dp_tiles;  // tiles done whole, data-parallel: a multiple of grid, or all of them
   int sk_share;  // K steps per block over the remaining tiles; 0 when there are none
   int grid;      // blocks
 };

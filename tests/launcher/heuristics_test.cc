@@ -417,8 +417,14 @@ void test_plan_large_batch_whole_tiles() {
   expect(plan.split.dp_tiles == 396 && plan.split.sk_share == 57 && plan.split.grid == 132,
          "whole tiles first, stream-K for the rest");
   marlin::split_work(264, &plan);
-  expect(plan.split.dp_tiles == 264 && plan.split.sk_share == ceil_div(248 * 64, 264) && plan.split.grid == 264,
-         "two blocks per SM: one round of whole tiles");
+  expect(plan.split.dp_tiles == 512 && plan.split.sk_share == 0 && plan.split.grid == 264,
+         "two blocks per SM: the 248 tiles after one round fill 94% of a second one, so they are taken whole");
+  marlin::split_work(300, &plan);
+  expect(plan.split.dp_tiles == 300 && plan.split.sk_share == ceil_div(212 * 64, 300) && plan.split.grid == 300,
+         "212 tiles left for 300 blocks: stream-K shares");
+  marlin::split_work(132 * 4, &plan);
+  expect(plan.split.dp_tiles == 512 && plan.split.sk_share == 0 && plan.split.grid == 512,
+         "fewer tiles than blocks, but at least 15/16 of them: one round of whole tiles, one block per tile");
   marlin::split_work(256, &plan);
   expect(plan.split.dp_tiles == 512 && plan.split.sk_share == 0 && plan.split.grid == 256,
          "tiles a multiple of the blocks: no stream-K part");
