@@ -62,8 +62,9 @@ int blocks_per_sm(const KernelKey& key, int occupancy, int forced);
 
 // Splits the plan's tiles over at most `blocks` blocks (tile_scheduler.h): whole tiles, the same number per
 // block, while there are at least `blocks` of them; the rest in equal stream-K shares of their K steps, of at
-// least kMinShare steps (kMinMultiBlockShare with two or more M blocks), unless they nearly fill a wave: then
-// whole as well. Fills plan->split's dp_tiles, sk_share and grid.
+// least kMinShare steps (kMinMultiBlockShare with two or more M blocks), rounded up to split every tile into equal
+// pieces where that costs at most 5% more steps; unless they nearly fill a wave: then whole as well. Fills
+// plan->split's dp_tiles, sk_share and grid.
 void split_work(int blocks, LaunchPlan* plan);
 
 // Lower-case spelling of a type id, as in the generated file names ("float16", "u4b8", ...).

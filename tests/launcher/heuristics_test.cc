@@ -402,6 +402,23 @@ void test_plan_small_batch_uses_stream_k() {
          "more blocks than steps: shares of twice the pipeline depth, no empty block");
 }
 
+void test_split_aligned_to_tiles() {
+  marlin::LaunchPlan plan{};
+  plan.key.thread_m_blocks = 8;  // the sm90 family's 128-token tile: 8192 x 8192 at M = 256
+  plan.split.m_chunks = 2;
+  plan.split.n_tiles = 32;
+  plan.split.k_iters = 128;
+  marlin::split_work(132, &plan);
+  expect(plan.split.dp_tiles == 0 && plan.split.sk_share == 64 && plan.split.grid == 128,
+         "64 tiles of 128 steps for 132 blocks: two pieces of 64 steps per tile, not shares of 63");
+  plan.split.k_iters = 100;  // 6400 steps: shares of 49, or two pieces of 50 per tile
+  marlin::split_work(132, &plan);
+  expect(plan.split.sk_share == 50 && plan.split.grid == 128, "shares of 49 become 50: 2% more");
+  plan.split.k_iters = 99;  // shares of 48: 2 per tile would not divide 99
+  marlin::split_work(132, &plan);
+  expect(plan.split.sk_share == 48 && plan.split.grid == 132, "no even split of 99 steps: shares of 48 stay");
+}
+
 void test_plan_large_batch_whole_tiles() {
   auto a = good_args();
   a.m = 1000;
@@ -789,6 +806,7 @@ int main() {
   test_int8_activations();
   test_plan_small_batch_uses_stream_k();
   test_plan_large_batch_whole_tiles();
+  test_split_aligned_to_tiles();
   test_plan_sm90_family();
   test_plan_thread_m_blocks();
   test_plan_falls_back_when_config_not_built();
