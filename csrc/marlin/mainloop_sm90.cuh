@@ -6,8 +6,8 @@
 // Reinterpreted as float[4][kRows / 2], acc[i] is the accumulator of word i's wgmma: element 4c + 2h + e is token
 // 8c + 2t + e, column 16i + 8h + g of the warp's 64 (repacked column order). With the word split (Tr::kWordSplit:
 // 2, 4 and 8 M blocks) a thread holds two words, float[2][kRows / 2]: acc[i] is word 2 wk + i's, over the whole
-// stage K, so the two warpgroups' sums need no reduction. The epilogue reads it so (Tr::kWgmma). On return every cp.async and wgmma
-// has completed and the block has passed a barrier.
+// stage K, so the two warpgroups' sums need no reduction. The epilogue reads it so (Tr::kWgmma). On return every
+// cp.async and wgmma has completed and the block has passed a barrier.
 //
 // Why this shape (docs/DESIGN.md): one warpgroup per K slice of the stage (kWarpsN == 4), so each warpgroup's
 // four warps cover the block's 256 columns, one 64-column weight tile each; per 16-deep K step a warp
