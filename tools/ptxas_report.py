@@ -43,6 +43,10 @@ class Kernel:
     spill_loads: int = 0
     warnings: tuple[str, ...] = ()
 
+    @property
+    def spills(self) -> bool:
+        return bool(self.spill_stores or self.spill_loads)
+
     def describe(self) -> list[str]:
         """kernel, types a/b/c/s and the int template arguments, from the mangled name."""
         kernel = "sm90 (wgmma)" if "marlin_gemm_kernel_sm90" in self.name else "mma.sync"
@@ -115,16 +119,16 @@ def main() -> None:
         print(f"{f}: compile failed\n{log}", file=sys.stderr)
 
     kernels = [k for f, rc, log in results if rc == 0 for k in parse(f, log)]
-    spilling = [k for k in kernels if k.spill_stores or k.spill_loads]
-    warned = [k for k in kernels if k.warnings]
+    spilling = sum(k.spills for k in kernels)
+    warned = sum(bool(k.warnings) for k in kernels)
     print(
-        f"{len(kernels)} kernels in {len(results) - len(failed)} files; {len(spilling)} spill; "
-        f"{len(warned)} with ptxas performance warnings (C7513 and the like: wgmma serialized)\n"
+        f"{len(kernels)} kernels in {len(results) - len(failed)} files; {spilling} spill; "
+        f"{warned} with ptxas performance warnings (C7513 and the like: wgmma serialized)\n"
     )
     print("| file | kernel | a/b/c/s | threads, m blocks, n blocks, k blocks, m8, stages, group blocks, zp float | "
           "registers | spill stores | spill loads | warnings |\n"
           "| --- | --- | --- | --- | ---: | ---: | ---: | --- |")  # fmt: skip
-    listed = [k for k in kernels if k in spilling or k in warned] if args.spills_only else kernels
+    listed = [k for k in kernels if k.spills or k.warnings] if args.spills_only else kernels
     for k in sorted(listed, key=lambda k: (k.file, k.name)):
         cells = [k.file, *k.describe(), str(k.registers), str(k.spill_stores), str(k.spill_loads), " ".join(k.warnings)]
         print("| " + " | ".join(cells) + " |")

@@ -40,6 +40,7 @@ class ParseTest(unittest.TestCase):
         self.assertEqual((two_blocks.name, two_blocks.registers), (TWO_BLOCKS, 158))
         self.assertEqual((two_blocks.spill_stores, two_blocks.spill_loads), (0, 0))
         self.assertEqual(two_blocks.warnings, ("C7513",))
+        self.assertEqual((tile128.spills, two_blocks.spills), (True, False))
 
     def test_describe_reads_the_template_arguments(self) -> None:
         tile128 = ptxas_report.parse(Path("f.cu"), LOG)[0]
