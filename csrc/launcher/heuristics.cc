@@ -219,12 +219,13 @@ void split_work(int blocks, LaunchPlan* plan) {
     return;
   }
   s.sk_share = std::min(std::max((sk_steps + blocks - 1) / blocks, min_share), sk_steps);
-  // Shares that split each tile into p equal pieces, where that costs at most 5% more steps per block: every block
-  // then runs one unit (one pipeline fill, one piece of partial sums) instead of the tail of one tile and the head
-  // of the next. 64 tiles of 128 K steps for 132 SMs: 128 blocks of 64 steps instead of 131 of 63; on an H100 the
-  // 21 of 60 sm90 cells whose plan this changed ran 1.06-1.18x faster (docs/PERFORMANCE.md).
+  // Shares that split each tile into p equal pieces, where that costs at most 5% (1 / kEqualPiecesDiv) more steps
+  // per block: every block then runs one unit (one pipeline fill, one piece of partial sums) instead of the tail of
+  // one tile and the head of the next. 64 tiles of 128 K steps for 132 SMs: 128 blocks of 64 steps instead of 131
+  // of 63; on an H100 the 21 of 60 sm90 cells whose plan this changed ran 1.06-1.18x faster (docs/PERFORMANCE.md).
   const int pieces = s.k_iters / s.sk_share;
-  if (pieces >= 2 && s.k_iters % pieces == 0 && s.k_iters / pieces * 20 <= s.sk_share * 21)
+  if (pieces >= 2 && s.k_iters % pieces == 0 &&
+      s.k_iters / pieces * kEqualPiecesDiv <= s.sk_share * (kEqualPiecesDiv + 1))
     s.sk_share = s.k_iters / pieces;
   const int sk_blocks = (sk_steps + s.sk_share - 1) / s.sk_share;
   s.grid = s.dp_tiles > 0 ? blocks : sk_blocks;

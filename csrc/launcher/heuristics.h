@@ -34,6 +34,8 @@ constexpr int kMinMultiBlockShare = 16;
 // Tiles left over after the whole waves are taken whole too when they leave at most 1 / kFullWaveDiv of the
 // blocks idle (see split_work).
 constexpr int kFullWaveDiv = 16;
+// Stream-K shares grow by at most 1 / kEqualPiecesDiv to split every tile into equal pieces (see split_work).
+constexpr int kEqualPiecesDiv = 20;
 
 // Workspace bytes for a launch spread over sm_count multiprocessors: two fp32 partial-sum slots (a block's first
 // and last piece of a split tile) and one arrival counter per block (kMaxBlocksPerSm per multiprocessor).
@@ -63,8 +65,8 @@ int blocks_per_sm(const KernelKey& key, int occupancy, int forced);
 // Splits the plan's tiles over at most `blocks` blocks (tile_scheduler.h): whole tiles, the same number per
 // block, while there are at least `blocks` of them; the rest in equal stream-K shares of their K steps, of at
 // least kMinShare steps (kMinMultiBlockShare with two or more M blocks), rounded up to split every tile into equal
-// pieces where that costs at most 5% more steps; unless they nearly fill a wave: then whole as well. Fills
-// plan->split's dp_tiles, sk_share and grid.
+// pieces where that costs at most 1 / kEqualPiecesDiv more steps; unless they nearly fill a wave: then whole as
+// well. Fills plan->split's dp_tiles, sk_share and grid.
 void split_work(int blocks, LaunchPlan* plan);
 
 // Lower-case spelling of a type id, as in the generated file names ("float16", "u4b8", ...).
