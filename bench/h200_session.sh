@@ -36,6 +36,10 @@
 #   sm90_launcher bench/tune.py of u4b8, u4, u8b128 (g128 f16) at M 1..512 against the sm90 library and against
 #               .device/sm80only/libmarlin_sm80.so (the sm80 family alone: tests/gpu/build_family.sh sm80 with
 #               MARLIN_CONFIGS=gptq_int4,awq_int4,gptq_int8), for bench/family_check.py
+#   sm90_small  bench/tune.py of u4b8, u8b128, u4 (g128 f16) at M 32, 48, 64, 96 on 4096x4096, 8192x8192,
+#               14336x4096 and 8192x28672 against the sm90 library: its forced (64, 256) runs the sm90 family, the
+#               other configs the sm80 family, where sm90_first (few tiles, or 4-bit weights at two M blocks) keeps
+#               the sm80 family: the data to measure that rule again since the word split at 32 and 64 tokens
 #   ncu_misses  Nsight Compute (--clock-control none) of u4b8 g128 f16 on 4096x4096 at M = 32 and 64, and of u8b128
 #               g128 f16 on 8192x28672 at M = 1 and 16, against the sm90 library: the kinds of cell that trail vLLM
 #   ncu_tile128 Nsight Compute (--clock-control none, --set full) of the sm90 family's 128-token tile: u4b8 g128
@@ -190,6 +194,13 @@ sm90_launcher() {  # the launcher against each family's best forced variant (ben
   done
 }
 
+sm90_small() {  # the forced families at 32..96 tokens, where sm90_first keeps the sm80 family (few tiles, 2 M blocks)
+  local args=(--m 32,48,64,96 --shapes 4096x4096,8192x8192,14336x4096,8192x28672)
+  for b in u4b8 u8b128 u4; do
+    tune "sm90_small_$b" "$sm90lib" 60 --b-type $b "${args[@]}"
+  done
+}
+
 ncu_misses() {  # Nsight Compute sections of the kinds of cell that still trail vLLM's anchor
   local sections=(--section SpeedOfLight --section WarpStateStats --section MemoryWorkloadAnalysis
     --section Occupancy --section SchedulerStats --section LaunchStats)
@@ -260,7 +271,8 @@ ncu_split() {  # where the time of the cells with few tiles per SM goes, per lib
 for step in $steps; do
   case $step in
     suite | sanitizers | families | formats | variant | sm90_suite | sm90_sanitizers | sm90_anchor | \
-      sm90_targets | sm90_compare | sm90_launcher | ncu_misses | ncu_tile128 | compare | compare_suites | ncu_split)
+      sm90_targets | sm90_compare | sm90_launcher | sm90_small | ncu_misses | ncu_tile128 | compare | compare_suites | \
+      ncu_split)
       $step
       ;;
     sm90) sm90_suite; sm90_sanitizers; sm90_anchor ;;
